@@ -1,0 +1,53 @@
+# seqsal: every target builds what it needs from nothing.
+#   make demo   - create .venv, install seqsal, run the main job on data/demo
+#   make test   - install test dependencies and run the test suite
+#   make lint   - ruff format --check + ruff check
+#   make bench  - run the benchmarks in benchmarks/ (prints one JSON line each)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The constraints file keeps torch to the CPU build on this machine's disk (DESIGN.md 5).
+PIP := $(BIN)/python -m pip install -q -c .ci/constraints.txt
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: all venv dev demo test lint format bench clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml .ci/constraints.txt | $(BIN)/python
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[hpc]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-base
+	$(PIP) -e '.[dev,hpc]'
+	touch $@
+
+venv: $(VENV)/.installed-base
+dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed-base
+	$(BIN)/bash -c true 2>/dev/null || true
+	bash scripts/demo.sh "$(BIN)"
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff format --check seqsal tests benchmarks
+	$(BIN)/ruff check seqsal tests benchmarks
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format seqsal tests benchmarks
+	$(BIN)/ruff check --fix seqsal tests benchmarks
+
+bench: $(VENV)/.installed-dev
+	@for script in benchmarks/*.py; do echo "# $$script" >&2; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache results

@@ -1,0 +1,5 @@
+import sys
+
+from seqsal.cli import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""Device choice, batching, progress bars and model state, in one place.
+
+Every compute step in seqsal goes through these helpers so that the same keyword means the same
+thing everywhere: ``device`` ("cpu", "cuda", "cuda:1", a ``torch.device`` or None for the
+model's own device), ``batch_size`` (examples per forward pass) and ``progress`` (True, False,
+or None for "only when stderr is a terminal").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import sys
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from seqsal.errors import InputError
+
+log = logging.getLogger("seqsal")
+
+
+def resolve_device(device=None, model=None):
+    """Return a ``torch.device``: the one asked for, else the model's, else CPU."""
+    import torch
+
+    if device is not None:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise InputError(f"device={device!r} is not a device; expected 'cpu', 'cuda' or 'cuda:N'") from err
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"device={device!r} was asked for but CUDA is not available on this machine")
+        return dev
+    if model is not None:
+        for tensor in list(model.parameters()) + list(model.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def model_on(model, device=None, *, train: bool = False, requires_grad: bool = False):
+    """Move ``model`` to ``device`` and set eval (or train) mode; restore both in ``finally``.
+
+    Parameters are frozen (``requires_grad=False``) for the duration unless asked otherwise, so
+    gradients flow to the input only.  Yields the device the model now lives on.
+    """
+    import torch
+
+    dev = resolve_device(device, model)
+    was_training = model.training
+    params = list(model.parameters())
+    original_device = params[0].device if params else torch.device("cpu")
+    grad_flags = [p.requires_grad for p in params]
+    try:
+        model.to(dev)
+        model.train(train)
+        for p in params:
+            p.requires_grad_(requires_grad)
+        yield dev
+    finally:
+        for p, flag in zip(params, grad_flags, strict=True):
+            p.requires_grad_(flag)
+        model.train(was_training)
+        model.to(original_device)
+
+
+def batch_slices(n: int, batch_size: int) -> Iterator[slice]:
+    """Yield ``slice`` objects covering ``range(n)`` in order, ``batch_size`` at a time."""
+    check_positive_int(batch_size, "batch_size")
+    for start in range(0, n, batch_size):
+        yield slice(start, min(start + batch_size, n))
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as int, or raise an InputError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name}={value!r}; must be a positive integer")
+    return int(value)
+
+
+def progress_enabled(progress) -> bool:
+    """Resolve ``progress`` (True / False / None = only on a terminal) to a bool."""
+    if progress is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progress)
+
+
+def progress_bar(iterable: Iterable | None = None, *, total=None, desc: str = "", unit: str = "it", progress=None):
+    """A tqdm progress bar on stderr, silent unless ``progress`` says otherwise."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(progress), leave=False)
+
+
+def rng(seed) -> np.random.Generator:
+    """A numpy Generator from ``seed`` (int, None or an existing Generator)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputError(f"seed={seed!r}; must be a non-negative integer or None")
+    return np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def torch_seed(seed):
+    """Seed torch's CPU (and CUDA) generators inside the block, restoring their state after.
+
+    Library code never seeds globally for good: the caller's random state is unchanged after
+    the block.
+    """
+    import torch
+
+    if seed is None:
+        yield
+        return
+    cpu_state = torch.random.get_rng_state()
+    py_state = random.getstate()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        torch.manual_seed(int(seed))
+        random.seed(int(seed))
+        yield
+    finally:
+        torch.random.set_rng_state(cpu_state)
+        random.setstate(py_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)

@@ -1,0 +1,1 @@
+"""Files <-> Python objects, nothing else."""
