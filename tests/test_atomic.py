@@ -1,0 +1,31 @@
+"""Outputs appear under their final name only when complete."""
+
+import pytest
+
+from seqsal.io.atomic import atomic_open, atomic_path
+
+
+def test_complete_write_is_renamed(tmp_path):
+    out = tmp_path / "sub" / "table.tsv"
+    with atomic_open(out) as handle:
+        handle.write("a\tb\n")
+        assert not out.exists()
+    assert out.read_text() == "a\tb\n"
+    assert [p.name for p in out.parent.iterdir()] == ["table.tsv"]
+
+
+def test_crash_leaves_no_file_and_keeps_the_old_one(tmp_path):
+    out = tmp_path / "table.tsv"
+    out.write_text("old\n")
+    with pytest.raises(ZeroDivisionError), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        1 / 0  # noqa: B018
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.tsv"]
+
+
+def test_temporary_keeps_suffix(tmp_path):
+    with atomic_path(tmp_path / "x.h5") as tmp:
+        assert tmp.suffix == ".h5"
+        tmp.write_bytes(b"1")
+    assert (tmp_path / "x.h5").read_bytes() == b"1"

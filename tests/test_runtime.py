@@ -1,0 +1,66 @@
+"""The runtime helpers: model state restored, batches cover everything, seeds isolated."""
+
+import numpy as np
+import pytest
+import torch
+
+from seqsal._runtime import batch_slices, model_on, progress_enabled, rng, torch_seed
+from seqsal.errors import InputError
+
+
+class Boom(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 1)
+
+    def forward(self, x):
+        raise RuntimeError("model failed mid-way")
+
+
+def test_model_on_restores_mode_and_grad_flags_after_an_exception():
+    model = Boom()
+    model.train()
+    with pytest.raises(RuntimeError, match="mid-way"), model_on(model, "cpu"):
+        assert not model.training
+        assert not any(p.requires_grad for p in model.parameters())
+        model(torch.zeros(1, 3))
+    assert model.training
+    assert all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(0, 3), (1, 3), (7, 3), (9, 3), (10, 100)])
+def test_batch_slices_cover_range_once_in_order(n, batch_size):
+    covered = [i for s in batch_slices(n, batch_size) for i in range(n)[s]]
+    assert covered == list(range(n))
+    assert all(s.stop - s.start <= batch_size for s in batch_slices(n, batch_size))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
+def test_batch_size_must_be_positive_int(bad):
+    with pytest.raises(InputError, match="batch_size"):
+        list(batch_slices(10, bad))
+
+
+def test_torch_seed_is_reproducible_and_leaves_global_state_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    with torch_seed(7):
+        a = torch.rand(5)
+    with torch_seed(7):
+        b = torch.rand(5)
+    assert torch.equal(a, b)
+    # The caller's generator continues as if the blocks never ran.
+    assert torch.equal(torch.rand(3), expected_next)
+
+
+def test_rng_rejects_bad_seed_and_is_deterministic():
+    assert np.array_equal(rng(5).integers(0, 100, 10), rng(5).integers(0, 100, 10))
+    with pytest.raises(InputError, match="seed"):
+        rng(-1)
+
+
+def test_progress_is_off_when_not_a_terminal(capsys):
+    # pytest captures stderr, so it is not a terminal.
+    assert progress_enabled(None) is False
+    assert progress_enabled(True) is True
