@@ -71,15 +71,15 @@ def onehot_from_codes(codes: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    codes : np.ndarray, shape (L,) or (n, L)
+    codes : np.ndarray, shape (L,) or (n, L) (or more leading axes)
         Integer codes; 0-3 are A, C, G, T, anything else an all-zero column.
 
     Returns
     -------
-    np.ndarray, shape (4, L) or (n, 4, L), dtype float32
+    np.ndarray, shape (4, L) or (n, 4, L) (the leading axes kept), dtype float32
     """
     codes = np.asarray(codes)
-    if codes.ndim not in (1, 2) or not np.issubdtype(codes.dtype, np.integer):
+    if codes.ndim < 1 or not np.issubdtype(codes.dtype, np.integer):
         raise InputError(
             f"codes has shape {codes.shape} and dtype {codes.dtype}; expected integers of shape (L,) or (n, L)"
         )
