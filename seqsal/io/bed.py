@@ -1,0 +1,431 @@
+"""BED files <-> pandas DataFrames, with validation that names the file and line.
+
+Reads BED3 to BED6 and beyond: ``#``, ``track`` and ``browser`` lines are skipped; an optional
+header row (a first data line whose start/end fields are not integers, or a ``#chrom start end
+...`` comment) names the columns, and its extra numeric columns are the *targets* a model is
+trained on.  gzip input is detected by its magic bytes, whatever the file is called.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import math
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from seqsal.errors import InputError
+from seqsal.io.atomic import atomic_open
+
+log = logging.getLogger(__name__)
+
+BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
+STRANDS = frozenset("+-.")
+# Header spellings of the six standard columns (lower case) -> canonical name.
+_STANDARD_ALIASES = {
+    "chrom": "chrom",
+    "chr": "chrom",
+    "chromosome": "chrom",
+    "seqnames": "chrom",
+    "start": "start",
+    "chromstart": "start",
+    "end": "end",
+    "chromend": "end",
+    "stop": "end",
+    "name": "name",
+    "score": "score",
+    "strand": "strand",
+}
+_NARROWPEAK_EXTRAS = ["signalValue", "pValue", "qValue", "peak"]
+_MISSING = frozenset({"", ".", "NA", "NaN", "nan", "na"})
+
+
+def _open_text(path: str | os.PathLike):
+    """Open ``path`` as text, decompressing gzip (by magic bytes, not by name)."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _split(line: str) -> list[str]:
+    """Split a BED line on tabs (on any whitespace if it holds no tab)."""
+    return [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+
+
+def _header_names(fields: list[str], path, line: int) -> list[str]:
+    """Canonical column names from a header row; positions 1-3 are always chrom/start/end."""
+    names = []
+    for i, field in enumerate(fields):
+        if i < 3:
+            names.append(BED_COLUMNS[i])
+            continue
+        name = (
+            _STANDARD_ALIASES.get(field.lower(), field)
+            if field.lower() in ("name", "score", "strand")
+            else field
+        )
+        if not name:
+            raise InputError(f"header column {i + 1} has no name", path=path, line=line)
+        names.append(name)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise InputError(
+                f"header names column {name!r} twice (columns {seen[name] + 1} and {i + 1})",
+                path=path,
+                line=line,
+            )
+        seen[name] = i
+    return names
+
+
+def _positional_names(n_cols: int, path) -> list[str]:
+    """Column names of a headerless file: BED6 by position, then narrowPeak or ``colN``."""
+    names = BED_COLUMNS[: min(n_cols, 6)]
+    if n_cols == 10 and ".narrowpeak" in os.fspath(path).lower():
+        return names + _NARROWPEAK_EXTRAS
+    return names + [f"col{i + 1}" for i in range(6, n_cols)]
+
+
+def _parse_float(text: str) -> float | None:
+    """A float, NaN for the usual missing-value spellings, or None if not a number."""
+    if text in _MISSING:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def read_bed(
+    path: str | os.PathLike,
+    *,
+    chrom_sizes: Mapping[str, int] | None = None,
+    skip_missing: bool = False,
+) -> pd.DataFrame:
+    """Read and validate a BED file (BED3 to BED6+, optional header, gzip ok).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The BED file, plain or gzip-compressed.
+    chrom_sizes : mapping of str to int, optional
+        Sequence names of the genome (e.g. ``Genome.chrom_sizes``).  Regions on other
+        chromosomes are an error, unless ``skip_missing``.  Regions running past a
+        chromosome's end are *not* an error here: windows decide (pad, drop or error).
+    skip_missing : bool, default False
+        Drop regions on chromosomes not in ``chrom_sizes`` (with a warning and the count)
+        instead of raising.  Off by default because mismatched names (``chr1`` vs ``1``)
+        usually mean the wrong genome.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chrom, start, end, name, score, strand`` (absent ones filled:
+        name = ``"chrom:start-end"``, score = 0, strand = ``"."``), then the file's extra
+        columns.  ``attrs["targets"]``: the header's extra numeric columns, in file order;
+        ``attrs["source"]``: the path; ``attrs["columns"]``: the DataFrame column of each
+        file column, in file order (so a 1-based column number, such as narrowPeak's summit
+        column 10, can be resolved).
+
+    Raises
+    ------
+    InputError
+        Naming the file and line: a missing or empty file, too few or inconsistent columns,
+        a non-integer or negative coordinate, ``end <= start``, a strand other than
+        ``+ - .``, a non-numeric score or target value, duplicate names (both lines),
+        chromosomes not in ``chrom_sizes`` (a few named, with the count).
+    """
+    source = os.fspath(path)
+    if not os.path.exists(source):
+        raise InputError("BED file not found", path=source)
+    if not os.path.isfile(source):
+        raise InputError("expected a BED file, got a folder or special file", path=source)
+
+    header: list[str] | None = None
+    comment_header: tuple[list[str], int] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
+    try:
+        with _open_text(source) as handle:
+            for lineno, raw in enumerate(handle, start=1):
+                line = raw.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                if line.startswith("#"):
+                    if not rows and header is None:
+                        fields = _split(line.lstrip("#"))
+                        if len(fields) >= 3 and fields[0].lower() in (
+                            "chrom",
+                            "chr",
+                            "chromosome",
+                            "seqnames",
+                        ):
+                            comment_header = (fields, lineno)
+                    continue
+                if line.split(None, 1)[0] in ("track", "browser"):
+                    continue
+                fields = _split(line)
+                if not rows and header is None:
+                    if (
+                        len(fields) >= 3
+                        and _parse_float(fields[1]) is None
+                        and _parse_float(fields[2]) is None
+                    ):
+                        header, header_line = fields, lineno
+                        continue
+                    if comment_header is not None:
+                        header, header_line = comment_header
+                rows.append(fields)
+                line_numbers.append(lineno)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise InputError(f"cannot read BED file: {err}", path=source) from err
+
+    if not rows:
+        what = "holds a header but no regions" if header else "holds no regions"
+        raise InputError(
+            f"BED file {what}; expected lines 'chrom<TAB>start<TAB>end[...]'", path=source
+        )
+
+    n_cols = len(header) if header is not None else len(rows[0])
+    if n_cols < 3:
+        raise InputError(
+            f"found {n_cols} column(s); a BED line needs at least 3 (chrom, start, end)",
+            path=source,
+            line=header_line or line_numbers[0],
+        )
+    names = (
+        _header_names(header, source, header_line)
+        if header is not None
+        else _positional_names(n_cols, source)
+    )
+    expected_from = (
+        f"as in the header (line {header_line})"
+        if header is not None
+        else f"as on line {line_numbers[0]}"
+    )
+    for fields, lineno in zip(rows, line_numbers, strict=True):
+        if len(fields) != n_cols:
+            problem = "too few" if len(fields) < n_cols else "too many"
+            if len(fields) < 3:
+                raise InputError(
+                    f"found {len(fields)} column(s); a BED line needs at least 3 (chrom, start, end)",
+                    path=source,
+                    line=lineno,
+                )
+            raise InputError(
+                f"{problem} columns: found {len(fields)}, expected {n_cols} {expected_from}",
+                path=source,
+                line=lineno,
+            )
+
+    columns = list(zip(*rows, strict=True))
+    data: dict[str, object] = {}
+    lines = np.asarray(line_numbers, dtype=np.int64)
+
+    chrom = np.asarray(columns[0], dtype=object)
+    data["chrom"] = chrom
+    starts = _int_column(columns[1], "start", source, lines)
+    ends = _int_column(columns[2], "end", source, lines)
+    bad = np.flatnonzero(ends <= starts)
+    if bad.size:
+        i = bad[0]
+        raise InputError(
+            f"end ({ends[i]}) <= start ({starts[i]}); a region must have end > start "
+            "(BED is 0-based, half-open)",
+            path=source,
+            line=int(lines[i]),
+        )
+    for i, c in enumerate(chrom):
+        if not c:
+            raise InputError("empty chromosome name", path=source, line=int(lines[i]))
+    data["start"] = starts
+    data["end"] = ends
+
+    by_name = {name: columns[i] for i, name in enumerate(names)}
+    if "name" in by_name:
+        given = by_name["name"]
+        name_col = [
+            g if g not in ("", ".") else f"{c}:{s}-{e}"
+            for g, c, s, e in zip(given, chrom, starts, ends, strict=True)
+        ]
+    else:
+        name_col = [f"{c}:{s}-{e}" for c, s, e in zip(chrom, starts, ends, strict=True)]
+    first_line: dict[str, int] = {}
+    for name, lineno in zip(name_col, line_numbers, strict=True):
+        if name in first_line:
+            raise InputError(
+                f"duplicate region name {name!r} (also on line {first_line[name]}); names must be unique "
+                "(regions without a name are named chrom:start-end)",
+                path=source,
+                line=lineno,
+            )
+        first_line[name] = lineno
+    data["name"] = np.asarray(name_col, dtype=object)
+
+    if "score" in by_name:
+        data["score"] = _float_column(by_name["score"], "score", source, lines, missing=0.0)
+    else:
+        data["score"] = np.zeros(len(rows), dtype=np.float64)
+    if "strand" in by_name:
+        strand = np.asarray(by_name["strand"], dtype=object)
+        for i, s in enumerate(strand):
+            if s not in STRANDS:
+                raise InputError(
+                    f"strand {s!r}; expected '+', '-' or '.'", path=source, line=int(lines[i])
+                )
+        data["strand"] = strand
+    else:
+        data["strand"] = np.full(len(rows), ".", dtype=object)
+
+    targets: list[str] = []
+    for i, name in enumerate(names):
+        if name in BED_COLUMNS:
+            continue
+        values = columns[i]
+        if header is not None and _looks_numeric(values):
+            data[name] = _float_column(
+                values,
+                f"numeric column {name!r} (a target: its first value is a number) has value",
+                source,
+                lines,
+                missing=math.nan,
+            )
+            targets.append(name)
+        else:
+            data[name] = _best_dtype(values)
+
+    df = pd.DataFrame(data)
+    df.attrs["source"] = source
+    df.attrs["targets"] = targets
+    df.attrs["columns"] = names
+
+    if chrom_sizes is not None:
+        df = _check_chromosomes(df, chrom_sizes, skip_missing, source, lines)
+    return df
+
+
+def _int_column(values, what: str, path, lines: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int64)
+    for i, text in enumerate(values):
+        try:
+            v = int(text)
+        except ValueError:
+            raise InputError(
+                f"{what} {text!r} is not an integer", path=path, line=int(lines[i])
+            ) from None
+        if v < 0:
+            raise InputError(
+                f"{what} {v} is negative; BED coordinates are >= 0", path=path, line=int(lines[i])
+            )
+        out[i] = v
+    return out
+
+
+def _float_column(values, what: str, path, lines: np.ndarray, *, missing: float) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.float64)
+    for i, text in enumerate(values):
+        if text in _MISSING:
+            out[i] = missing
+            continue
+        try:
+            out[i] = float(text)
+        except ValueError:
+            raise InputError(
+                f"{what} {text!r} is not a number", path=path, line=int(lines[i])
+            ) from None
+    return out
+
+
+def _looks_numeric(values) -> bool:
+    """A column is numeric (a target) if its first non-missing value is a number."""
+    for text in values:
+        if text in _MISSING:
+            continue
+        return _parse_float(text) is not None
+    return False
+
+
+def _best_dtype(values) -> np.ndarray:
+    """Integers, then floats, else strings: the narrowest type every value fits."""
+    try:
+        return np.asarray([int(v) for v in values], dtype=np.int64)
+    except ValueError:
+        pass
+    try:
+        return np.asarray([float(v) for v in values], dtype=np.float64)
+    except ValueError:
+        return np.asarray(values, dtype=object)
+
+
+def _check_chromosomes(
+    df: pd.DataFrame, chrom_sizes: Mapping[str, int], skip_missing: bool, source, lines: np.ndarray
+) -> pd.DataFrame:
+    known = df["chrom"].isin(list(chrom_sizes)).to_numpy()
+    if known.all():
+        return df
+    missing_rows = np.flatnonzero(~known)
+    missing_names = list(dict.fromkeys(df["chrom"].to_numpy()[missing_rows]))
+    shown = ", ".join(repr(m) for m in missing_names[:5]) + (
+        ", ..." if len(missing_names) > 5 else ""
+    )
+    what = f"{missing_rows.size} region(s) on {len(missing_names)} chromosome(s) not in the genome: {shown}"
+    if not skip_missing:
+        first = int(lines[missing_rows[0]])
+        genome_names = list(chrom_sizes)[:5]
+        raise InputError(
+            f"{what}; the genome has {', '.join(map(repr, genome_names))}"
+            f"{', ...' if len(chrom_sizes) > 5 else ''} (use skip_missing / --skip-missing to drop them)",
+            path=source,
+            line=first,
+        )
+    log.warning("%s: skipped %s", source, what)
+    if known.sum() == 0:
+        raise InputError(f"no regions left after skipping {what}", path=source)
+    attrs = dict(df.attrs)
+    kept = df.loc[known].reset_index(drop=True)
+    kept.attrs = attrs
+    return kept
+
+
+def write_bed(df: pd.DataFrame, path: str | os.PathLike, *, header: bool = False) -> None:
+    """Write a regions DataFrame as BED (atomically).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Needs ``chrom, start, end``; ``name, score, strand`` are filled as in
+        :func:`read_bed` when absent.  Columns are written BED6 first, then the rest in order.
+    path : str or os.PathLike
+        Output file; appears only when complete.
+    header : bool, default False
+        Write a ``#chrom<TAB>start<TAB>end...`` comment line naming the columns, which
+        :func:`read_bed` reads back (extra numeric columns become targets).  Off by default
+        because some tools reject any comment line.
+    """
+    missing = [c for c in ("chrom", "start", "end") if c not in df.columns]
+    if missing:
+        raise InputError(f"regions lack column(s) {missing}; expected at least chrom, start, end")
+    out = df.copy()
+    out.attrs = {}
+    if "name" not in out.columns:
+        out["name"] = (
+            out["chrom"].astype(str) + ":" + out["start"].astype(str) + "-" + out["end"].astype(str)
+        )
+    if "score" not in out.columns:
+        out["score"] = 0
+    if "strand" not in out.columns:
+        out["strand"] = "."
+    order = BED_COLUMNS + [c for c in out.columns if c not in BED_COLUMNS]
+    out = out[order]
+    with atomic_open(path, "w", newline="\n") as handle:
+        if header:
+            handle.write("#" + "\t".join(map(str, order)) + "\n")
+        out.to_csv(handle, sep="\t", header=False, index=False, lineterminator="\n", na_rep="NA")

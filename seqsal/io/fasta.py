@@ -1,0 +1,329 @@
+"""Indexed FASTA access (pyfaidx underneath) and FASTA writing.
+
+``Genome`` opens a FASTA through its ``.fai`` index, building the index when it is missing or
+stale.  When the index cannot be written beside the FASTA (a read-only folder, a shared
+reference genome), it is kept in a user cache folder instead, so a read-only genome still works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from seqsal.errors import InputError
+from seqsal.io.atomic import atomic_open
+
+log = logging.getLogger(__name__)
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def fai_cache_dir() -> Path:
+    """The folder where indexes of FASTA files in read-only folders are kept.
+
+    ``$XDG_CACHE_HOME/seqsal/fai`` (``~/.cache/seqsal/fai`` when the variable is unset).
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "seqsal" / "fai"
+
+
+def _cache_index_path(fasta: Path, suffix: str = ".fai") -> Path:
+    """An index path in the user cache, unique to this file's absolute path, mtime and size.
+
+    A FASTA that changes gets a new key, so a cached index can never be stale.
+    """
+    st = fasta.stat()
+    key = f"{fasta.resolve()}\0{st.st_mtime_ns}\0{st.st_size}".encode()
+    digest = hashlib.sha256(key).hexdigest()[:24]
+    folder = fai_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(folder)
+    except OSError:
+        # No usable home cache (e.g. a read-only HOME on a cluster node): fall back to /tmp.
+        folder = Path(tempfile.gettempdir()) / f"seqsal-fai-{os.getuid()}"
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{digest}{suffix}"
+
+
+def _fai_is_consistent(fasta: Path, fai: Path) -> bool:
+    """Cheap check that an existing ``.fai`` describes this (uncompressed) FASTA.
+
+    pyfaidx only compares modification times; an index copied along with another FASTA, or
+    a FASTA rewritten with an old timestamp, slips through that.  Here the first and last
+    records' header lines must sit where the index says, and the last record must end at the
+    end of the file (trailing blank lines allowed).
+    """
+    try:
+        rows = [line.rstrip("\n").split("\t") for line in fai.read_text().splitlines() if line]
+        if not rows:
+            return False
+        size = fasta.stat().st_size
+        with open(fasta, "rb") as handle:
+            for row in (rows[0], rows[-1]):
+                name, offset = row[0], int(row[2])
+                header = f">{name}".encode()
+                start = max(0, offset - 1 - 4096)
+                handle.seek(start)
+                before = handle.read(offset - start)
+                if not before.endswith(b"\n"):
+                    return False
+                line_start = before.rfind(b"\n", 0, len(before) - 1) + 1
+                head = before[line_start:].rstrip(b"\r\n")
+                if head.split()[:1] != [header]:
+                    return False
+            rlen, offset, lenc, lenb = (int(x) for x in rows[-1][1:5])
+            newlines = math.ceil(rlen / lenc) * (lenb - lenc) if lenc else 0
+            end = offset + rlen + newlines
+            if end > size:
+                return False
+            handle.seek(end)
+            return not handle.read(4096).strip()
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _sniff(path: Path) -> bool:
+    """Raise InputError unless ``path`` looks like a FASTA; return True if gzip-compressed."""
+    if not path.exists():
+        raise InputError("FASTA file not found", path=path)
+    if not path.is_file():
+        raise InputError("expected a FASTA file, got a folder or special file", path=path)
+    if path.stat().st_size == 0:
+        raise InputError("FASTA file is empty", path=path)
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(_GZIP_MAGIC):
+        return True
+    first = next(
+        (line.strip() for line in head.splitlines() if line.strip() and not line.startswith(b";")),
+        b"",
+    )
+    if not first.startswith(b">"):
+        shown = first[:40].decode("ascii", errors="replace")
+        raise InputError(
+            f"not a FASTA file: the first line is {shown!r}; expected a header line starting with '>'",
+            path=path,
+            line=1,
+        )
+    return False
+
+
+class Genome:
+    """An indexed FASTA file: chromosome sizes and random access to sequence.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        FASTA file, plain or bgzip-compressed (``.fa.gz`` made by ``bgzip``; plain gzip cannot
+        be indexed).  Its ``.fai`` is built beside it when missing or stale; when the folder
+        is not writable, the index goes to :func:`fai_cache_dir` instead.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The FASTA file.
+    index_path : pathlib.Path
+        The ``.fai`` actually used.
+    chrom_sizes : dict[str, int]
+        Sequence names and lengths, in FASTA order.
+
+    Notes
+    -----
+    Sequence is returned with case preserved (soft-masked repeats stay lowercase); strand is
+    not applied here (see :mod:`seqsal.sequence.windows`).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        import pyfaidx
+
+        self.path = Path(path)
+        gzipped = _sniff(self.path)
+        self.index_path, gzi_path = self._choose_index_paths(gzipped)
+        try:
+            self._faidx = pyfaidx.Faidx(
+                os.fspath(self.path),
+                indexname=os.fspath(self.index_path),
+                gzi_indexname=os.fspath(gzi_path) if gzi_path else None,
+                as_raw=True,
+                strict_bounds=True,
+                rebuild=True,
+                build_index=True,
+            )
+        except pyfaidx.UnsupportedCompressionFormat as err:
+            raise InputError(
+                "compressed FASTA must be bgzip-compressed (bgzip, not gzip) to be indexed; "
+                "decompress it or recompress with `bgzip`",
+                path=self.path,
+            ) from err
+        except pyfaidx.FastaIndexingError as err:
+            raise InputError(f"cannot index FASTA: {err}", path=self.path) from err
+        except UnicodeDecodeError as err:
+            raise InputError("not a FASTA file: it holds non-text bytes", path=self.path) from err
+        except ValueError as err:  # duplicate sequence names (pyfaidx read_fai)
+            raise InputError(
+                f"cannot read FASTA index: {err}; sequence names must be unique", path=self.path
+            ) from err
+        except OSError as err:
+            raise InputError(
+                f"cannot read FASTA or write its index {self.index_path}: {err}", path=self.path
+            ) from err
+        self.chrom_sizes: dict[str, int] = {
+            name: int(rec.rlen) for name, rec in self._faidx.index.items()
+        }
+        if not self.chrom_sizes:
+            self._faidx.close()
+            raise InputError("FASTA file holds no sequences", path=self.path)
+
+    def _choose_index_paths(self, gzipped: bool) -> tuple[Path, Path | None]:
+        """Pick where the ``.fai`` (and ``.gzi``) live: beside the FASTA if usable, else the cache."""
+        beside = Path(f"{self.path}.fai")
+        beside_gzi = Path(f"{self.path}.gzi") if gzipped else None
+        fasta_mtime = self.path.stat().st_mtime
+        folder_writable = os.access(self.path.parent, os.W_OK)
+
+        def fresh(index: Path | None) -> bool:
+            return index is None or (index.exists() and index.stat().st_mtime >= fasta_mtime)
+
+        if beside.exists():
+            good = (
+                fresh(beside)
+                and fresh(beside_gzi)
+                and (gzipped or _fai_is_consistent(self.path, beside))
+            )
+            if good:
+                return beside, beside_gzi
+            if folder_writable and os.access(beside, os.W_OK):
+                log.warning("%s: the index %s is stale; rebuilding it", self.path, beside)
+                beside.unlink()
+                return beside, beside_gzi
+        elif folder_writable:
+            return beside, beside_gzi
+        cached = _cache_index_path(self.path)
+        cached_gzi = _cache_index_path(self.path, ".gzi") if gzipped else None
+        if cached.exists() and not (gzipped or _fai_is_consistent(self.path, cached)):
+            cached.unlink()
+        log.info("%s: folder is not writable; using the index %s", self.path, cached)
+        return cached, cached_gzi
+
+    # -- access ---------------------------------------------------------------------------
+
+    def _check_chrom(self, chrom: str) -> int:
+        try:
+            return self.chrom_sizes[chrom]
+        except KeyError:
+            names = list(self.chrom_sizes)
+            shown = ", ".join(names[:5]) + (
+                f", ... ({len(names)} in all)" if len(names) > 5 else ""
+            )
+            raise InputError(
+                f"chromosome {chrom!r} is not in the FASTA; it has {shown}", path=self.path
+            ) from None
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        """Sequence of ``chrom`` in ``[start, end)`` (0-based, half-open), case preserved.
+
+        Raises InputError if the interval is empty or not inside the chromosome.
+        """
+        size = self._check_chrom(chrom)
+        if not 0 <= start < end <= size:
+            raise InputError(
+                f"interval {chrom}:{start}-{end} is not inside {chrom} (length {size}); "
+                "expected 0 <= start < end <= length",
+                path=self.path,
+            )
+        return self._faidx.from_file(chrom, int(start) + 1, int(end))
+
+    def chromosome_bytes(self, chrom: str) -> bytes:
+        """The whole sequence of ``chrom`` as ASCII bytes (one read, newlines removed).
+
+        The fast path for extracting many windows: callers convert it once to an array.
+        """
+        size = self._check_chrom(chrom)
+        rec = self._faidx.index[chrom]
+        if size == 0:
+            return b""
+        if self._faidx._bgzf:
+            return self._faidx.from_file(chrom, 1, size).encode("ascii", errors="replace")
+        with self._faidx.lock:
+            self._faidx.file.seek(rec.offset)
+            raw = self._faidx.file.read(rec.bend - rec.offset)
+        seq = raw.replace(b"\n", b"").replace(b"\r", b"")
+        if len(seq) != size:
+            raise InputError(
+                f"sequence {chrom!r} read {len(seq)} bases but the index says {size}; "
+                f"the index {self.index_path} may be stale: delete it and retry",
+                path=self.path,
+            )
+        return seq
+
+    def chromosome(self, chrom: str) -> str:
+        """The whole sequence of ``chrom`` as a string, case preserved."""
+        return self.chromosome_bytes(chrom).decode("ascii", errors="replace")
+
+    def __contains__(self, chrom: object) -> bool:
+        return chrom in self.chrom_sizes
+
+    def __repr__(self) -> str:
+        return f"Genome({os.fspath(self.path)!r}, {len(self.chrom_sizes)} sequences)"
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        self._faidx.close()
+
+    def __enter__(self) -> Genome:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_genome(path: str | os.PathLike) -> Genome:
+    """Open an indexed FASTA file; see :class:`Genome`."""
+    return Genome(path)
+
+
+def write_fasta(
+    records: Iterable[tuple[str, str]], path: str | os.PathLike, *, line_width: int = 60
+) -> int:
+    """Write ``(name, sequence)`` records as FASTA, atomically.
+
+    Parameters
+    ----------
+    records : iterable of (str, str)
+        Names (the text after ``>``; must be non-empty, without line breaks) and sequences.
+    path : str or os.PathLike
+        Output file; appears only when complete.
+    line_width : int, default 60
+        Bases per line; 60 is the common convention and keeps the file indexable by
+        samtools/pyfaidx (every line but the last of a record has the same length).
+
+    Returns
+    -------
+    int
+        Number of records written.
+    """
+    if isinstance(line_width, bool) or not isinstance(line_width, int) or line_width < 1:
+        raise InputError(f"line_width={line_width!r}; must be a positive integer")
+    n = 0
+    with atomic_open(path, "w", newline="\n") as handle:
+        for name, seq in records:
+            name = str(name)
+            if not name or "\n" in name or "\r" in name:
+                raise InputError(
+                    f"record {n + 1}: FASTA name {name!r} must be non-empty and on one line"
+                )
+            if "\n" in seq or ">" in seq:
+                raise InputError(f"record {n + 1} ({name}): sequence holds a line break or '>'")
+            handle.write(f">{name}\n")
+            for i in range(0, len(seq), line_width):
+                handle.write(seq[i : i + line_width])
+                handle.write("\n")
+            n += 1
+    return n
