@@ -1,0 +1,105 @@
+"""Inputs in, rows per model call out: the memory budget shared by every attribution method.
+
+Every method flattens its work into *rows*: one row is one input-shaped tensor that goes
+through the model (an example, an interpolation step of an example, a noisy copy, a
+perturbed copy).  ``batch_size`` is the number of rows per model call.  When it is None, it
+is chosen so that a forward and backward pass of that many rows fits in ``max_memory`` bytes,
+using the activation sizes measured on one row (forward hooks on every leaf module).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from seqsal._runtime import check_positive_int
+from seqsal.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Default memory budget for one model call (bytes): 512 MiB.  Large enough that batching,
+#: not Python overhead, sets the speed; small enough for a shared laptop or a small GPU.
+DEFAULT_MAX_MEMORY = 512 * 2**20
+
+#: A backward pass keeps each activation and produces a gradient of the same size; temporaries
+#: double that.  Bytes per row = FACTOR * (input + all leaf-module outputs).
+ACTIVATION_FACTOR = 4
+
+#: Rows per call never exceed this: beyond it CPU caches, not Python overhead, dominate.
+MAX_ROWS = 4096
+
+
+def as_input(X, name: str = "X"):
+    """Return ``X`` as a float32 CPU torch tensor with a leading example axis.
+
+    Parameters
+    ----------
+    X : numpy.ndarray or torch.Tensor, shape (n, ...)
+    """
+    import torch
+
+    if isinstance(X, np.ndarray):
+        X = torch.from_numpy(np.ascontiguousarray(X))
+    if not isinstance(X, torch.Tensor):
+        raise InputError(
+            f"{name} has type {type(X).__name__}; expected a numpy array or torch tensor of shape (n, ...)"
+        )
+    if X.ndim < 1 or X.shape[0] == 0:
+        raise InputError(f"{name} has shape {tuple(X.shape)}; expected (n, ...) with n >= 1")
+    if not (
+        X.is_floating_point()
+        or X.dtype in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+    ):
+        raise InputError(f"{name} has dtype {X.dtype}; expected a real-valued array")
+    return X.detach().to(device="cpu", dtype=torch.float32)
+
+
+def row_bytes(model, row) -> int:
+    """Estimate the bytes one row needs in a forward + backward pass of ``model``.
+
+    Runs ``model`` once on ``row`` (shape ``(1, ...)``) without gradients and adds up the sizes
+    of all leaf-module outputs.  Models that refuse hooks (TorchScript) fall back to a
+    multiple of the input size.
+    """
+    import torch
+
+    sizes = []
+
+    def hook(_module, _inputs, output):
+        if isinstance(output, torch.Tensor):
+            sizes.append(output.numel() * output.element_size())
+
+    handles = []
+    try:
+        for module in model.modules():
+            if not list(module.children()):
+                handles.append(module.register_forward_hook(hook))
+        with torch.no_grad():
+            model(row)
+    except (RuntimeError, AttributeError, TypeError) as err:
+        log.debug("could not measure activations (%s); assuming 64x the input size", err)
+        sizes = [63 * row.numel() * row.element_size()]
+    finally:
+        for handle in handles:
+            handle.remove()
+    total = row.numel() * row.element_size() + sum(sizes)
+    return int(ACTIVATION_FACTOR * total)
+
+
+def rows_per_call(model, row, *, batch_size=None, max_memory=None) -> int:
+    """Rows per model call: ``batch_size`` if given, else what ``max_memory`` allows."""
+    if batch_size is not None:
+        return check_positive_int(batch_size, "batch_size")
+    if max_memory is None:
+        max_memory = DEFAULT_MAX_MEMORY
+    max_memory = check_positive_int(max_memory, "max_memory")
+    per_row = max(1, row_bytes(model, row))
+    rows = int(min(MAX_ROWS, max(1, max_memory // per_row)))
+    log.debug(
+        "batch_size=None: %d rows per call (%d bytes per row, max_memory=%d)",
+        rows,
+        per_row,
+        max_memory,
+    )
+    return rows

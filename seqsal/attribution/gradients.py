@@ -1,0 +1,172 @@
+"""Gradient attributions: saliency (the signed input gradient) and gradient x input.
+
+Both rest on one batched engine, :func:`input_gradients`, which runs a forward pass on a batch
+of rows and one backward pass per target, with the model's parameters frozen so that autograd
+computes the gradient with respect to the input only.  It is the same work as the floor of the
+benchmark (DESIGN.md section 6): ``torch.autograd.grad`` of the summed output.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from seqsal._runtime import model_on, progress_bar
+from seqsal.attribution._batching import as_input, rows_per_call
+from seqsal.attribution._targets import Targets, resolve_targets
+
+log = logging.getLogger(__name__)
+
+
+def row_gradients(model, Z, targets: Targets):
+    """Gradients of each target with respect to the rows ``Z``, from one forward pass.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode with frozen parameters (see ``seqsal._runtime.model_on``).
+    Z : torch.Tensor, shape (m, ...)
+        Rows on the model's device.
+    targets : Targets
+
+    Returns
+    -------
+    grads : torch.Tensor, shape (n_targets, m, ...)
+    values : torch.Tensor, shape (n_targets, m)
+        The target values at ``Z`` (detached).
+    """
+    import torch
+
+    Z = Z.detach().requires_grad_(True)
+    with torch.enable_grad():
+        output = model(Z)
+        values = [targets.select(output, k) for k in range(targets.n_targets)]
+        grads = []
+        for k, value in enumerate(values):
+            (grad,) = torch.autograd.grad(value.sum(), Z, retain_graph=k < len(values) - 1)
+            grads.append(grad)
+    return torch.stack(grads), torch.stack([v.detach() for v in values])
+
+
+def input_gradients(
+    model,
+    X,
+    *,
+    target=0,
+    target_names=None,
+    batch_size=None,
+    device=None,
+    progress=None,
+    max_memory=None,
+):
+    """Gradients of the target(s) with respect to ``X``, batched under a memory budget.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_targets, n, ...)
+        Always with the target axis; the public methods drop it for a single target.
+    """
+    import torch
+
+    X = as_input(X)
+    targets = resolve_targets(target, model=model, target_names=target_names)
+    out = torch.empty((targets.n_targets, *X.shape), dtype=torch.float32)
+    with model_on(model, device) as dev:
+        rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
+        starts = range(0, X.shape[0], rows)
+        for start in progress_bar(
+            starts, total=len(starts), desc="gradients", unit="batch", progress=progress
+        ):
+            stop = min(start + rows, X.shape[0])
+            grads, _ = row_gradients(model, X[start:stop].to(dev), targets)
+            out[:, start:stop] = grads.cpu()
+    return out
+
+
+def saliency(
+    model,
+    X,
+    *,
+    target=0,
+    target_names=None,
+    batch_size=None,
+    device=None,
+    progress=None,
+    seed=None,
+    max_memory=None,
+):
+    """Saliency: the signed gradient of the target with respect to the input.
+
+    The cheapest map (one forward and one backward pass); it says how the output would move
+    for a small change of each input value, not how much each value contributed.  Prefer
+    :func:`grad_x_input` or :func:`~seqsal.attribution.integrated_gradients` for contributions.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        ``model(X) -> (n, T)`` or ``(n,)``; its device and train/eval state are restored.
+    X : numpy.ndarray or torch.Tensor, shape (n, ...)
+    target : int, str, callable or list, default 0
+        See :func:`seqsal.attribution.resolve_targets`.  A list gives a leading target axis.
+    target_names : list of str, optional
+        Output names, for string targets.
+    batch_size : int, optional
+        Rows (examples) per model call; None chooses it from ``max_memory``.
+    device : str or torch.device, optional
+        Where to run; None keeps the model's device.
+    progress : bool, optional
+        Progress bar; None shows it only on a terminal.
+    seed : int, optional
+        Unused (the method is deterministic); accepted so every method has one signature.
+    max_memory : int, optional
+        Bytes per model call when ``batch_size`` is None (default 512 MiB).
+
+    Returns
+    -------
+    torch.Tensor, float32 on CPU, shape (n, ...), or (n_targets, n, ...) for a list target.
+    """
+    del seed
+    grads = input_gradients(
+        model,
+        X,
+        target=target,
+        target_names=target_names,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        max_memory=max_memory,
+    )
+    return grads if isinstance(target, (list, tuple)) else grads[0]
+
+
+def grad_x_input(
+    model,
+    X,
+    *,
+    target=0,
+    target_names=None,
+    batch_size=None,
+    device=None,
+    progress=None,
+    seed=None,
+    max_memory=None,
+):
+    """Gradient x input: the first-order contribution of each value (relative to zero).
+
+    Exact for a linear model (where it equals Integrated Gradients from a zero baseline);
+    for a nonlinear one it is a local approximation at the cost of one gradient.  Same
+    parameters and return shape as :func:`saliency`.
+    """
+    del seed
+    X = as_input(X)
+    grads = input_gradients(
+        model,
+        X,
+        target=target,
+        target_names=target_names,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        max_memory=max_memory,
+    )
+    result = grads * X
+    return result if isinstance(target, (list, tuple)) else result[0]
