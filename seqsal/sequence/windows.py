@@ -1,0 +1,516 @@
+"""Fixed-width windows around regions, and their sequences or one-hot arrays.
+
+:func:`make_windows` turns regions (BED rows) into windows of one width, centred on each
+region's middle or on its summit, and decides what happens to windows that run past a
+chromosome end: padded with N and flagged (``pad_left``/``pad_right``), dropped, or an error.
+A window is never silently shifted to fit.
+
+:func:`extract_onehot`, :func:`iter_onehot` and :func:`extract_sequences` read the windows from
+a :class:`~seqsal.io.fasta.Genome`.  A ``-`` strand window is the reverse complement, so its
+base 0 is the 3' end of the window on the ``+`` strand.  Each chromosome is read once and kept
+as a uint8 code array; windows are then cut out of it with array indexing, so extraction costs
+a memory copy per window, not a file read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from seqsal._runtime import batch_slices, check_positive_int
+from seqsal.errors import InputError
+from seqsal.sequence.onehot import N_CODE, codes, onehot_from_codes, reverse_complement_codes
+
+log = logging.getLogger(__name__)
+
+OUT_OF_BOUNDS = ("pad", "drop", "error")
+CENTERS = ("middle", "summit")
+
+# Chromosome arrays kept at once.  A sorted windows table touches one chromosome at a time;
+# the budget bounds memory for a large genome with unsorted windows (re-reads then happen).
+CACHE_BYTES = 2 * 1024**3
+
+# Complement of every ASCII byte: IUPAC codes to their complements, case kept; others as is.
+_COMPLEMENT_BYTES = bytes.maketrans(
+    b"ACGTRYKMBDHVNacgtrykmbdhvn",
+    b"TGCAYRMKVHDBNtgcayrmkvhdbn",
+)
+
+
+def _region_label(df: pd.DataFrame, i: int) -> str:
+    row = df.iloc[i]
+    return f"region {row['name']!r} ({row['chrom']}:{row['start']}-{row['end']}{'' if row['strand'] == '.' else ' ' + row['strand']})"
+
+
+def _as_regions(regions: pd.DataFrame, what: str = "regions") -> pd.DataFrame:
+    """A copy with BED6 columns present and checked (name/score/strand filled as read_bed does)."""
+    if not isinstance(regions, pd.DataFrame):
+        raise InputError(
+            f"{what} is a {type(regions).__name__}; expected a pandas DataFrame (see seqsal.io.bed.read_bed)"
+        )
+    missing = [c for c in ("chrom", "start", "end") if c not in regions.columns]
+    if missing:
+        raise InputError(f"{what} lacks column(s) {missing}; expected chrom, start, end")
+    df = regions.copy()
+    df.attrs = dict(regions.attrs)
+    for col in ("start", "end"):
+        if not pd.api.types.is_integer_dtype(df[col]):
+            raise InputError(f"{what} column {col!r} has dtype {df[col].dtype}; expected integers")
+        df[col] = df[col].astype(np.int64)
+    if "name" not in df.columns:
+        df["name"] = (
+            df["chrom"].astype(str) + ":" + df["start"].astype(str) + "-" + df["end"].astype(str)
+        )
+    if "score" not in df.columns:
+        df["score"] = 0.0
+    if "strand" not in df.columns:
+        df["strand"] = "."
+    bad = ~df["strand"].isin(["+", "-", "."]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{what}: {_region_label(df, i)} has strand {df['strand'].iloc[i]!r}; expected '+', '-' or '.'"
+        )
+    return df
+
+
+def _resolve_column(df: pd.DataFrame, column) -> str:
+    """A column name from a name or a 1-based file column number (narrowPeak summit is 10)."""
+    if isinstance(column, str) and not column.isdigit():
+        if column not in df.columns:
+            raise InputError(
+                f"summit_column={column!r} is not a column; the regions have {list(df.columns)}"
+            )
+        return column
+    try:
+        number = int(column)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"summit_column={column!r}; expected a column name or a 1-based column number"
+        ) from None
+    file_columns = df.attrs.get("columns") or list(df.columns)
+    if not 1 <= number <= len(file_columns):
+        raise InputError(
+            f"summit_column={number} but the regions have {len(file_columns)} columns "
+            f"({', '.join(map(str, file_columns))}); expected a 1-based column number"
+        )
+    name = file_columns[number - 1]
+    if name not in df.columns:
+        raise InputError(
+            f"summit_column={number} names column {name!r}, which the regions table lacks"
+        )
+    return name
+
+
+def _summit_offsets(df: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
+    lengths = (df["end"] - df["start"]).to_numpy()
+    bad = np.isnan(values) | (values != np.round(values))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"summit column {column!r} of {_region_label(df, i)} is {df[column].iloc[i]!r}; "
+            "expected an integer offset from the region start"
+        )
+    offsets = values.astype(np.int64)
+    # narrowPeak writes -1 for "no summit called": centre those on the middle.
+    none = offsets == -1
+    if none.any():
+        log.info(
+            "%d region(s) have summit -1 (none called); centred on their middle", int(none.sum())
+        )
+        offsets[none] = lengths[none] // 2
+    bad = (offsets < 0) | (offsets >= lengths)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"summit column {column!r} of {_region_label(df, i)} is {offsets[i]}; "
+            f"expected an offset from the region start in [0, {lengths[i]}) (or -1 for none); "
+            f"{int(bad.sum())} region(s) are affected"
+        )
+    return offsets
+
+
+def make_windows(
+    regions: pd.DataFrame,
+    width: int,
+    *,
+    center: str = "middle",
+    summit_column: str | int | None = None,
+    chrom_sizes: Mapping[str, int] | None = None,
+    out_of_bounds: str = "pad",
+) -> pd.DataFrame:
+    """Fixed-width windows centred on each region's middle or summit.
+
+    The centre is ``start + (end - start) // 2`` (or ``start + summit``), and the window is
+    ``[centre - width // 2, centre - width // 2 + width)``: an odd window reaches one base
+    further right than left, as in tangermeme's ``extract_loci``.  Centring is done in genome
+    coordinates whatever the strand, so a ``-`` region gives exactly the reverse complement of
+    the same region on ``+``.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        BED columns ``chrom, start, end`` (``name, score, strand`` filled if absent), as
+        :func:`seqsal.io.bed.read_bed` returns.
+    width : int
+        Window length L in bases.
+    center : {"middle", "summit"}, default "middle"
+        Centre on the region's middle, or on ``start + summit_column``.
+    summit_column : str or int, optional
+        Column holding the summit offset from the region start (narrowPeak column 10,
+        ``-1`` = none called, then the middle is used): a column name or a 1-based file
+        column number.  Giving it implies ``center="summit"``.
+    chrom_sizes : mapping of str to int, optional
+        Chromosome lengths (``Genome.chrom_sizes``), to find windows past a chromosome end.
+        Without it only the left end (position 0) is checked; extraction still pads with N.
+    out_of_bounds : {"pad", "drop", "error"}, default "pad"
+        Windows running past a chromosome end: padded with N (``pad_left``/``pad_right``
+        count the N bases, and one warning gives the number of windows), dropped (counted in
+        a warning), or an InputError naming the first such region.  Padding is the default
+        because it keeps one window per region, so outputs line up with the input table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kept region, with ``chrom, start, end`` of the genome span actually read
+        (clipped to the chromosome), ``name, score, strand``, ``pad_left, pad_right`` (N bases
+        added before ``start`` and after ``end`` in + strand orientation, so
+        ``pad_left + end - start + pad_right == width``), then the regions' other columns.
+        ``attrs`` are carried, plus ``attrs["width"]``.
+    """
+    width = check_positive_int(width, "width")
+    if out_of_bounds not in OUT_OF_BOUNDS:
+        raise InputError(
+            f"out_of_bounds={out_of_bounds!r}; expected one of {', '.join(OUT_OF_BOUNDS)}"
+        )
+    if center not in CENTERS:
+        raise InputError(f"center={center!r}; expected one of {', '.join(CENTERS)}")
+    df = _as_regions(regions)
+    starts = df["start"].to_numpy(dtype=np.int64)
+    ends = df["end"].to_numpy(dtype=np.int64)
+    if summit_column is not None:
+        centre = starts + _summit_offsets(df, _resolve_column(df, summit_column))
+    elif center == "summit":
+        raise InputError(
+            "center='summit' needs summit_column (the column holding the summit offset)"
+        )
+    else:
+        centre = starts + (ends - starts) // 2
+    win_start = centre - width // 2
+    win_end = win_start + width
+
+    if chrom_sizes is not None:
+        sizes = df["chrom"].map(dict(chrom_sizes))
+        unknown = sizes.isna().to_numpy()
+        if unknown.any():
+            names = list(dict.fromkeys(df["chrom"][unknown]))
+            raise InputError(
+                f"{int(unknown.sum())} region(s) on chromosome(s) not in chrom_sizes: "
+                f"{', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}"
+            )
+        sizes = sizes.to_numpy(dtype=np.int64)
+    else:
+        sizes = np.full(len(df), np.iinfo(np.int64).max, dtype=np.int64)
+
+    pad_left = np.maximum(0, -win_start)
+    pad_right = np.maximum(0, win_end - sizes)
+    outside = (pad_left > 0) | (pad_right > 0)
+    beyond = starts >= sizes  # the region itself lies past the chromosome end
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        where = (
+            f"{int(outside.sum())} window(s) of width {width} run past a chromosome end; "
+            f"the first is {_region_label(df, first)}, window {df['chrom'].iloc[first]}:"
+            f"{win_start[first]}-{win_end[first]}"
+        )
+        if chrom_sizes is not None:
+            where += f" (chromosome length {sizes[first]})"
+        if out_of_bounds == "error":
+            raise InputError(f"{where}; use out_of_bounds='pad' or 'drop' to keep going")
+        if out_of_bounds == "drop":
+            log.warning("%s: dropped %d", where, int(outside.sum()))
+            keep = ~outside
+        else:
+            if beyond.any():
+                i = int(np.flatnonzero(beyond)[0])
+                raise InputError(
+                    f"{_region_label(df, i)} starts past the end of {df['chrom'].iloc[i]} "
+                    f"(length {sizes[i]}); is this the right genome? ({int(beyond.sum())} such region(s))"
+                )
+            log.warning("%s: padded with N (pad_left/pad_right columns)", where)
+            keep = np.ones(len(df), dtype=bool)
+    else:
+        keep = np.ones(len(df), dtype=bool)
+
+    out = df.loc[keep].copy()
+    out.attrs = dict(df.attrs)
+    out["start"] = np.maximum(win_start, 0)[keep]
+    out["end"] = np.minimum(win_end, sizes)[keep]
+    out["pad_left"] = pad_left[keep]
+    out["pad_right"] = pad_right[keep]
+    first_cols = ["chrom", "start", "end", "name", "score", "strand", "pad_left", "pad_right"]
+    out = out[first_cols + [c for c in out.columns if c not in first_cols]].reset_index(drop=True)
+    out.attrs["width"] = width
+    if len(out) == 0:
+        raise InputError(
+            f"no windows left: all {len(df)} window(s) of width {width} ran past a chromosome end and were dropped"
+        )
+    return out
+
+
+class _Windows(NamedTuple):
+    chrom: np.ndarray  # (n,) object
+    first: np.ndarray  # (n,) int64, genome position of window base 0 on + (may be < 0)
+    minus: np.ndarray  # (n,) bool
+    width: int
+
+
+def _window_arrays(windows: pd.DataFrame) -> _Windows:
+    df = _as_regions(windows, "windows")
+    if len(df) == 0:
+        raise InputError("windows is empty; nothing to extract")
+    starts = df["start"].to_numpy(dtype=np.int64)
+    ends = df["end"].to_numpy(dtype=np.int64)
+    pad_left = (
+        df["pad_left"].to_numpy(dtype=np.int64)
+        if "pad_left" in df.columns
+        else np.zeros_like(starts)
+    )
+    pad_right = (
+        df["pad_right"].to_numpy(dtype=np.int64)
+        if "pad_right" in df.columns
+        else np.zeros_like(starts)
+    )
+    widths = pad_left + (ends - starts) + pad_right
+    if (widths != widths[0]).any() or widths[0] < 1:
+        i = int(np.flatnonzero(widths != widths[0])[0]) if (widths != widths[0]).any() else 0
+        raise InputError(
+            f"windows have different widths ({widths[0]} for the first, {widths[i]} for "
+            f"{_region_label(df, i)}); make them with make_windows(regions, width)"
+        )
+    return _Windows(
+        chrom=df["chrom"].to_numpy(dtype=object),
+        first=starts - pad_left,
+        minus=(df["strand"] == "-").to_numpy(),
+        width=int(widths[0]),
+    )
+
+
+class _ChromosomeCache:
+    """Whole chromosomes as uint8 arrays (codes or ASCII bytes), least recently used out."""
+
+    def __init__(self, genome, *, as_codes: bool, max_bytes: int = CACHE_BYTES):
+        self.genome = genome
+        self.as_codes = as_codes
+        self.max_bytes = max_bytes
+        self._arrays: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def __getitem__(self, chrom: str) -> np.ndarray:
+        array = self._arrays.get(chrom)
+        if array is not None:
+            self._arrays.move_to_end(chrom)
+            return array
+        if chrom not in self.genome.chrom_sizes:
+            raise InputError(
+                f"window on chromosome {chrom!r}, which is not in the FASTA", path=self.genome.path
+            )
+        raw = self.genome.chromosome_bytes(chrom)
+        array = codes(raw) if self.as_codes else np.frombuffer(raw, dtype=np.uint8)
+        while (
+            self._arrays
+            and sum(a.nbytes for a in self._arrays.values()) + array.nbytes > self.max_bytes
+        ):
+            self._arrays.popitem(last=False)
+        self._arrays[chrom] = array
+        return array
+
+
+def _gather(
+    cache: _ChromosomeCache, win: _Windows, rows: slice, fill: int
+) -> tuple[np.ndarray, int]:
+    """uint8 array (b, L) of the windows in ``rows`` (+ strand), ``fill`` past chromosome ends.
+
+    Returns the array and the number of padded positions.
+    """
+    chroms = win.chrom[rows]
+    first = win.first[rows]
+    width = win.width
+    out = np.empty((len(first), width), dtype=np.uint8)
+    n_padded = 0
+    same = chroms[0] == chroms[-1] and (chroms == chroms[0]).all()
+    groups = [(chroms[0], np.arange(len(first)))] if same else _group_rows(chroms)
+    for chrom, idx in groups:
+        seq = cache[chrom]
+        size = seq.shape[0]
+        f = first[idx]
+        inside = (f >= 0) & (f + width <= size)
+        if inside.all():
+            # Each window is a row of the sliding-window view: a contiguous copy per window.
+            out[idx] = np.lib.stride_tricks.sliding_window_view(seq, width)[f]
+            continue
+        ok = idx[inside]
+        if ok.size:
+            out[ok] = np.lib.stride_tricks.sliding_window_view(seq, width)[first[ok]]
+        for row in idx[~inside]:
+            lo = first[row]
+            a, b = max(lo, 0), min(lo + width, size)
+            out[row] = fill
+            if b > a:
+                out[row, a - lo : b - lo] = seq[a:b]
+            n_padded += width - max(0, b - a)
+    return out, n_padded
+
+
+def _group_rows(chroms: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    names, inverse = np.unique(chroms.astype(str), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
+    return [(str(names[k]), order[bounds[k] : bounds[k + 1]]) for k in range(len(names))]
+
+
+class _Opened:
+    """Use a Genome as given, or open (and later close) one from a path."""
+
+    def __init__(self, genome):
+        self.owned = isinstance(genome, (str, os.PathLike))
+        if self.owned:
+            from seqsal.io.fasta import open_genome
+
+            genome = open_genome(genome)
+        if not hasattr(genome, "chromosome_bytes") or not hasattr(genome, "chrom_sizes"):
+            raise InputError(
+                f"genome is a {type(genome).__name__}; expected a seqsal.io.fasta.Genome or a FASTA path"
+            )
+        self.genome = genome
+
+    def __enter__(self):
+        return self.genome
+
+    def __exit__(self, *exc):
+        if self.owned:
+            self.genome.close()
+
+
+def _onehot_batches(
+    genome, win: _Windows, batch_size: int
+) -> Iterator[tuple[slice, np.ndarray, int, int]]:
+    """Yield (rows, codes (b, L), n_not_acgt, n_padded) batch by batch, strand applied."""
+    cache = _ChromosomeCache(genome, as_codes=True)
+    for rows in batch_slices(len(win.first), batch_size):
+        code_array, n_padded = _gather(cache, win, rows, N_CODE)
+        minus = win.minus[rows]
+        if minus.any():
+            code_array[minus] = reverse_complement_codes(code_array[minus])
+        n_unknown = int(np.count_nonzero(code_array == N_CODE))
+        yield rows, code_array, n_unknown, n_padded
+
+
+def _warn_counts(n_unknown: int, n_padded: int, n_total: int) -> None:
+    if n_unknown:
+        log.warning(
+            "%d of %d bases are not A/C/G/T (%d of them N padding past chromosome ends); encoded as all-zero columns",
+            n_unknown,
+            n_total,
+            n_padded,
+        )
+
+
+def iter_onehot(genome, windows: pd.DataFrame, *, batch_size: int = 1024) -> Iterator[np.ndarray]:
+    """Yield one-hot batches of the windows, in order; memory does not grow with their number.
+
+    Parameters
+    ----------
+    genome : Genome or str or os.PathLike
+        An open :class:`~seqsal.io.fasta.Genome` (left open) or a FASTA path (opened and
+        closed here).
+    windows : pandas.DataFrame
+        As :func:`make_windows` returns (``chrom, start, end, strand``, optional
+        ``pad_left, pad_right``); every window the same width L.
+    batch_size : int, default 1024
+        Windows per yielded array: 1024 x 1 kb is 16 MB of float32, small next to a model.
+
+    Yields
+    ------
+    np.ndarray, shape (b, 4, L), dtype float32
+        Rows A, C, G, T; ``-`` strand windows reverse-complemented; N (and padding) are
+        all-zero columns, counted in one warning at the end.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    win = _window_arrays(windows)
+    n_unknown = n_padded = 0
+    with _Opened(genome) as g:
+        for _rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
+            n_unknown += unknown
+            n_padded += padded
+            yield onehot_from_codes(code_array)
+    _warn_counts(n_unknown, n_padded, len(win.first) * win.width)
+
+
+def extract_onehot(genome, windows: pd.DataFrame, *, batch_size: int | None = None) -> np.ndarray:
+    """One-hot array of all windows.
+
+    Parameters
+    ----------
+    genome : Genome or str or os.PathLike
+        An open Genome (left open) or a FASTA path.
+    windows : pandas.DataFrame
+        As :func:`make_windows` returns; every window the same width L.
+    batch_size : int, optional
+        Windows converted at a time (default 4096); the result is the same for any value.
+        For more windows than fit in memory, use :func:`iter_onehot`.
+
+    Returns
+    -------
+    np.ndarray, shape (n, 4, L), dtype float32
+        Rows A, C, G, T, in the order of ``windows``.
+    """
+    batch_size = 4096 if batch_size is None else check_positive_int(batch_size, "batch_size")
+    win = _window_arrays(windows)
+    out = np.empty((len(win.first), 4, win.width), dtype=np.float32)
+    n_unknown = n_padded = 0
+    with _Opened(genome) as g:
+        for rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
+            n_unknown += unknown
+            n_padded += padded
+            block = out[rows]
+            for k in range(4):
+                np.equal(code_array, k, out=block[:, k, :])
+    _warn_counts(n_unknown, n_padded, out.shape[0] * out.shape[2])
+    return out
+
+
+def extract_sequences(genome, windows: pd.DataFrame) -> list[str]:
+    """Sequences of the windows as strings: case kept, ``-`` strand reverse-complemented.
+
+    Parameters
+    ----------
+    genome : Genome or str or os.PathLike
+        An open Genome (left open) or a FASTA path.
+    windows : pandas.DataFrame
+        As :func:`make_windows` returns.
+
+    Returns
+    -------
+    list of str
+        One string of length L per window; padding past chromosome ends is ``N``.  IUPAC
+        codes are complemented on ``-`` (R <-> Y, ...); soft-masked bases stay lowercase.
+    """
+    win = _window_arrays(windows)
+    out: list[str] = []
+    with _Opened(genome) as g:
+        cache = _ChromosomeCache(g, as_codes=False)
+        for rows in batch_slices(len(win.first), 4096):
+            raw, _ = _gather(cache, win, rows, ord("N"))
+            for seq, minus in zip(raw, win.minus[rows], strict=True):
+                text = seq.tobytes()
+                if minus:
+                    text = text.translate(_COMPLEMENT_BYTES)[::-1]
+                out.append(text.decode("ascii", errors="replace"))
+    return out
