@@ -233,7 +233,7 @@ def make_windows(
         if chrom_sizes is not None:
             where += f" (chromosome length {sizes[first]})"
         if out_of_bounds == "error":
-            raise InputError(f"{where}; use out_of_bounds='pad' or 'drop' to keep going")
+            raise InputError(f"{where}; use out_of_bounds (--out-of-bounds) 'pad' or 'drop' to keep going")
         if out_of_bounds == "drop":
             log.warning("%s: dropped %d", where, int(outside.sum()))
             keep = ~outside
@@ -486,6 +486,26 @@ def extract_onehot(genome, windows: pd.DataFrame, *, batch_size: int | None = No
     return out
 
 
+def iter_sequences(genome, windows: pd.DataFrame, *, batch_size: int = 4096) -> Iterator[list[str]]:
+    """Yield the window sequences in batches (lists of str), as :func:`extract_sequences`.
+
+    Memory does not grow with the number of windows: for writing FASTA of many windows.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    win = _window_arrays(windows)
+    with _Opened(genome) as g:
+        cache = _ChromosomeCache(g, as_codes=False)
+        for rows in batch_slices(len(win.first), batch_size):
+            raw, _ = _gather(cache, win, rows, ord("N"))
+            batch = []
+            for seq, minus in zip(raw, win.minus[rows], strict=True):
+                text = seq.tobytes()
+                if minus:
+                    text = text.translate(_COMPLEMENT_BYTES)[::-1]
+                batch.append(text.decode("ascii", errors="replace"))
+            yield batch
+
+
 def extract_sequences(genome, windows: pd.DataFrame) -> list[str]:
     """Sequences of the windows as strings: case kept, ``-`` strand reverse-complemented.
 
@@ -502,15 +522,7 @@ def extract_sequences(genome, windows: pd.DataFrame) -> list[str]:
         One string of length L per window; padding past chromosome ends is ``N``.  IUPAC
         codes are complemented on ``-`` (R <-> Y, ...); soft-masked bases stay lowercase.
     """
-    win = _window_arrays(windows)
     out: list[str] = []
-    with _Opened(genome) as g:
-        cache = _ChromosomeCache(g, as_codes=False)
-        for rows in batch_slices(len(win.first), 4096):
-            raw, _ = _gather(cache, win, rows, ord("N"))
-            for seq, minus in zip(raw, win.minus[rows], strict=True):
-                text = seq.tobytes()
-                if minus:
-                    text = text.translate(_COMPLEMENT_BYTES)[::-1]
-                out.append(text.decode("ascii", errors="replace"))
+    for batch in iter_sequences(genome, windows):
+        out.extend(batch)
     return out
