@@ -1,0 +1,173 @@
+"""Export an attribution store as a bigWig track of per-base projected contributions.
+
+The value at genome position p (0-based, + strand) is the sum over the four bases of the
+projected contributions at p, i.e. the contribution of the base actually there.  Windows on the
+``-`` strand were attributed as the reverse complement, so their values are reversed back to +
+strand order before they are placed.  Where windows overlap, the value at p is the mean over
+the windows that cover p; positions no window covers have no value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from seqsal.errors import InputError
+from seqsal.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+class _Sweep:
+    """Sum and count of values over one chromosome, flushed left to right as windows arrive."""
+
+    def __init__(self, writer, chrom: str):
+        self.writer = writer
+        self.chrom = chrom
+        self.start = 0
+        self.total = np.zeros(0, dtype=np.float64)
+        self.count = np.zeros(0, dtype=np.int64)
+
+    def flush(self, until: int) -> None:
+        """Write every position before ``until`` (no later window can reach it)."""
+        cut = min(max(until - self.start, 0), self.total.size)
+        if cut == 0:
+            if until > self.start + self.total.size:
+                self.start = until
+            return
+        total, count = self.total[:cut], self.count[:cut]
+        covered = count > 0
+        # contiguous runs of covered positions
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.view(np.int8), [0]))))
+        for run_start, run_end in zip(edges[::2], edges[1::2], strict=True):
+            values = total[run_start:run_end] / count[run_start:run_end]
+            self.writer.addEntries(
+                self.chrom, int(self.start + run_start), values=values, span=1, step=1
+            )
+        self.total = self.total[cut:]
+        self.count = self.count[cut:]
+        self.start += cut
+        if until > self.start + self.total.size:
+            self.start = until
+
+    def add(self, start: int, values: np.ndarray) -> None:
+        """Add ``values`` at positions ``start, start + 1, ...`` (start >= self.start)."""
+        self.flush(start)
+        end = start + values.size
+        need = end - self.start
+        if need > self.total.size:
+            self.total = np.concatenate([self.total, np.zeros(need - self.total.size)])
+            self.count = np.concatenate(
+                [self.count, np.zeros(need - self.count.size, dtype=np.int64)]
+            )
+        offset = start - self.start
+        self.total[offset : offset + values.size] += values
+        self.count[offset : offset + values.size] += 1
+
+
+def _place(values: np.ndarray, start: int, end: int, strand: str, size: int):
+    """Genome start and + strand values of one window, clipped to the chromosome.
+
+    A window padded with N past a chromosome end may be stored with its clipped span
+    (``end - start < L``); the padding then lies on the side of the chromosome end it touches.
+    """
+    length = values.size
+    if strand == "-":
+        values = values[::-1]
+    span = end - start
+    if span == length:
+        lo, hi = max(start, 0), min(end, size)
+        return lo, values[lo - start : hi - start]
+    if span > length or span <= 0:
+        raise InputError(
+            f"window {start}-{end} spans {span} bases but the store holds {length} per window"
+        )
+    touches_left, touches_right = start == 0, end == size
+    if touches_left and not touches_right:
+        pad_left = length - span
+    elif touches_right and not touches_left:
+        pad_left = 0
+    else:
+        pad_left = (length - span) // 2
+    return start, values[pad_left : pad_left + span]
+
+
+def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int = 256) -> Path:
+    """Write the per-base projected contribution of every stored window to a bigWig file.
+
+    Parameters
+    ----------
+    store : path or StoredAttributions
+        The attribution store (its ``coords/`` give each window's place in the genome).
+    out : path
+        The ``.bw`` file, written atomically.
+    chrom_sizes : mapping of str to int
+        Chromosome sizes in genome order (``Genome.chrom_sizes``); the bigWig header.
+    chunk_size : int, default 256
+        Windows read from the store at a time (bounds memory).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    InputError
+        If a window lies on a chromosome missing from ``chrom_sizes`` or the store has no
+        genome coordinates.
+    """
+    import pyBigWig
+
+    from seqsal.io.store import StoredAttributions, open_store
+
+    owned = not isinstance(store, StoredAttributions)
+    reader = open_store(store) if owned else store
+    try:
+        coords = reader.coords.copy()
+        coords["row"] = np.arange(len(coords))
+        sizes = {str(k): int(v) for k, v in chrom_sizes.items()}
+        unknown = sorted(set(coords["chrom"]) - set(sizes))
+        if unknown:
+            if unknown == [""]:
+                raise InputError(
+                    "the store has no genome coordinates (coords/chrom is empty)", path=reader.path
+                )
+            raise InputError(
+                f"chromosome(s) {unknown[:5]} of the store are not in chrom_sizes (e.g. the FASTA)",
+                path=reader.path,
+            )
+        order = {chrom: i for i, chrom in enumerate(sizes)}
+        coords["chrom_order"] = coords["chrom"].map(order)
+        coords = coords.sort_values(["chrom_order", "start", "end"], kind="stable")
+        with atomic_path(out) as tmp:
+            writer = pyBigWig.open(str(tmp), "w")
+            try:
+                writer.addHeader(list(sizes.items()))
+                for _, windows in coords.groupby("chrom_order", sort=True):
+                    chrom_name = windows["chrom"].iloc[0]
+                    sweep = _Sweep(writer, chrom_name)
+                    size = sizes[chrom_name]
+                    for first in range(0, len(windows), chunk_size):
+                        block = windows.iloc[first : first + chunk_size]
+                        rows = block["row"].to_numpy()
+                        sorted_rows = np.unique(rows)
+                        data = reader.projected[sorted_rows].astype(np.float64).sum(axis=1)
+                        data = data[np.searchsorted(sorted_rows, rows)]
+                        for values, start, end, strand in zip(
+                            data, block["start"], block["end"], block["strand"], strict=True
+                        ):
+                            lo, placed = _place(values, int(start), int(end), str(strand), size)
+                            if placed.size:
+                                sweep.add(lo, placed)
+                    sweep.flush(size + 1)
+            finally:
+                writer.close()
+    finally:
+        if owned:
+            reader.close()
+    log.info("wrote %s", out)
+    return Path(out)

@@ -1,0 +1,303 @@
+"""Tests for the HDF5 attribution store and its exporters (modisco npz, bigWig)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqsal.errors import InputError
+from seqsal.io.bigwig import export_bigwig
+from seqsal.io.modisco import export_modisco_npz
+from seqsal.io.store import AttributionStore, merge_stores, open_store
+
+MODISCO = Path(sys.executable).with_name("modisco")
+MOTIF = "GATAAGAT"
+
+
+def _onehot(idx: np.ndarray) -> np.ndarray:
+    n, length = idx.shape
+    X = np.zeros((n, 4, length), np.float32)
+    X[np.arange(n)[:, None], idx, np.arange(length)[None, :]] = 1
+    return X
+
+
+def _random_shard(n=10, length=16, seed=0):
+    rng = np.random.default_rng(seed)
+    X = _onehot(rng.integers(0, 4, size=(n, length)))
+    hyp = rng.normal(size=(n, 4, length)).astype(np.float32)
+    coords = pd.DataFrame(
+        {
+            "chrom": [f"chr{i % 3}" for i in range(n)],
+            "start": np.arange(n) * 100,
+            "end": np.arange(n) * 100 + length,
+            "strand": ["+", "-"] * (n // 2) + ["+"] * (n % 2),
+            "name": [f"peak{seed}_{i}" for i in range(n)],
+        }
+    )
+    delta = rng.normal(size=n).astype(np.float32)
+    return X, hyp, coords, delta
+
+
+def _planted(n=300, length=120, seed=0):
+    """One-hot sequences with GATAAGAT planted and hypothetical scores that light it up."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, 4, size=(n, length))
+    motif = ["ACGT".index(c) for c in MOTIF]
+    pos = rng.integers(30, length - 40, size=n)
+    for i in range(n):
+        idx[i, pos[i] : pos[i] + len(motif)] = motif
+    X = _onehot(idx)
+    hyp = rng.normal(0, 0.05, size=X.shape).astype(np.float32)
+    for i in range(n):
+        for j, base in enumerate(motif):
+            hyp[i, :, pos[i] + j] -= 0.3
+            hyp[i, base, pos[i] + j] += 1.3
+    return X, hyp
+
+
+def test_round_trip_with_coords_delta_and_attrs(tmp_path):
+    X, hyp, coords, delta = _random_shard()
+    path = tmp_path / "a.h5"
+    attrs = {
+        "method": "ig",
+        "steps": 32,
+        "baseline": "shuffle:10",
+        "correction": True,
+        "target": None,
+        "seed": 7,
+    }
+    with AttributionStore(path, length=16, attrs=attrs, with_delta=True) as store:
+        store.append(X, hyp, coords=coords, delta=delta)
+    with open_store(path) as s:
+        np.testing.assert_array_equal(s.raw[:], X)
+        np.testing.assert_array_equal(s.hypothetical[:], hyp)
+        np.testing.assert_array_equal(s.projected[:], hyp * X)
+        np.testing.assert_array_equal(s.delta[:], delta)
+        pd.testing.assert_frame_equal(s.coords, coords.astype({"start": np.int64, "end": np.int64}))
+        assert (
+            s.attrs["method"] == "ig" and s.attrs["steps"] == 32 and s.attrs["correction"] is True
+        )
+        assert s.attrs["target"] == "none" and s.attrs["seed"] == 7 and s.attrs["n_regions"] == 10
+        assert "seqsal_version" in s.attrs and "created" in s.attrs
+        assert s.hypothetical.maxshape[0] is None
+
+
+def test_layout_is_chrombpnet_keys_channels_first(tmp_path):
+    X, hyp, _, _ = _random_shard()
+    path = tmp_path / "a.h5"
+    with AttributionStore(path, length=16) as store:
+        store.append(X, hyp)
+    with h5py.File(path) as f:
+        assert f["raw/seq"].shape == (10, 4, 16)
+        assert f["shap/seq"].shape == (10, 4, 16)
+        assert f["projected_shap/seq"].shape == (10, 4, 16)
+        assert set(f["coords"]) == {"chrom", "start", "end", "strand", "name"}
+
+
+def test_appending_shards_equals_writing_at_once(tmp_path):
+    shards = [_random_shard(n, seed=s) for s, n in enumerate([3, 7, 5])]
+    joined = [np.concatenate([s[i] for s in shards]) for i in (0, 1, 3)]
+    coords = pd.concat([s[2] for s in shards], ignore_index=True)
+    with AttributionStore(tmp_path / "once.h5", length=16, with_delta=True, chunk_size=4) as store:
+        store.append(joined[0], joined[1], coords=coords, delta=joined[2])
+    with AttributionStore(
+        tmp_path / "append.h5", length=16, with_delta=True, chunk_size=4
+    ) as store:
+        for X, hyp, c, d in shards:
+            store.append(X, hyp, coords=c, delta=d)
+    paths = []
+    for i, (X, hyp, c, d) in enumerate(shards):
+        paths.append(tmp_path / f"shard{i}.h5")
+        with AttributionStore(paths[-1], length=16, with_delta=True) as store:
+            store.append(X, hyp, coords=c, delta=d)
+    merge_stores(paths, tmp_path / "merged.h5", chunk_size=2)
+    with (
+        open_store(tmp_path / "once.h5") as a,
+        open_store(tmp_path / "append.h5") as b,
+        open_store(tmp_path / "merged.h5") as m,
+    ):
+        for other in (b, m):
+            for key in ("raw", "hypothetical", "projected", "delta"):
+                np.testing.assert_array_equal(getattr(a, key)[:], getattr(other, key)[:])
+            pd.testing.assert_frame_equal(a.coords, other.coords)
+
+
+def test_merge_refuses_shards_of_different_runs(tmp_path):
+    X, hyp, _, _ = _random_shard()
+    for name, steps in (("a.h5", 32), ("b.h5", 64)):
+        with AttributionStore(
+            tmp_path / name, length=16, attrs={"method": "ig", "steps": steps}
+        ) as store:
+            store.append(X, hyp)
+    with pytest.raises(InputError, match="steps"):
+        merge_stores([tmp_path / "a.h5", tmp_path / "b.h5"], tmp_path / "m.h5")
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_float16_round_trip(tmp_path):
+    X, hyp, _, _ = _random_shard(n=20, length=32)
+    with AttributionStore(tmp_path / "h.h5", length=32, float16=True) as store:
+        store.append(X, hyp)
+    with open_store(tmp_path / "h.h5") as s:
+        assert s.hypothetical.dtype == np.float16 and s.raw.dtype == np.float32
+        np.testing.assert_allclose(s.hypothetical[:].astype(np.float32), hyp, rtol=1e-3, atol=1e-4)
+        np.testing.assert_array_equal(s.raw[:], X)
+        assert s.attrs["float16"] is True
+
+
+def test_crash_leaves_no_finished_store(tmp_path):
+    X, hyp, _, _ = _random_shard()
+    path = tmp_path / "a.h5"
+    with pytest.raises(RuntimeError), AttributionStore(path, length=16) as store:
+        store.append(X, hyp)
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    store = AttributionStore(path, length=16)
+    store.append(X, hyp)
+    assert not path.exists()  # still open: only the temporary name exists
+    store.close()
+    assert path.exists()
+
+
+def test_bad_shapes_and_files_raise_input_errors(tmp_path):
+    X, hyp, coords, _ = _random_shard()
+    with AttributionStore(tmp_path / "a.h5", length=16) as store:
+        with pytest.raises(InputError, match=r"expected \(10, 4, 16\)"):
+            store.append(X, hyp[:, :, :8])
+        with pytest.raises(InputError, match="coords"):
+            store.append(X, hyp, coords=coords.drop(columns="strand"))
+        with pytest.raises(InputError, match="delta"):
+            store.append(X, hyp, delta=np.zeros(10))
+    (tmp_path / "b.h5").write_text("not hdf5")
+    with pytest.raises(InputError, match="not an HDF5 file"):
+        open_store(tmp_path / "b.h5")
+    with pytest.raises(InputError, match="no such"):
+        open_store(tmp_path / "missing.h5")
+
+
+def _store_at(path, values_by_window, coords, length):
+    """A store whose per-position projected sums equal ``values_by_window``."""
+    n = len(values_by_window)
+    X = np.zeros((n, 4, length), np.float32)
+    X[:, 1, :] = 1  # all C
+    hyp = np.zeros_like(X)
+    hyp[:, 1, :] = values_by_window
+    with AttributionStore(path, length=length) as store:
+        store.append(X, hyp, coords=pd.DataFrame(coords))
+
+
+def test_bigwig_places_both_strands_and_averages_overlaps(tmp_path):
+    import pyBigWig
+
+    length = 5
+    values = np.array(
+        [[1, 2, 3, 4, 5], [10, 20, 30, 40, 50], [7, 7, 7, 7, 7], [1, 1, 1, 1, 1]], np.float32
+    )
+    coords = {
+        "chrom": ["chr1", "chr1", "chr2", "chr2"],
+        "start": [10, 30, 0, 3],
+        "end": [15, 35, 5, 8],
+        "strand": ["+", "-", "+", "+"],
+        "name": list("abcd"),
+    }
+    store = tmp_path / "a.h5"
+    _store_at(store, values, coords, length)
+    out = export_bigwig(store, tmp_path / "x.bw", {"chr1": 100, "chr2": 50})
+    bw = pyBigWig.open(str(out))
+    try:
+        np.testing.assert_allclose(bw.values("chr1", 10, 15), [1, 2, 3, 4, 5])
+        # a - strand window: its first value belongs at the window's + strand end
+        np.testing.assert_allclose(bw.values("chr1", 30, 35), [50, 40, 30, 20, 10])
+        assert np.isnan(bw.values("chr1", 15, 16)[0])
+        # overlap of 0-5 and 3-8 on chr2: positions 3 and 4 are means
+        np.testing.assert_allclose(bw.values("chr2", 0, 8), [7, 7, 7, 4, 4, 1, 1, 1])
+    finally:
+        bw.close()
+
+
+def test_bigwig_clips_padded_windows_and_rejects_unknown_chromosomes(tmp_path):
+    import pyBigWig
+
+    store = tmp_path / "a.h5"
+    # a window of 6 padded on the left of chr1 (stored span 0-4) and one hanging off the end
+    _store_at(
+        store,
+        np.array([[9, 9, 1, 2, 3, 4], [5, 6, 7, 8, 9, 9]], np.float32),
+        {
+            "chrom": ["chr1", "chr1"],
+            "start": [0, 16],
+            "end": [4, 22],
+            "strand": ["+", "+"],
+            "name": ["a", "b"],
+        },
+        6,
+    )
+    out = export_bigwig(store, tmp_path / "x.bw", {"chr1": 20})
+    bw = pyBigWig.open(str(out))
+    try:
+        np.testing.assert_allclose(bw.values("chr1", 0, 4), [1, 2, 3, 4])
+        np.testing.assert_allclose(bw.values("chr1", 16, 20), [5, 6, 7, 8])
+    finally:
+        bw.close()
+    with pytest.raises(InputError, match="chrX"):
+        _store_at(
+            tmp_path / "b.h5",
+            np.ones((1, 6), np.float32),
+            {"chrom": ["chrX"], "start": [0], "end": [6], "strand": ["+"], "name": ["a"]},
+            6,
+        )
+        export_bigwig(tmp_path / "b.h5", tmp_path / "y.bw", {"chr1": 20})
+    assert not (tmp_path / "y.bw").exists()
+
+
+def _modisco_finds_motif(result: Path) -> None:
+    with h5py.File(result) as f:
+        assert "pos_patterns" in f and len(f["pos_patterns"]) >= 1
+        ppm = f["pos_patterns/pattern_0/sequence"][:]  # (width, 4)
+    consensus = "".join("ACGT"[i] for i in ppm.argmax(axis=1))
+    revcomp = consensus[::-1].translate(str.maketrans("ACGT", "TGCA"))
+    assert MOTIF[1:-1] in consensus or MOTIF[1:-1] in revcomp, consensus
+
+
+@pytest.mark.slow
+def test_real_modisco_reads_the_store_and_the_npz_export(tmp_path):
+    if not MODISCO.exists():
+        pytest.skip("modisco-lite CLI not installed")
+    X, hyp = _planted()
+    store = tmp_path / "attr.h5"
+    with AttributionStore(store, length=X.shape[2], float16=True) as writer:
+        for rows in (slice(0, 100), slice(100, None)):
+            writer.append(X[rows], hyp[rows])
+    files = export_modisco_npz(store, tmp_path / "m")
+    np.testing.assert_array_equal(np.load(files.sequences)["arr_0"], X)
+    np.testing.assert_allclose(np.load(files.attributions)["arr_0"], hyp, rtol=1e-3, atol=1e-4)
+    common = ["-n", "2000", "-w", "100", "-l", "1"]
+    runs = [
+        subprocess.Popen(
+            [str(MODISCO), "motifs", "-i", str(store), *common, "-o", str(tmp_path / "h5.out.h5")]
+        ),
+        subprocess.Popen(
+            [
+                str(MODISCO),
+                "motifs",
+                "-s",
+                str(files.sequences),
+                "-a",
+                str(files.attributions),
+                *common,
+                "-o",
+                str(tmp_path / "npz.out.h5"),
+            ]
+        ),
+    ]
+    assert [p.wait(timeout=300) for p in runs] == [0, 0]
+    _modisco_finds_motif(tmp_path / "h5.out.h5")
+    _modisco_finds_motif(tmp_path / "npz.out.h5")
+    shutil.rmtree(tmp_path, ignore_errors=True)
