@@ -1,0 +1,214 @@
+"""Batched prediction: arrays in, arrays out; FASTA + BED in, a table out.
+
+Results never depend on ``batch_size`` (beyond float rounding of the backend) and come back on
+the CPU as numpy; the model's device and train/eval mode are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqsal._runtime import batch_slices, check_positive_int, model_on, progress_bar
+from seqsal.errors import InputError, ModelError
+
+log = logging.getLogger(__name__)
+
+
+def _module_of(model) -> nn.Module:
+    from seqsal.models.load import LoadedModel
+
+    if isinstance(model, LoadedModel):
+        return model.module
+    if isinstance(model, nn.Module):
+        return model
+    raise InputError(
+        f"model must be a torch.nn.Module or a LoadedModel, got {type(model).__name__}"
+    )
+
+
+def _as_tensor(batch, what: str) -> torch.Tensor:
+    if isinstance(batch, np.ndarray):
+        batch = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+    elif isinstance(batch, torch.Tensor):
+        batch = batch.detach().float()
+    else:
+        raise InputError(
+            f"{what} must be a numpy array or torch tensor of shape (n, 4, L), got {type(batch).__name__}"
+        )
+    if batch.ndim != 3:
+        raise InputError(f"{what} has shape {tuple(batch.shape)}; expected (n, 4, L)")
+    return batch
+
+
+def _forward(module: nn.Module, x: torch.Tensor, dev: torch.device) -> np.ndarray:
+    out = module(x.to(dev))
+    if not isinstance(out, torch.Tensor):
+        raise ModelError(
+            f"model returned a {type(out).__name__}; expected a tensor of shape (n, T) or (n,)"
+        )
+    if out.ndim == 1:
+        out = out[:, None]
+    if out.ndim != 2 or out.shape[0] != x.shape[0]:
+        raise ModelError(
+            f"model output has shape {tuple(out.shape)} for {x.shape[0]} inputs; expected (n, T) or (n,)"
+        )
+    return out.detach().float().cpu().numpy()
+
+
+def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> np.ndarray:
+    """Run ``model`` on one-hot sequences in batches, without gradients.
+
+    Parameters
+    ----------
+    model : nn.Module or LoadedModel
+        Maps ``(n, 4, L)`` to ``(n, T)`` or ``(n,)``.  For classification zoo models the
+        outputs are logits.
+    X : np.ndarray or torch.Tensor, shape (n, 4, L), or an iterable of such batches
+        An iterable (e.g. ``seqsal.sequence.windows.iter_onehot``) is streamed: one batch in
+        memory at a time, each cut further to ``batch_size``.
+    batch_size : int, default 256
+        Sequences per forward pass; results do not depend on it.
+    device : str or torch.device, optional
+        Where to run; default the model's own device.
+    progress : bool, optional
+        Progress bar on stderr; default only on a terminal.
+
+    Returns
+    -------
+    np.ndarray, shape (n, T), float32
+        On the CPU; a ``(n,)`` model output becomes ``(n, 1)``.
+    """
+    module = _module_of(model)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if isinstance(X, (np.ndarray, torch.Tensor)):
+        X = _as_tensor(X, "X")
+        chunks: Iterable = [X]
+        total = X.shape[0]
+    elif isinstance(X, Iterable) and not isinstance(X, (str, bytes)):
+        chunks, total = X, None
+    else:
+        raise InputError(
+            f"X must be an array (n, 4, L) or an iterable of such batches, got {type(X).__name__}"
+        )
+    outputs: list[np.ndarray] = []
+    with model_on(module, device) as dev, torch.no_grad():
+        bar = progress_bar(total=total, desc="predict", unit="seq", progress=progress)
+        try:
+            for i, chunk in enumerate(chunks):
+                chunk = _as_tensor(chunk, "X" if total is not None else f"batch {i} of X")
+                for sl in batch_slices(chunk.shape[0], batch_size):
+                    outputs.append(_forward(module, chunk[sl], dev))
+                    bar.update(sl.stop - sl.start)
+        finally:
+            bar.close()
+    if not outputs:
+        return np.zeros((0, _n_outputs(model)), dtype=np.float32)
+    widths = {o.shape[1] for o in outputs}
+    if len(widths) > 1:
+        raise ModelError(
+            f"model returned different numbers of outputs across batches: {sorted(widths)}"
+        )
+    return np.concatenate(outputs, axis=0)
+
+
+def _n_outputs(model) -> int:
+    from seqsal.models.load import LoadedModel
+
+    return model.n_targets if isinstance(model, LoadedModel) else 0
+
+
+def predict_regions(
+    model,
+    fasta,
+    regions,
+    *,
+    width: int | None = None,
+    batch_size: int = 256,
+    device=None,
+    progress=None,
+    out_of_bounds: str = "pad",
+    skip_missing: bool = False,
+):
+    """Predict every region of a BED file and return a table.
+
+    Each region is resized to a window of the model's input length centred on the region
+    (a ``-`` strand region is read as the reverse complement), extracted from the genome and
+    predicted in streamed batches.
+
+    Parameters
+    ----------
+    model : str, os.PathLike, nn.Module or LoadedModel
+        Anything :func:`seqsal.models.load.load_model` takes.
+    fasta : str, os.PathLike or Genome
+        Genome FASTA (indexed on the fly).
+    regions : str, os.PathLike or pandas.DataFrame
+        BED file or a table from :func:`seqsal.io.bed.read_bed`.
+    width : int, optional
+        Window length; default the model's input length (required when the model does not
+        record one).
+    batch_size, device, progress
+        As in :func:`predict`.
+    out_of_bounds : {"pad", "drop", "error"}, default "pad"
+        Windows past a chromosome end: padded with N (flagged in ``pad_left``/``pad_right``),
+        dropped, or an error.
+    skip_missing : bool, default False
+        Skip regions on chromosomes absent from the FASTA instead of raising.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The windows actually used (``chrom, start, end, name, score, strand``, ``pad_left``,
+        ``pad_right`` and the BED's extra columns) plus one column per target, named
+        ``pred_<target>`` when the BED already has a column of that name.
+    """
+    import pandas as pd
+
+    from seqsal.io.bed import read_bed
+    from seqsal.io.fasta import Genome, open_genome
+    from seqsal.models.load import load_model
+    from seqsal.sequence.windows import iter_onehot, make_windows
+
+    loaded = load_model(model)
+    if width is None:
+        width = loaded.input_length
+    if width is None:
+        raise InputError("the model does not record its input length; give width=")
+    width = check_positive_int(width, "width")
+    if loaded.input_length is not None and width != loaded.input_length:
+        log.warning("width=%d differs from the model's input length %d", width, loaded.input_length)
+    genome = fasta if isinstance(fasta, Genome) else open_genome(fasta)
+    try:
+        if isinstance(regions, pd.DataFrame):
+            table = regions
+        else:
+            table = read_bed(regions, chrom_sizes=genome.chrom_sizes, skip_missing=skip_missing)
+        windows = make_windows(
+            table, width, chrom_sizes=genome.chrom_sizes, out_of_bounds=out_of_bounds
+        )
+        values = predict(
+            loaded,
+            iter_onehot(genome, windows, batch_size=max(batch_size, 1024)),
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
+        )
+    finally:
+        if genome is not fasta:
+            genome.close()
+    if values.shape[0] != len(windows):
+        raise ModelError(f"got {values.shape[0]} predictions for {len(windows)} windows")
+    result = windows.reset_index(drop=True).copy()
+    for j, name in enumerate(loaded.targets):
+        column = name if name not in result.columns else f"pred_{name}"
+        result[column] = values[:, j]
+    result.attrs = dict(windows.attrs)
+    result.attrs["prediction_columns"] = [c for c in result.columns[-len(loaded.targets) :]]
+    return result
+
+
+__all__ = ["predict", "predict_regions"]

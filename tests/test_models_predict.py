@@ -1,0 +1,75 @@
+"""Batched prediction: batch-size independence, streaming, state restored, shapes."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from seqsal.errors import InputError, ModelError
+from seqsal.models import load_model, predict, zoo
+
+
+@pytest.fixture
+def x():
+    g = np.random.default_rng(1)
+    return np.eye(4, dtype=np.float32)[g.integers(0, 4, size=(23, 80))].transpose(0, 2, 1).copy()
+
+
+@pytest.fixture
+def model():
+    return zoo.build(
+        "cnn", input_length=80, n_targets=3, filters=8, conv_filters=8, hidden=8, seed=0
+    )
+
+
+def test_independent_of_batch_size_and_matches_a_plain_forward(model, x):
+    with torch.no_grad():
+        reference = model(torch.from_numpy(x)).numpy()
+    for batch_size in (1, 4, 7, 23, 256):
+        out = predict(model, x, batch_size=batch_size)
+        assert out.shape == (23, 3) and out.dtype == np.float32
+        np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_accepts_torch_loaded_model_and_streams_batches(model, x):
+    expected = predict(model, x)
+    np.testing.assert_array_equal(predict(model, torch.from_numpy(x)), expected)
+    np.testing.assert_array_equal(predict(load_model(model), x), expected)
+    chunks = (x[i : i + 5] for i in range(0, len(x), 5))  # a generator, consumed once
+    np.testing.assert_allclose(predict(model, chunks, batch_size=3), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_model_state_and_grad_flags_restored(model, x):
+    model.train()
+    model.trunk[0].weight.requires_grad_(True)
+    predict(model, x, device="cpu")
+    assert model.training
+    assert all(p.requires_grad for p in model.parameters())
+    assert next(model.parameters()).device.type == "cpu"
+
+
+class Scalar(nn.Module):
+    def forward(self, x):
+        return x[:, 0].sum(dim=-1)  # (n,): count of A
+
+
+def test_one_dimensional_output_becomes_a_column(x):
+    out = predict(Scalar(), x)
+    assert out.shape == (23, 1)
+    np.testing.assert_array_equal(out[:, 0], x[:, 0].sum(axis=-1))
+
+
+def test_bad_inputs(model, x):
+    with pytest.raises(InputError, match=r"shape \(4, 80\)"):
+        predict(model, x[0])
+    with pytest.raises(InputError, match="batch_size=0"):
+        predict(model, x, batch_size=0)
+    with pytest.raises(InputError, match="model must be"):
+        predict("model", x)
+
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(ModelError, match="output has shape"):
+        predict(Bad(), x)
