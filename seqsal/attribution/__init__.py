@@ -11,18 +11,35 @@ is a list.  Nothing here knows about DNA, files or plots (see ``docs/attribution
 
 from seqsal.attribution._targets import Targets, resolve_targets
 from seqsal.attribution.baselines import resolve_baseline
+from seqsal.attribution.cam import conv_layer_names, gradcam
 from seqsal.attribution.gradients import grad_x_input, input_gradients, saliency
 from seqsal.attribution.integrated import RULES, IGResult, integrated_gradients, integration_points
+from seqsal.attribution.perturbation import (
+    PerturbationResult,
+    evaluate_perturbed,
+    occlusion,
+    occlusion_windows,
+)
+from seqsal.attribution.smoothgrad import KINDS, smoothgrad, smoothgrad_noise
 
 __all__ = [
+    "KINDS",
     "RULES",
     "IGResult",
+    "PerturbationResult",
     "Targets",
+    "conv_layer_names",
+    "evaluate_perturbed",
     "grad_x_input",
+    "gradcam",
     "input_gradients",
     "integrated_gradients",
     "integration_points",
+    "occlusion",
+    "occlusion_windows",
     "resolve_baseline",
     "resolve_targets",
     "saliency",
+    "smoothgrad",
+    "smoothgrad_noise",
 ]
