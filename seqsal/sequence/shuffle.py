@@ -17,11 +17,13 @@ sequence with the same dinucleotide counts is equally likely.  (The simpler "shu
 edge list, keep the original last edge" that DeepLIFT and tangermeme use keeps the counts too,
 but is not uniform.)
 
-N, and any all-zero column, is a fifth symbol: a shuffle keeps the count of every
-dinucleotide including those with an N, so the number of N stays the same, an N run stays one
-run, and an N run at either end of the sequence (windows padded past a chromosome end) stays
-where it is, because the first and last base never move.  An N run inside the sequence can move
-as a block.
+N (any all-zero column) stays where it is.  The stretches of A/C/G/T between N are shuffled
+each on its own, so every N keeps its position (N padding past a chromosome end and assembly
+gaps stay in place), and since each stretch keeps its first and last base, the count of every
+dinucleotide, including those with an N, is exact.  The alternative, N as a fifth symbol
+shuffled with the rest (tangermeme's ``allow_N=True``), keeps the same counts but lets the
+N-N dinucleotides of different runs merge: a window padded with N at one end and with a gap in
+the middle could come back with longer padding and a shorter gap.
 """
 
 from __future__ import annotations
@@ -144,19 +146,37 @@ def _shuffle_one(row, state, targets, out):
 
 
 @numba.njit(cache=True, nogil=True)
+def _shuffle_row(row, state, targets, out):
+    """Shuffle each stretch of A/C/G/T in ``row`` on its own; N (code 4) stays in place."""
+    length = row.shape[0]
+    begin = 0
+    while begin < length:
+        if row[begin] >= 4:
+            out[begin] = row[begin]
+            begin += 1
+            continue
+        end = begin
+        while end < length and row[end] < 4:
+            end += 1
+        if end - begin < 3:
+            out[begin:end] = row[begin:end]
+        else:
+            state = _shuffle_one(row[begin:end], state, targets, out[begin:end])
+        begin = end
+    return state
+
+
+@numba.njit(cache=True, nogil=True)
 def _shuffle_kernel(code_rows, base, n, out):
     """``out[i, j]`` = shuffle j of ``code_rows[i]``, seeded by ``base``, the row and ``j``."""
     length = code_rows.shape[1]
-    targets = np.empty(max(length - 1, 1), dtype=np.uint8)
+    targets = np.empty(max(length, 1), dtype=np.uint8)
     for i in range(code_rows.shape[0]):
         row = code_rows[i]
         key = _mix(base ^ _content_hash(row))
         for j in range(n):
-            if length < 3:
-                out[i, j, :] = row
-                continue
             state = _mix(key + np.uint64(j) * _GOLDEN)
-            _shuffle_one(row, state, targets, out[i, j])
+            _shuffle_row(row, state, targets, out[i, j])
 
 
 def shuffle_codes(code_rows: np.ndarray, *, n: int = 1, seed=None) -> np.ndarray:
@@ -191,8 +211,9 @@ def dinucleotide_shuffle(X, *, n: int = 1, seed=None) -> np.ndarray:
     Each shuffle is drawn uniformly from all sequences with the same dinucleotide counts
     (Altschul-Erickson / Kandel et al.; the module docstring says how), so the first and last
     base never move.  Use it for null sequences and shuffled attribution baselines that keep
-    the sequence's composition and CpG content.  N (an all-zero column) counts as a fifth
-    symbol: its dinucleotides are kept too, so N padding at either end stays in place.
+    the sequence's composition and CpG content.  N (an all-zero column) stays at its position
+    and the A/C/G/T stretches between N are shuffled each on its own, which keeps the counts
+    of the dinucleotides with an N too.
 
     Parameters
     ----------
@@ -211,8 +232,8 @@ def dinucleotide_shuffle(X, *, n: int = 1, seed=None) -> np.ndarray:
     -------
     np.ndarray, shape (n_seq, n, 4, L), dtype float32
         Always numpy float32 and always with the batch axis, also for a torch or ``(4, L)``
-        input (``n_seq`` = 1 then).  Sequences shorter than 3 bases have only one arrangement
-        and are returned unchanged.
+        input (``n_seq`` = 1 then).  Sequences (and stretches between N) shorter than 3 bases
+        have only one arrangement and are returned unchanged.
 
     Raises
     ------
