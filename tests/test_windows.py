@@ -1,0 +1,235 @@
+"""seqsal.sequence.windows: centring, strand, padding, soft-mask, streaming; tangermeme as oracle."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import seqsal.sequence.windows as windows_module
+from seqsal.errors import InputError
+from seqsal.io.bed import read_bed
+from seqsal.io.fasta import Genome, write_fasta
+from seqsal.sequence.onehot import decode, encode, reverse_complement
+from seqsal.sequence.windows import (
+    extract_onehot,
+    extract_sequences,
+    iter_onehot,
+    make_windows,
+)
+
+# An asymmetric sequence: its reverse complement differs from it at every window tested.
+CHR1 = "AAAACCCGTTGACCTAGGGTTTACGATTCAGGCAAT"
+CHR2 = "ttttggccaAATTGCGCNNNAGTC"
+
+
+def rc(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGTNacgtn", "TGCANtgcan"))[::-1]
+
+
+@pytest.fixture
+def genome(tmp_path):
+    path = tmp_path / "g.fa"
+    write_fasta([("chr1", CHR1), ("chr2", CHR2)], path, line_width=10)
+    with Genome(path) as g:
+        yield g
+
+
+def regions(rows, **extra):
+    df = pd.DataFrame(
+        rows, columns=["chrom", "start", "end", "name", "score", "strand"][: len(rows[0])]
+    )
+    for key, values in extra.items():
+        df[key] = values
+    return df
+
+
+@pytest.mark.parametrize("width", [1, 4, 5, 10])
+def test_window_is_centred_like_tangermeme(width):
+    df = regions([("chr1", 10, 20), ("chr1", 10, 21), ("chr2", 8, 9)])
+    w = make_windows(df, width, chrom_sizes={"chr1": len(CHR1), "chr2": len(CHR2)})
+    mid = df["start"] + (df["end"] - df["start"]) // 2
+    np.testing.assert_array_equal(w["start"], mid - width // 2)
+    np.testing.assert_array_equal(w["end"], mid - width // 2 + width)
+    assert (w["pad_left"] == 0).all() and (w["pad_right"] == 0).all()
+
+
+def test_minus_strand_is_the_reverse_complement_of_plus(genome):
+    df = regions(
+        [("chr1", 5, 17, "p", 0, "+"), ("chr1", 5, 17, "m", 0, "-"), ("chr1", 5, 17, "u", 0, ".")]
+    )
+    w = make_windows(df, 9, chrom_sizes=genome.chrom_sizes)
+    plus, minus, unstranded = extract_sequences(genome, w)
+    assert plus == CHR1[7:16] and unstranded == plus
+    assert minus == rc(plus) and minus != plus
+    X = extract_onehot(genome, w)
+    np.testing.assert_array_equal(X[1], reverse_complement(X[0]))
+    assert decode(X[1]) == minus
+    # Base 0 of a '-' window is the 3' end of the window on '+'.
+    assert minus[0] == rc(CHR1[15])
+
+
+def test_soft_masked_bases_give_the_same_onehot(tmp_path):
+    upper, lower = tmp_path / "u.fa", tmp_path / "l.fa"
+    write_fasta([("c", CHR1)], upper)
+    write_fasta([("c", CHR1[:10] + CHR1[10:25].lower() + CHR1[25:])], lower)
+    df = regions([("c", 0, 36, "a", 0, "+"), ("c", 8, 30, "b", 0, "-")])
+    w = make_windows(df, 20, chrom_sizes={"c": len(CHR1)})
+    np.testing.assert_array_equal(extract_onehot(upper, w), extract_onehot(lower, w))
+    seqs = extract_sequences(lower, w)
+    assert seqs[0] != seqs[0].upper()  # case is kept in sequences...
+    assert [s.upper() for s in seqs] == extract_sequences(upper, w)  # ...and only case differs
+
+
+def test_padding_is_flagged_n_filled_and_never_shifted(genome, caplog):
+    df = regions(
+        [
+            ("chr1", 0, 4, "left", 0, "+"),
+            ("chr2", 20, 24, "right", 0, "-"),
+            ("chr1", 10, 14, "in", 0, "+"),
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="seqsal.sequence.windows"):
+        w = make_windows(df, 10, chrom_sizes=genome.chrom_sizes)
+    assert "2 window(s) of width 10 run past a chromosome end" in caplog.text
+    assert list(w["pad_left"]) == [3, 0, 0] and list(w["pad_right"]) == [0, 3, 0]
+    assert list(w["start"]) == [0, 17, 7] and list(w["end"]) == [7, 24, 17]
+    assert ((w["pad_left"] + w["end"] - w["start"] + w["pad_right"]) == 10).all()
+    seqs = extract_sequences(genome, w)
+    assert seqs[0] == "NNN" + CHR1[:7]
+    assert seqs[1] == rc(CHR2[17:] + "NNN")  # '-': the padding ends up first
+    assert seqs[2] == CHR1[7:17]
+    X = extract_onehot(genome, w)
+    assert (X[0, :, :3] == 0).all() and (X[0, :, 3:].sum(axis=0) == 1).all()
+    assert (X[1, :, :3] == 0).all()
+
+
+def test_drop_and_error_modes(genome, caplog):
+    df = regions([("chr1", 0, 4, "edge", 0, "+"), ("chr1", 10, 14, "in", 0, "+")])
+    with caplog.at_level(logging.WARNING):
+        w = make_windows(df, 10, chrom_sizes=genome.chrom_sizes, out_of_bounds="drop")
+    assert list(w["name"]) == ["in"] and "dropped 1" in caplog.text
+    with pytest.raises(InputError, match=r"region 'edge' \(chr1:0-4 \+\), window chr1:-3-7"):
+        make_windows(df, 10, chrom_sizes=genome.chrom_sizes, out_of_bounds="error")
+    with pytest.raises(InputError, match="no windows left"):
+        make_windows(df.iloc[:1], 10, chrom_sizes=genome.chrom_sizes, out_of_bounds="drop")
+    with pytest.raises(InputError, match="out_of_bounds='shift'"):
+        make_windows(df, 10, out_of_bounds="shift")
+
+
+def test_summit_column_by_number_and_name_and_its_validation(tmp_path, genome):
+    path = tmp_path / "p.narrowPeak"
+    path.write_text("chr1\t4\t30\tp1\t0\t+\t1\t1\t1\t3\nchr1\t4\t30\tp2\t0\t+\t1\t1\t1\t-1\n")
+    df = read_bed(path, chrom_sizes=genome.chrom_sizes)
+    by_number = make_windows(df, 4, summit_column=10, chrom_sizes=genome.chrom_sizes)
+    by_name = make_windows(df, 4, summit_column="peak", chrom_sizes=genome.chrom_sizes)
+    pd.testing.assert_frame_equal(by_number, by_name)
+    assert list(by_number["start"]) == [4 + 3 - 2, 4 + 13 - 2]  # -1: no summit, the middle
+    for bad, fragment in [(26, r"in \[0, 26\)"), (-2, r"in \[0, 26\)")]:
+        df.loc[0, "peak"] = bad
+        with pytest.raises(InputError, match=f"region 'p1'.*{fragment}"):
+            make_windows(df, 4, summit_column=10)
+    with pytest.raises(InputError, match="summit_column=11"):
+        make_windows(df, 4, summit_column=11)
+    with pytest.raises(InputError, match="needs summit_column"):
+        make_windows(df, 4, center="summit")
+
+
+def test_batches_streaming_and_unsorted_chromosomes_agree(genome, monkeypatch):
+    rng = np.random.default_rng(1)
+    chroms = rng.choice(["chr1", "chr2"], size=40)
+    sizes = np.where(chroms == "chr1", len(CHR1), len(CHR2))
+    starts = rng.integers(0, sizes - 1)
+    df = pd.DataFrame(
+        {
+            "chrom": chroms,
+            "start": starts,
+            "end": starts + 1,
+            "name": [f"r{i}" for i in range(40)],
+            "strand": rng.choice(["+", "-"], size=40),
+        }
+    )
+    w = make_windows(df, 7, chrom_sizes=genome.chrom_sizes)
+    expected = encode(extract_sequences(genome, w), warn=False)
+    np.testing.assert_array_equal(extract_onehot(genome, w), expected)
+    for batch_size in (1, 3, 64):
+        np.testing.assert_array_equal(extract_onehot(genome, w, batch_size=batch_size), expected)
+        batches = list(iter_onehot(genome, w, batch_size=batch_size))
+        assert all(len(b) <= batch_size for b in batches)
+        np.testing.assert_array_equal(np.concatenate(batches), expected)
+    # A cache too small for both chromosomes re-reads them and still gives the same answer.
+    monkeypatch.setattr(windows_module, "CACHE_BYTES", 30)
+    np.testing.assert_array_equal(extract_onehot(genome, w, batch_size=5), expected)
+
+
+def test_n_bases_are_zero_columns_counted_in_one_warning(genome, caplog):
+    w = make_windows(regions([("chr2", 15, 22, "n", 0, "+")]), 6, chrom_sizes=genome.chrom_sizes)
+    with caplog.at_level(logging.WARNING, logger="seqsal.sequence.windows"):
+        X = extract_onehot(genome, w)
+    assert extract_sequences(genome, w) == [CHR2[15:21]]
+    np.testing.assert_array_equal(X[0].sum(axis=0), [1, 1, 0, 0, 0, 1])
+    assert caplog.text.count("are not A/C/G/T") == 1 and "3 of 6 bases" in caplog.text
+
+
+def test_windows_of_different_widths_or_unknown_chromosomes_are_errors(genome):
+    df = regions([("chr1", 0, 5), ("chr1", 0, 6)])
+    with pytest.raises(InputError, match="different widths"):
+        extract_onehot(genome, df)
+    with pytest.raises(InputError, match="chrX"):
+        extract_onehot(genome, regions([("chrX", 0, 5)]))
+    with pytest.raises(InputError, match="not in chrom_sizes"):
+        make_windows(regions([("chrX", 0, 5)]), 4, chrom_sizes=genome.chrom_sizes)
+    with pytest.raises(InputError, match="width=0"):
+        make_windows(df, 0)
+
+
+def test_extra_columns_and_attrs_are_carried(tmp_path, genome):
+    path = tmp_path / "r.bed"
+    path.write_text("#chrom\tstart\tend\tname\tscore\tstrand\tactivity\nchr1\t2\t9\ta\t0\t-\t0.5\n")
+    w = make_windows(read_bed(path), 4, chrom_sizes=genome.chrom_sizes)
+    assert w["activity"][0] == 0.5
+    assert w.attrs["targets"] == ["activity"] and w.attrs["width"] == 4
+
+
+@pytest.mark.parametrize("width", [50, 51])
+def test_onehot_matches_tangermeme_extract_loci(tmp_path, width):
+    tangermeme_io = pytest.importorskip("tangermeme.io")
+    rng = np.random.default_rng(7)
+    records = []
+    for k, size in enumerate([300, 211, 500]):
+        seq = "".join(
+            rng.choice(
+                list("ACGTacgtN"),
+                p=[0.22, 0.22, 0.22, 0.22, 0.03, 0.03, 0.02, 0.02, 0.02],
+                size=size,
+            )
+        )
+        records.append((f"chr{k}", seq))
+    fa = tmp_path / "g.fa"
+    write_fasta(records, fa, line_width=60)
+    sizes = dict((n, len(s)) for n, s in records)
+    rows = []
+    for i in range(60):
+        chrom = f"chr{rng.integers(0, 3)}"
+        start = int(rng.integers(width, sizes[chrom] - 2 * width))
+        length = int(rng.integers(1, 40))
+        rows.append((chrom, start, start + length, f"r{i}", 0, "+", int(rng.integers(0, length))))
+    df = pd.DataFrame(rows, columns=["chrom", "start", "end", "name", "score", "strand", "peak"])
+    for use_summit in (False, True):
+        w = make_windows(
+            df,
+            width,
+            summit_column="peak" if use_summit else None,
+            chrom_sizes=sizes,
+            out_of_bounds="error",
+        )
+        ours = extract_onehot(fa, w)
+        loci = df[["chrom", "start", "end", "name", "score", "strand"]].copy()
+        for k, extra in enumerate(["signalValue", "pValue", "qValue"]):
+            loci[extra] = float(k)
+        loci["peak"] = df["peak"]
+        theirs = tangermeme_io.extract_loci(
+            loci, str(fa), in_window=width, summits=use_summit, n_jobs=1
+        ).numpy()
+        assert theirs.shape == ours.shape
+        np.testing.assert_array_equal(ours, theirs.astype(np.float32))
