@@ -1,0 +1,179 @@
+"""Seqlet calling speed and accuracy: seqsal vs tangermeme ``recursive_seqlets``.
+
+Synthetic per-position attribution maps (correlated heavy-tailed background, planted blocks of
+positive or negative attribution) and a control of the same background without blocks, as a
+shuffled-sequence control would be.  Each caller runs in a FRESH Python process, so numba
+compilation (tangermeme, every process) or cache loading (seqsal) is included in its time.
+Both call both signs at the same target FDR (tangermeme on the negated maps for the negative
+sign, as its documentation says).  Prints one JSON line.
+
+    nice .venv/bin/python benchmarks/seqlet_speed.py [--n 10000] [--length 300] [--seed 0]
+
+Recall: planted blocks overlapped >= 50% by a called seqlet of the same sign.
+Precision: called seqlets that overlap a planted block of the same sign.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEQSAL = r"""
+import sys, time
+t0 = time.perf_counter()
+import numpy as np
+from seqsal.seqlets import call_seqlets
+d = np.load(sys.argv[1])
+t1 = time.perf_counter()
+res = call_seqlets(d["X"], null=d["null"], min_length=4, max_length=20, fdr=float(sys.argv[3]), progress=False)
+t2 = time.perf_counter()
+t = res.table
+np.savez(sys.argv[2], example=t["example_idx"].to_numpy(), start=t["core_start"].to_numpy(),
+         end=t["core_end"].to_numpy(), sign=t["sign"].to_numpy(), call_s=t2 - t1, import_s=t1 - t0)
+"""
+
+TANGERMEME = r"""
+import sys, time, warnings
+t0 = time.perf_counter()
+import numpy as np
+import torch
+from tangermeme.seqlet import recursive_seqlets
+d = np.load(sys.argv[1])
+t1 = time.perf_counter()
+X = torch.from_numpy(d["X"].astype(np.float32)); C = torch.from_numpy(d["null"].astype(np.float32))
+fdr = float(sys.argv[3])
+out = []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for sign in (1, -1):
+        s = recursive_seqlets(sign * X, min_seqlet_len=4, max_seqlet_len=20, X_control=sign * C, target_fdr=fdr)
+        out.append((s, sign))
+t2 = time.perf_counter()
+ex = np.concatenate([s["example_idx"].to_numpy() for s, _ in out]).astype(np.int64)
+st = np.concatenate([s["start"].to_numpy() for s, _ in out]).astype(np.int64)
+en = np.concatenate([s["end"].to_numpy() for s, _ in out]).astype(np.int64)
+sg = np.concatenate([np.full(len(s), g) for s, g in out]).astype(np.int64)
+np.savez(sys.argv[2], example=ex, start=st, end=en, sign=sg, call_s=t2 - t1, import_s=t1 - t0)
+"""
+
+
+def background(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
+    """Autocorrelated, heavy-tailed (Student t, 5 df) noise, as attributions of plain sequence look."""
+    kernel = np.array([0.3, 0.6, 1.0, 0.6, 0.3])
+    raw = rng.standard_t(5, size=(n, length + kernel.size - 1))
+    out = np.empty((n, length))
+    for i in range(n):
+        out[i] = np.convolve(raw[i], kernel, mode="valid")
+    return 0.1 * out
+
+
+def planted_maps(n: int, length: int, seed: int):
+    """Maps with 0-2 planted blocks each (75% positive, 25% negative), and a block-free control."""
+    rng = np.random.default_rng(seed)
+    X = background(rng, n, length)
+    control = background(rng, n, length)
+    blocks = []
+    for i in range(n):
+        taken = np.zeros(length, dtype=bool)
+        for _ in range(rng.integers(0, 3)):
+            width = int(rng.integers(6, 16))
+            start = int(rng.integers(0, length - width))
+            if taken[max(0, start - 5) : start + width + 5].any():
+                continue
+            taken[start : start + width] = True
+            sign = 1 if rng.random() < 0.75 else -1
+            amp = rng.uniform(0.3, 0.8)
+            X[i, start : start + width] += sign * amp * rng.uniform(0.5, 1.5, width)
+            blocks.append((i, start, start + width, sign))
+    return X, control, np.array(blocks, dtype=np.int64).reshape(-1, 4)
+
+
+def score(calls: dict, blocks: np.ndarray) -> tuple[float, float]:
+    """(recall, precision) of calls against planted blocks, same sign required."""
+    ex, st, en, sg = (np.asarray(calls[k]) for k in ("example", "start", "end", "sign"))
+    by_example: dict[int, list[int]] = {}
+    for c, e in enumerate(ex):
+        by_example.setdefault(int(e), []).append(c)
+    hit_block = 0
+    call_hits = np.zeros(ex.size, dtype=bool)
+    for i, a, b, s in blocks:
+        found = False
+        for c in by_example.get(int(i), []):
+            if sg[c] != s:
+                continue
+            overlap = min(b, en[c]) - max(a, st[c])
+            if overlap > 0:
+                call_hits[c] = True
+                if overlap >= 0.5 * (b - a):
+                    found = True
+        hit_block += found
+    recall = hit_block / max(1, len(blocks))
+    precision = float(call_hits.mean()) if ex.size else float("nan")
+    return recall, precision
+
+
+def run_fresh(code: str, data: Path, out: Path, fdr: float, env: dict) -> tuple[float, dict]:
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(data), str(out), str(fdr)], check=True, env=env)
+    wall = time.perf_counter() - began
+    with np.load(out) as f:
+        return wall, {k: f[k] for k in f.files}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="regions")
+    parser.add_argument("--length", type=int, default=300, help="window length")
+    parser.add_argument("--fdr", type=float, default=0.05, help="target FDR for both callers")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    X, control, blocks = planted_maps(args.n, args.length, args.seed)
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "maps.npz"
+        np.savez(data, X=X, null=control)
+        # Warm the on-disk numba cache once (what the first run after install does), then
+        # time a fresh process that only loads it.
+        first_wall, _ = run_fresh(SEQSAL, data, Path(tmp) / "warm.npz", args.fdr, env)
+        seqsal_wall, ours = run_fresh(SEQSAL, data, Path(tmp) / "seqsal.npz", args.fdr, env)
+        tm_wall, theirs = run_fresh(TANGERMEME, data, Path(tmp) / "tm.npz", args.fdr, env)
+
+    r_ours, p_ours = score(ours, blocks)
+    r_tm, p_tm = score(theirs, blocks)
+    print(
+        json.dumps(
+            {
+                "benchmark": "seqlet_speed",
+                "regions": args.n,
+                "length": args.length,
+                "planted": len(blocks),
+                "fdr": args.fdr,
+                "seqsal_fresh_process_s": round(seqsal_wall, 3),
+                "seqsal_call_s": round(float(ours["call_s"]), 3),
+                "seqsal_first_run_s": round(first_wall, 3),
+                "tangermeme_fresh_process_s": round(tm_wall, 3),
+                "tangermeme_call_s": round(float(theirs["call_s"]), 3),
+                "speedup_fresh_process": round(tm_wall / seqsal_wall, 2),
+                "speedup_call": round(float(theirs["call_s"]) / float(ours["call_s"]), 2),
+                "seqsal_seqlets": int(ours["example"].size),
+                "tangermeme_seqlets": int(theirs["example"].size),
+                "seqsal_recall": round(r_ours, 4),
+                "seqsal_precision": round(p_ours, 4),
+                "tangermeme_recall": round(r_tm, 4),
+                "tangermeme_precision": round(p_tm, 4),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,613 @@
+"""Seqlet calling: the salient stretches of per-position attributions, both signs, with an FDR.
+
+A *seqlet* is a short span (``min_length`` to ``max_length`` positions) whose summed projected
+attribution is unusually large (positive seqlet: an activator's site) or unusually small
+(negative seqlet: a repressor's site).  The algorithm:
+
+1. Every candidate span of every allowed length is scored by its attribution sum (prefix sums).
+2. Each span gets a p-value against the null's distribution of span sums *of the same length*
+   (:mod:`seqsal.seqlets.null`: the shuffled control, or the Gaussian fallback).
+3. In each example, spans are accepted greedily from the best p-value down (ties broken by the
+   standardised sum, then by position), skipping any span that overlaps one already accepted.
+   The two signs are called independently, each on its own tail.
+4. The same calling runs on the control; the q-value of a call is the estimated false discovery
+   rate at its p-value (target-decoy, see :func:`seqsal.seqlets.null.empirical_qvalues`), per
+   sign.  Seqlets with ``q <= fdr`` are returned.
+5. Flanks widen the reported span afterwards (clipped to the window); they change no call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pandas as pd
+
+from seqsal._runtime import batch_slices, check_positive_int, progress_bar
+from seqsal.errors import InputError
+from seqsal.io.atomic import atomic_open
+from seqsal.seqlets import null as nullmod
+
+log = logging.getLogger(__name__)
+
+#: Examples per kernel call (progress-bar granularity only; results do not depend on it).
+CHUNK = 2048
+
+COLUMNS = [
+    "example_idx",
+    "start",
+    "end",
+    "core_start",
+    "core_end",
+    "sign",
+    "attribution",
+    "p_value",
+    "q_value",
+]
+COORD_COLUMNS = ["chrom", "genome_start", "genome_end", "strand", "region"]
+
+#: Extra columns of the seqlet BED, after BED6.  ``motif`` is "." until motif discovery fills it.
+BED_COLUMNS = [
+    "chrom",
+    "start",
+    "end",
+    "name",
+    "score",
+    "strand",
+    "region",
+    "offset",
+    "sign",
+    "attribution",
+    "p_value",
+    "q_value",
+    "motif",
+]
+
+
+@dataclass(frozen=True)
+class Seqlets:
+    """Called seqlets and how they were thresholded.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per seqlet, sorted by example then start: ``example_idx``; ``start``, ``end``
+        (window offsets of the reported span, flanks included, clipped to the window);
+        ``core_start``, ``core_end`` (the call itself); ``sign`` (+1 / -1); ``attribution``
+        (sum over the core); ``p_value`` (the core span's sum against null spans of the same
+        length; a ranking, not an error rate); ``q_value`` (estimated FDR at that p-value).
+        With ``coords``: ``chrom``, ``genome_start``, ``genome_end`` (reported span, BED),
+        ``strand`` (the window's), ``region`` (the window's name).
+    fdr : float
+        Target false discovery rate.
+    null : str
+        ``"control"`` (shuffled attributions given) or ``"gaussian"`` (fallback).
+    p_threshold : dict
+        Per sign (+1, -1): the largest p-value called, or NaN when none was.
+    n_called : dict
+        Per sign: number of seqlets returned.
+    n_regions, length : int
+        Examples and window length of the input.
+    seconds : float
+        Wall time of the call.
+    """
+
+    table: pd.DataFrame
+    fdr: float
+    null: str
+    p_threshold: dict = field(default_factory=dict)
+    n_called: dict = field(default_factory=dict)
+    n_regions: int = 0
+    length: int = 0
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+# --------------------------------------------------------------------------------------------
+# kernel
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy(c_start, c_len, c_sum, c_p, c_rank, c_z, nc, occupied, e, sign, out, n_out):
+    """Accept candidates by (rank, -z, enumeration order), skipping overlaps; append to out."""
+    # Stable sort by -z, then stable sort by rank: lexicographic order.
+    by_z = np.argsort(-c_z[:nc], kind="mergesort")
+    by_rank = np.argsort(c_rank[:nc][by_z], kind="mergesort")
+    order = by_z[by_rank]
+    occupied[:] = False
+    for r in range(nc):
+        c = order[r]
+        a = c_start[c]
+        k = c_len[c]
+        free = True
+        for t in range(a, a + k):
+            if occupied[t]:
+                free = False
+                break
+        if not free:
+            continue
+        for t in range(a, a + k):
+            occupied[t] = True
+        out[0, n_out] = e
+        out[1, n_out] = a
+        out[2, n_out] = k
+        out[3, n_out] = sign * c_sum[c]
+        out[4, n_out] = c_p[c]
+        out[5, n_out] = sign
+        n_out += 1
+    return n_out
+
+
+@numba.njit(cache=True, nogil=True)
+def _call_spans(
+    X,
+    min_length,
+    max_length,
+    active,
+    kind,
+    lo,
+    inv_width,
+    upper,
+    n_spans,
+    center,
+    scale,
+    s_cap,
+    p_cap,
+):
+    """Greedy non-overlapping calls of both signs in every row of ``X`` (n, L).
+
+    Row ``g`` of the null arrays is sign ``+1`` (g = 0) or ``-1`` (g = 1), describing the
+    upper tail of ``sign * X``; ``active[g]`` says whether to call that sign.  Returns an
+    array (6, c): example, start, length, signed sum, p-value, sign of every accepted span
+    with p <= p_cap.
+    """
+    n, L = X.shape
+    K = max_length - min_length + 1
+    n_bins = upper.shape[2]
+    per_example = 2 * (L // min_length + 1)
+    out = np.empty((6, n * per_example))
+    n_out = 0
+    prefix = np.empty(L + 1)
+    c_start = np.empty((2, L * K), dtype=np.int64)
+    c_len = np.empty((2, L * K), dtype=np.int64)
+    c_sum = np.empty((2, L * K))
+    c_p = np.empty((2, L * K))
+    c_rank = np.empty((2, L * K))
+    c_z = np.empty((2, L * K))
+    nc = np.zeros(2, dtype=np.int64)
+    occupied = np.zeros(L, dtype=np.bool_)
+    for e in range(n):
+        prefix[0] = 0.0
+        for i in range(L):
+            prefix[i + 1] = prefix[i] + X[e, i]
+        nc[:] = 0
+        for j in range(K):
+            k = min_length + j
+            cap_pos = s_cap[0, j] if active[0] else np.inf
+            cap_neg = s_cap[1, j] if active[1] else np.inf
+            for i in range(L - k + 1):
+                d = prefix[i + k] - prefix[i]
+                if d < cap_pos and -d < cap_neg:
+                    continue
+                for g in range(2):
+                    s = d if g == 0 else -d
+                    if s < s_cap[g, j] or not active[g]:
+                        continue
+                    z = (s - center[g, j]) / scale[g, j]
+                    if kind == 0:
+                        b = int((s - lo[g, j]) * inv_width[g, j])
+                        if b >= n_bins:
+                            above = 0.0
+                        elif b < 0:
+                            above = n_spans[j]
+                        else:
+                            above = upper[g, j, b]
+                        p = (1.0 + above) / (1.0 + n_spans[j])
+                        # Beyond every control span the p-value only reflects how many control
+                        # spans of that length exist; rank such spans by z alone.
+                        rank = p if above > 0.0 else 0.0
+                    else:
+                        p = 0.5 * math.erfc(z / math.sqrt(2.0))
+                        rank = p
+                    if p > p_cap:
+                        continue
+                    m = nc[g]
+                    c_start[g, m] = i
+                    c_len[g, m] = k
+                    c_sum[g, m] = s
+                    c_p[g, m] = p
+                    c_rank[g, m] = rank
+                    c_z[g, m] = z
+                    nc[g] = m + 1
+        for g in range(2):
+            if nc[g] > 0:
+                n_out = _greedy(
+                    c_start[g],
+                    c_len[g],
+                    c_sum[g],
+                    c_p[g],
+                    c_rank[g],
+                    c_z[g],
+                    nc[g],
+                    occupied,
+                    e,
+                    1.0 if g == 0 else -1.0,
+                    out,
+                    n_out,
+                )
+    return out[:, :n_out]
+
+
+# --------------------------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------------------------
+
+
+def _as_positions(values, name: str) -> np.ndarray:
+    """(n, L) float64 C-contiguous from (n, L) or (n, 4, L) (summed over bases)."""
+    try:
+        import torch
+
+        if isinstance(values, torch.Tensor):
+            values = values.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    arr = np.asarray(values)
+    if arr.ndim == 3:
+        arr = arr.sum(axis=1, dtype=np.float64)
+    if arr.ndim != 2:
+        raise InputError(
+            f"{name} has shape {arr.shape}; expected (n, L) per-position attributions or "
+            "(n, 4, L) projected attributions"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise InputError(f"{name} has dtype {arr.dtype}; expected real numbers")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise InputError(
+            f"{name} contains {bad} NaN or infinite values; expected finite attributions"
+        )
+    return arr
+
+
+def _check_coords(coords, n: int, L: int) -> pd.DataFrame:
+    if not isinstance(coords, pd.DataFrame):
+        raise InputError(f"coords is a {type(coords).__name__}; expected a pandas DataFrame")
+    missing = [c for c in ("chrom", "start", "end") if c not in coords.columns]
+    if missing:
+        raise InputError(
+            f"coords lacks columns {missing}; expected chrom, start, end, strand, name"
+        )
+    if len(coords) != n:
+        raise InputError(f"coords has {len(coords)} rows but projected has {n} examples")
+    width = coords["end"].to_numpy(np.int64) - coords["start"].to_numpy(np.int64)
+    wrong = np.flatnonzero(width != L)
+    if wrong.size:
+        i = int(wrong[0])
+        raise InputError(
+            f"coords row {i} spans {int(width[i])} bp but the attributions are {L} long; "
+            "coords must be the windows the attributions were computed on"
+        )
+    strand = coords["strand"].astype(str) if "strand" in coords.columns else pd.Series(["+"] * n)
+    bad = ~strand.isin(["+", "-", "."])
+    if bad.any():
+        raise InputError(f"coords strand {strand[bad].iloc[0]!r}; expected '+', '-' or '.'")
+    return coords
+
+
+def window_to_genome(start_offset, end_offset, window_start, window_end, strand):
+    """Map window offsets [a, b) to genome BED coordinates, both strands.
+
+    On a ``+`` (or ``.``) window offset ``i`` is genome position ``start + i``; on a ``-``
+    window (read as the reverse complement) offset ``i`` is ``end - 1 - i``, so the span
+    ``[a, b)`` is ``[end - b, end - a)``.
+
+    Parameters
+    ----------
+    start_offset, end_offset, window_start, window_end : array-like of int, shape (s,)
+    strand : array-like of str, shape (s,)
+
+    Returns
+    -------
+    tuple of np.ndarray
+        ``(genome_start, genome_end)``.
+    """
+    a = np.asarray(start_offset, dtype=np.int64)
+    b = np.asarray(end_offset, dtype=np.int64)
+    ws = np.asarray(window_start, dtype=np.int64)
+    we = np.asarray(window_end, dtype=np.int64)
+    minus = np.asarray(strand).astype(str) == "-"
+    g_start = np.where(minus, we - b, ws + a)
+    g_end = np.where(minus, we - a, ws + b)
+    return g_start, g_end
+
+
+# --------------------------------------------------------------------------------------------
+# API
+# --------------------------------------------------------------------------------------------
+
+
+def _stack(nulls: dict) -> tuple:
+    """The two signs' null arrays stacked as rows 0 (+1) and 1 (-1) for the kernel."""
+    pos, neg = nulls[1], nulls[-1]
+    return (
+        pos.kind,
+        np.stack([pos.lo, neg.lo]),
+        np.stack([pos.inv_width, neg.inv_width]),
+        np.ascontiguousarray(np.stack([pos.upper, neg.upper])),
+        pos.n_spans,
+        np.stack([pos.center, neg.center]),
+        np.stack([pos.scale, neg.scale]),
+        np.stack([pos.s_cap, neg.s_cap]),
+    )
+
+
+def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -> np.ndarray:
+    """Run the kernel over ``X`` in chunks; (6, c) array of calls (see ``_call_spans``)."""
+    parts = []
+    with progress_bar(total=X.shape[0], desc=desc, unit="region", progress=progress) as bar:
+        for sl in batch_slices(X.shape[0], CHUNK):
+            calls = _call_spans(X[sl], min_length, max_length, active, *stacked, nullmod.P_CAP)
+            calls[0] += sl.start
+            parts.append(calls)
+            bar.update(sl.stop - sl.start)
+    return np.concatenate(parts, axis=1) if parts else np.empty((6, 0))
+
+
+def call_seqlets(
+    projected,
+    *,
+    null=None,
+    coords: pd.DataFrame | None = None,
+    min_length: int = 4,
+    max_length: int = 20,
+    flank: int = 0,
+    fdr: float = 0.05,
+    sign: str = "both",
+    seed=None,
+    progress=None,
+) -> Seqlets:
+    """Call positive and negative seqlets at a target false discovery rate.
+
+    Parameters
+    ----------
+    projected : np.ndarray or torch.Tensor, shape (n, L) or (n, 4, L)
+        Per-position attributions of the observed bases (projected contributions); a
+        ``(n, 4, L)`` array is summed over bases.
+    null : array-like, shape (m, L) or (m, 4, L), optional
+        The same attributions for dinucleotide-shuffled copies of the sequences, through the
+        same model, target and method (several shuffles per sequence give a steadier FDR).
+        Default None uses the weaker Gaussian fallback (see :mod:`seqsal.seqlets.null`) and
+        logs a warning.
+    coords : pandas.DataFrame, optional
+        ``chrom, start, end, strand, name`` of the ``n`` windows; adds genome coordinates.
+    min_length, max_length : int
+        Shortest and longest core span.  Defaults 4 and 20: a transcription factor site is
+        about 6-20 bp; shorter spans are mostly noise.
+    flank : int
+        Positions added to each side of a reported seqlet (clipped to the window), for
+        downstream motif building.  Default 0: the reported span is the call.
+    fdr : float
+        Target false discovery rate, per sign, in (0, 1].  Default 0.05.
+    sign : {"both", "positive", "negative"}
+        Which seqlets to call.  Default "both": a repressor shows up as a negative seqlet.
+    seed : int, optional
+        Accepted so the keyword means the same everywhere; calling has no random step, and
+        the same inputs always give the same seqlets.
+    progress : bool, optional
+        Progress bar on stderr; None (default) shows it only on a terminal.
+
+    Returns
+    -------
+    Seqlets
+        The table and the thresholds used.
+
+    Raises
+    ------
+    InputError
+        On a bad shape, non-finite values, bad lengths, fdr or sign, or coords that do not
+        match.
+    """
+    began = time.perf_counter()
+    X = _as_positions(projected, "projected")
+    n, L = X.shape
+    min_length = check_positive_int(min_length, "min_length")
+    max_length = check_positive_int(max_length, "max_length")
+    if max_length < min_length:
+        raise InputError(f"max_length={max_length} is below min_length={min_length}")
+    if min_length > L:
+        raise InputError(f"min_length={min_length} exceeds the attribution length {L}")
+    max_length = min(max_length, L)
+    if isinstance(flank, bool) or not isinstance(flank, (int, np.integer)) or flank < 0:
+        raise InputError(f"flank={flank!r}; must be a non-negative integer")
+    if not isinstance(fdr, (int, float, np.floating)) or not 0 < float(fdr) <= 1:
+        raise InputError(f"fdr={fdr!r}; must be a number in (0, 1]")
+    signs = {"both": (1, -1), "positive": (1,), "negative": (-1,)}
+    if sign not in signs:
+        raise InputError(f"sign={sign!r}; must be 'both', 'positive' or 'negative'")
+    if coords is not None:
+        coords = _check_coords(coords, n, L)
+
+    if null is not None:
+        control = _as_positions(null, "null")
+        if control.shape[1] < max_length:
+            raise InputError(
+                f"null has length {control.shape[1]}, shorter than max_length={max_length}"
+            )
+        nulls = nullmod.control_nulls(control, min_length, max_length)
+        kind = "control"
+    else:
+        log.warning(
+            "no null given: seqlets are called against a Gaussian null fitted to the observed "
+            "span sums (weaker than a shuffled control; see docs/seqlets.md)"
+        )
+        control = None
+        nulls = nullmod.gaussian_nulls(X, min_length, max_length)
+        kind = "gaussian"
+
+    K = max_length - min_length + 1
+    stacked = _stack(nulls)
+    active = np.array([1 in signs[sign], -1 in signs[sign]])
+    calls = _call_all(X, stacked, active, min_length, max_length, progress, "seqlets")
+    if control is not None:
+        control_calls = _call_all(
+            control, stacked, active, min_length, max_length, progress, "control"
+        )
+    frames = []
+    thresholds = {}
+    counts = {}
+    for s in signs[sign]:
+        mine = calls[:, calls[5] == s]
+        e, a, k = (mine[i].astype(np.int64) for i in range(3))
+        total, p = mine[3], mine[4]
+        if control is not None:
+            p_ctl = control_calls[4, control_calls[5] == s]
+            q = nullmod.empirical_qvalues(p, p_ctl, X.size / control.size)
+        else:
+            q = nullmod.bh_qvalues(np.minimum(1.0, p * K), n * (L - min_length + 1))
+        keep = q <= fdr
+        thresholds[s] = float(p[keep].max()) if keep.any() else float("nan")
+        counts[s] = int(keep.sum())
+        frames.append(
+            pd.DataFrame(
+                {
+                    "example_idx": e[keep],
+                    "core_start": a[keep],
+                    "core_end": a[keep] + k[keep],
+                    "sign": np.full(int(keep.sum()), s, dtype=np.int64),
+                    "attribution": total[keep],
+                    "p_value": p[keep],
+                    "q_value": q[keep],
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table["start"] = np.maximum(table["core_start"].to_numpy() - flank, 0)
+    table["end"] = np.minimum(table["core_end"].to_numpy() + flank, L)
+    table = table.sort_values(["example_idx", "core_start", "sign"], kind="stable")
+    table = table[COLUMNS].reset_index(drop=True)
+    table = table.astype({c: np.int64 for c in COLUMNS[:6]})
+
+    if coords is not None:
+        rows = coords.iloc[table["example_idx"].to_numpy()]
+        strand = (
+            rows["strand"].astype(str).to_numpy()
+            if "strand" in rows.columns
+            else np.full(len(rows), "+")
+        )
+        g_start, g_end = window_to_genome(
+            table["start"], table["end"], rows["start"], rows["end"], strand
+        )
+        table["chrom"] = rows["chrom"].astype(str).to_numpy()
+        table["genome_start"] = g_start
+        table["genome_end"] = g_end
+        table["strand"] = strand
+        if "name" in rows.columns:
+            table["region"] = rows["name"].astype(str).to_numpy()
+        else:
+            table["region"] = [
+                f"{c}:{a}-{b}"
+                for c, a, b in zip(rows["chrom"], rows["start"], rows["end"], strict=True)
+            ]
+
+    seconds = time.perf_counter() - began
+    log.info(
+        "seqlets: %d regions, %d positive, %d negative at FDR %.3g (%s null) in %.2f s",
+        n,
+        counts.get(1, 0),
+        counts.get(-1, 0),
+        fdr,
+        kind,
+        seconds,
+    )
+    return Seqlets(
+        table=table,
+        fdr=float(fdr),
+        null=kind,
+        p_threshold=thresholds,
+        n_called=counts,
+        n_regions=n,
+        length=L,
+        seconds=seconds,
+    )
+
+
+def seqlets_to_bed(seqlets: Seqlets) -> pd.DataFrame:
+    """The BED6+ table of :func:`write_seqlets_bed` as a DataFrame (columns ``BED_COLUMNS``).
+
+    ``name`` is ``{region}:{offset}{+|-}`` (region name, window offset of the reported span,
+    seqlet sign), unique per seqlet; ``score`` is ``min(1000, round(-100 log10 q))``; strand is
+    the window's (the orientation the model read); ``motif`` is "." (filled by discovery).
+    """
+    t = seqlets.table
+    if "chrom" not in t.columns:
+        raise InputError("the seqlets have no genome coordinates; call call_seqlets with coords=")
+    q = np.clip(t["q_value"].to_numpy(np.float64), 1e-300, 1.0)
+    score = np.minimum(1000, np.round(-100 * np.log10(q))).astype(np.int64)
+    sign_char = np.where(t["sign"].to_numpy() > 0, "+", "-")
+    strand = np.where(t["strand"].astype(str).to_numpy() == "-", "-", "+")
+    names = [f"{r}:{o}{c}" for r, o, c in zip(t["region"], t["start"], sign_char, strict=True)]
+    return pd.DataFrame(
+        {
+            "chrom": t["chrom"].to_numpy(),
+            "start": t["genome_start"].to_numpy(np.int64),
+            "end": t["genome_end"].to_numpy(np.int64),
+            "name": names,
+            "score": score,
+            "strand": strand,
+            "region": t["region"].to_numpy(),
+            "offset": t["start"].to_numpy(np.int64),
+            "sign": t["sign"].to_numpy(np.int64),
+            "attribution": t["attribution"].to_numpy(np.float64),
+            "p_value": t["p_value"].to_numpy(np.float64),
+            "q_value": t["q_value"].to_numpy(np.float64),
+            "motif": ".",
+        },
+        columns=BED_COLUMNS,
+    )
+
+
+def write_seqlets_bed(seqlets: Seqlets, path) -> pd.DataFrame:
+    """Write seqlets as BED6+ with a ``#``-prefixed header row naming every column (atomic).
+
+    Columns: ``chrom start end name score strand`` (the reported span in genome coordinates;
+    strand is the window's), then ``region`` (window name), ``offset`` (window offset of the
+    reported start), ``sign`` (+1 / -1), ``attribution`` (sum over the core call),
+    ``p_value``, ``q_value`` and ``motif`` ("." placeholder; motif discovery fills it).
+    Rows are sorted by chrom, start.
+
+    Parameters
+    ----------
+    seqlets : Seqlets
+        From :func:`call_seqlets` with ``coords``.
+    path : str or os.PathLike
+        Output BED path.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows written.
+    """
+    bed = seqlets_to_bed(seqlets).sort_values(["chrom", "start", "end"], kind="stable")
+    with atomic_open(path, "w") as handle:
+        handle.write("#" + "\t".join(BED_COLUMNS) + "\n")
+        bed.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")
+    return bed.reset_index(drop=True)
+
+
+def read_seqlets_bed(path) -> pd.DataFrame:
+    """Read a file written by :func:`write_seqlets_bed` back into a DataFrame."""
+    try:
+        return pd.read_csv(path, sep="\t", comment=None, header=0).rename(
+            columns={"#chrom": "chrom"}
+        )
+    except (OSError, pd.errors.ParserError) as err:
+        raise InputError(f"cannot read seqlets BED: {err}", path=path) from err
