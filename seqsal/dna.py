@@ -1,0 +1,567 @@
+"""The DNA layer over the attribution core: hypothetical and projected contributions.
+
+``seqsal.attribution`` explains any input; this module knows that the input is one-hot DNA
+``(n, 4, L)`` (rows A, C, G, T; an all-zero column is N) and turns the core's results into the
+two arrays that motif tools read (definitions in docs/formats.md):
+
+* **hypothetical** contributions ``(n, 4, L)``: for every position and every base, the
+  contribution that base would make if it stood there;
+* **projected** contributions ``hypothetical * X``: the contribution of the base actually
+  present (zero on the other three rows).
+
+On top of that it adds what DNA models need: the gradient correction of Majdandzic et al.
+(2023), reverse-complement averaging, dinucleotide-shuffled references for Integrated
+Gradients, in-silico saturation mutagenesis (ISM), and zero attribution on N.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+
+from seqsal.errors import InputError
+
+log = logging.getLogger(__name__)
+
+METHODS = ("ig", "saliency", "grad_x_input", "smoothgrad", "ism")
+"""Methods :func:`attribute_dna` offers."""
+
+GRADIENT_METHODS = ("ig", "saliency", "grad_x_input", "smoothgrad")
+"""Methods whose hypothetical contributions come from gradients (gradient correction applies)."""
+
+DEFAULT_SHUFFLES = 10
+
+
+class DNAAttribution(NamedTuple):
+    """Attributions of one-hot DNA.
+
+    Attributes
+    ----------
+    hypothetical : np.ndarray, float32, shape (n, 4, L)
+        Contribution each base would make at each position; zero on N columns.
+    projected : np.ndarray, float32, shape (n, 4, L)
+        ``hypothetical * X``: the contribution of the base present.
+    delta : np.ndarray of shape (n,) or None
+        For IG, the completeness delta of the projected contributions,
+        ``projected.sum() - (f(x) - mean_k f(reference_k))`` per example; None otherwise.
+    """
+
+    hypothetical: np.ndarray
+    projected: np.ndarray
+    delta: np.ndarray | None
+
+
+# --------------------------------------------------------------------------------------------
+# small building blocks
+
+
+def as_onehot(X, name: str = "X"):
+    """Return ``X`` as a float32 CPU torch tensor ``(n, 4, L)`` after checking it is one-hot.
+
+    Raises
+    ------
+    InputError
+        If ``X`` is not ``(n, 4, L)`` or holds values other than 0/1 or two bases in a column.
+    """
+    import torch
+
+    from seqsal.sequence.onehot import codes_from_onehot
+
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) != 3 or shape[1] != 4 or shape[0] == 0 or shape[2] == 0:
+        raise InputError(f"{name} has shape {shape}; expected (n, 4, L) one-hot DNA with n, L >= 1")
+    codes_from_onehot(X, name=name)  # validates values
+    if isinstance(X, np.ndarray):
+        X = torch.from_numpy(np.ascontiguousarray(X))
+    return X.detach().to(device="cpu", dtype=torch.float32)
+
+
+def reverse_complement(A):
+    """Reverse complement of a ``(..., 4, L)`` array or tensor (bases and positions flipped).
+
+    Unlike :func:`seqsal.sequence.onehot.reverse_complement` it accepts any values and any
+    leading axes (references ``(n, k, 4, L)``, attributions), so attributions of a reverse
+    complemented sequence map back to the forward strand with it.
+    """
+    if isinstance(A, np.ndarray):
+        return np.ascontiguousarray(A[..., ::-1, ::-1])
+    import torch
+
+    return torch.flip(A, dims=(-2, -1))
+
+
+def correct_gradients(G):
+    """Gradient correction (Majdandzic et al. 2023): subtract the per-position mean over bases.
+
+    One-hot inputs live on the simplex ``sum_b x[b, i] = 1``; the gradient component
+    orthogonal to it (the same value on all four bases) cannot change a valid sequence and
+    only adds noise to the map.  Removing it leaves every per-position sum zero.
+
+    Parameters
+    ----------
+    G : torch.Tensor or np.ndarray, shape (..., 4, L)
+
+    Returns
+    -------
+    Same type and shape as ``G``.
+    """
+    return (
+        G - G.mean(-2, keepdims=True)
+        if isinstance(G, np.ndarray)
+        else G - G.mean(dim=-2, keepdim=True)
+    )
+
+
+def zero_n_columns(H, X):
+    """Set the columns of ``H`` where ``X`` is N (an all-zero column) to zero.
+
+    Parameters
+    ----------
+    H, X : torch.Tensor, shape (n, 4, L)
+    """
+    known = (X.sum(dim=-2, keepdim=True) > 0).to(H.dtype)
+    return H * known
+
+
+def hypothetical_from_ig(attributions, gradients, X):
+    """Hypothetical contributions of Integrated Gradients, in the DeepLIFT/SHAP convention.
+
+    For one reference ``r`` with path-averaged gradient (multiplier) ``m``, the hypothetical
+    contribution of base ``b`` at position ``i`` is the IG contribution position ``i`` would
+    make if ``b`` stood there: ``sum_b' m[b', i] (e_b - r)[b', i] = m[b, i] - sum_b' m[b', i]
+    r[b', i]``, averaged over the references (ChromBPNet's ``combine_mult_and_diffref``).
+    Written with the averaged quantities only:
+
+    ``hyp[b, i] = M[b, i] - sum_b' M[b', i] X[b', i] + sum_b' A[b', i]``
+
+    with ``M`` the reference-averaged multipliers and ``A`` the IG attributions.  At the base
+    present this is ``sum_b' A[b', i]``, so projected contributions keep IG's completeness.
+
+    Parameters
+    ----------
+    attributions : torch.Tensor, shape (n, 4, L)
+        IG attributions ``mean_k m_k * (x - r_k)``.
+    gradients : torch.Tensor, shape (n, 4, L)
+        Reference-averaged multipliers ``mean_k m_k``.
+    X : torch.Tensor, shape (n, 4, L)
+    """
+    return (
+        gradients - (gradients * X).sum(dim=1, keepdim=True) + attributions.sum(dim=1, keepdim=True)
+    )
+
+
+def shuffled_references(X, k: int = DEFAULT_SHUFFLES, *, seed=None) -> np.ndarray:
+    """``k`` dinucleotide-shuffled references per sequence, shape ``(n, k, 4, L)``.
+
+    Shuffles keep each sequence's exact dinucleotide counts (so GC and CpG content) and N
+    positions; they depend on ``seed``, the sequence and the shuffle index only, so any
+    chunking of the data gives the same references.
+    """
+    from seqsal.sequence.shuffle import dinucleotide_shuffle
+
+    return dinucleotide_shuffle(X, n=k, seed=seed)
+
+
+def parse_baseline(baseline):
+    """Split a baseline spec into ``(kind, k)``: "zeros", "uniform", "shuffle:K" or other.
+
+    Returns ``("shuffle", K)`` for ``"shuffle"`` / ``"shuffle:K"``, ``("zeros", 1)``,
+    ``("uniform", 1)``, and ``("given", None)`` for numbers, arrays and callables.
+    """
+    if isinstance(baseline, str):
+        text = baseline.strip().lower()
+        if text in ("zeros", "uniform"):
+            return text, 1
+        match = re.fullmatch(r"shuffle(?::(\d+))?", text)
+        if match:
+            k = int(match.group(1)) if match.group(1) else DEFAULT_SHUFFLES
+            if k < 1:
+                raise InputError(f"baseline={baseline!r}; shuffle:K needs K >= 1")
+            return "shuffle", k
+        raise InputError(
+            f"baseline={baseline!r}; expected 'zeros', 'uniform', 'shuffle' or 'shuffle:K' "
+            "(K dinucleotide-shuffled references per sequence), a number, an array or a callable"
+        )
+    return "given", None
+
+
+def dna_references(baseline, X, *, seed=None):
+    """References for IG on DNA as a float32 tensor ``(n, k, 4, L)``.
+
+    Parameters
+    ----------
+    baseline : str, float, array or callable
+        ``"shuffle:K"`` (K dinucleotide shuffles of each sequence, seeded), ``"zeros"``,
+        ``"uniform"`` (0.25 everywhere), or anything
+        :func:`seqsal.attribution.resolve_baseline` accepts.
+    X : torch.Tensor, shape (n, 4, L)
+    seed : int, optional
+        Seeds the shuffles.
+    """
+    import torch
+
+    from seqsal.attribution import resolve_baseline
+
+    kind, k = parse_baseline(baseline)
+    if kind == "shuffle":
+        return torch.from_numpy(shuffled_references(X.numpy(), k, seed=seed))
+    if kind == "uniform":
+        baseline = 0.25
+    return resolve_baseline(baseline, X)
+
+
+def _content_seed(seed: int, row) -> int:
+    """A per-sequence seed from ``seed`` and the sequence's content (chunking-independent)."""
+    digest = zlib.crc32(np.ascontiguousarray(row.numpy()).tobytes())
+    return int(
+        np.random.SeedSequence([int(seed), digest]).generate_state(1, dtype=np.uint64)[0] >> 2
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the passes: one strand each
+
+
+def _probed_model(model):
+    """Wrap ``model`` so that IG on 12 input rows also returns the averaged multipliers.
+
+    Rows 0-3 carry the sequence path ``r + a (x - r)``; rows 4-7 (``u``) and 8-11 (``v``) both
+    run from 0 to 1 and enter as ``u - v``, which is exactly zero everywhere on the path: the
+    model sees the path point itself, and the IG attribution of rows 4-7 is ``1 * mean_k m_k``,
+    the reference-averaged path gradient.  The attributions of ``u`` and ``v`` cancel in the
+    sum, so the completeness delta is IG's own.
+    """
+    from torch import nn
+
+    class Probed(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, z):
+            return self.inner(z[:, :4] + (z[:, 4:8] - z[:, 8:12]))
+
+    return Probed(model)
+
+
+def _ig_pass(model, X, references, *, target, steps, rule, correction, core_kwargs):
+    """Hypothetical contributions and IG delta of one strand; see :func:`hypothetical_from_ig`."""
+    import torch
+
+    from seqsal.attribution import integrated_gradients
+
+    n, k = references.shape[:2]
+    column_sums = references.sum(dim=2)  # (n, k, L)
+    if (
+        correction
+        and k > 1
+        and not torch.equal(column_sums, column_sums[:, :1].expand_as(column_sums))
+    ):
+        # The corrected contributions need each reference's column sums; do one at a time.
+        parts = [
+            _ig_pass(
+                model,
+                X,
+                references[:, j : j + 1],
+                target=target,
+                steps=steps,
+                rule=rule,
+                correction=True,
+                core_kwargs=core_kwargs,
+            )
+            for j in range(k)
+        ]
+        return (
+            sum(p[0] for p in parts) / k,
+            sum(p[1] for p in parts) / k,
+            sum(p[2] for p in parts) / k,
+        )
+    ones = torch.ones_like(X)
+    probed_input = torch.cat([X, ones, ones], dim=1)
+    zeros = torch.zeros((n, k, 8, X.shape[2]), dtype=references.dtype)
+    probed_references = torch.cat([references, zeros], dim=2)
+    result = integrated_gradients(
+        _probed_model(model),
+        probed_input,
+        target=target,
+        baseline=probed_references,
+        steps=steps,
+        rule=rule,
+        **core_kwargs,
+    )
+    attributions, gradients = result.attributions[:, :4], result.attributions[:, 4:8]
+    ig_sum = attributions.sum(dim=(1, 2))
+    if correction:
+        # Correct every multiplier m_k; the attributions then change by
+        # -mean_b(m_k) * (sum_b x - sum_b r_k) per position, with sum_b r_k the same for all k.
+        shift = gradients.mean(dim=1, keepdim=True)
+        gradients = gradients - shift
+        attributions = attributions - shift * (X.sum(dim=1, keepdim=True) - column_sums[:, :1]) / 4
+    return hypothetical_from_ig(attributions, gradients, X), result.delta, ig_sum
+
+
+def _gradient_pass(model, X, *, method, target, n_samples, noise, seed, core_kwargs):
+    """Gradient of the target (or its SmoothGrad average) for one strand, shape (n, 4, L)."""
+    import torch
+
+    from seqsal.attribution import saliency
+    from seqsal.attribution.smoothgrad import smoothgrad, smoothgrad_noise
+
+    if method != "smoothgrad":
+        return saliency(model, X, target=target, **core_kwargs)
+    if seed is None:
+        noise_array = smoothgrad_noise(X, n_samples=n_samples, noise=noise, seed=None)
+    else:
+        noise_array = torch.cat(
+            [
+                smoothgrad_noise(
+                    X[i : i + 1], n_samples=n_samples, noise=noise, seed=_content_seed(seed, X[i])
+                )
+                for i in range(X.shape[0])
+            ]
+        )
+    return smoothgrad(model, X, method=saliency, target=target, noise=noise_array, **core_kwargs)
+
+
+def ism(
+    model,
+    X,
+    *,
+    target=0,
+    target_names=None,
+    batch_size=None,
+    device=None,
+    progress=None,
+    max_memory=None,
+) -> np.ndarray:
+    """In-silico saturation mutagenesis: the output change of every single-base substitution.
+
+    Every position of every sequence is set to each of the three other bases and the model is
+    run on the mutant (``3 L`` forward passes per sequence, batched by the core's
+    :func:`seqsal.attribution.perturbation.evaluate_perturbed`).  Exact for any model, with no
+    gradient approximation, but costs ``3 L`` passes; prefer IG for long windows.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : np.ndarray or torch.Tensor, shape (n, 4, L)
+        One-hot DNA.
+    target, target_names, batch_size, device, progress, max_memory
+        As in :func:`seqsal.attribution.saliency`; ``batch_size`` counts mutants per call.
+
+    Returns
+    -------
+    np.ndarray, float32, shape (n, 4, L)
+        ``f(x with base b at i) - f(x)``; zero at the base present.  At an N column the
+        three bases other than A are tried and A is left at zero (N columns are zeroed by
+        :func:`attribute_dna`).
+    """
+    import torch
+
+    from seqsal.attribution.perturbation import evaluate_perturbed
+
+    X = as_onehot(X)
+    if isinstance(target, (list, tuple)):
+        raise InputError(f"target={target!r}; the DNA layer explains one target at a time")
+    n, _, length = X.shape
+    present = X.argmax(dim=1)  # (n, L); N columns read as A
+    on_device = {}
+
+    def perturb(rows, example, index):
+        codes = on_device.setdefault(rows.device, present.to(rows.device))
+        position = index // 3
+        base = (codes[example, position] + 1 + index % 3) % 4
+        m = torch.arange(rows.shape[0], device=rows.device)
+        rows[m, :, position] = 0
+        rows[m, base, position] = 1
+        return rows
+
+    result = evaluate_perturbed(
+        model,
+        X,
+        perturb,
+        3 * length,
+        target=target,
+        target_names=target_names,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        max_memory=max_memory,
+    )
+    change = (result.perturbed - result.reference[:, None]).view(n, length, 3)
+    out = torch.zeros((n, 4, length), dtype=torch.float32)
+    for j in range(3):
+        base = (present + 1 + j) % 4  # (n, L)
+        out.scatter_(1, base[:, None, :], change[:, :, j][:, None, :])
+    return out.numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# the public entry point
+
+
+def attribute_dna(
+    model,
+    X,
+    *,
+    method: str = "ig",
+    target=0,
+    target_names=None,
+    steps: int = 32,
+    rule: str = "riemann_middle",
+    baseline="shuffle:10",
+    correction: bool = True,
+    rc_average: bool = False,
+    n_samples: int = 25,
+    noise: float = 0.15,
+    batch_size=None,
+    device=None,
+    progress=None,
+    seed=None,
+    max_memory=None,
+) -> DNAAttribution:
+    """Hypothetical and projected contributions of one-hot DNA for one model output.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        ``model(X) -> (n, T)`` or ``(n,)``; its device and train/eval state are restored.
+    X : np.ndarray or torch.Tensor, shape (n, 4, L)
+        One-hot DNA, rows A, C, G, T; an all-zero column is N and gets zero attribution.
+    method : {"ig", "saliency", "grad_x_input", "smoothgrad", "ism"}, default "ig"
+        ``"ig"``: Integrated Gradients, contributions that add up to ``f(x) - f(reference)``
+        (the default for motif discovery).  ``"saliency"`` and ``"grad_x_input"``: one
+        gradient; for one-hot DNA both give hypothetical = gradient (grad x input is its
+        projection).  ``"smoothgrad"``: gradient averaged over noisy copies.  ``"ism"``:
+        saturation mutagenesis, exact but ``3 L`` passes per sequence.
+    target : int, str or callable, default 0
+        The output explained (one target; see :func:`seqsal.attribution.resolve_targets`).
+    target_names : list of str, optional
+    steps : int, default 32
+        IG quadrature points per reference.
+    rule : str, default "riemann_middle"
+        IG quadrature rule (``seqsal.attribution.RULES``).
+    baseline : str, float, array or callable, default "shuffle:10"
+        IG references: ``"shuffle:K"`` (K dinucleotide shuffles per sequence, seeded: the
+        ChromBPNet/DeepLIFT practice), ``"zeros"``, ``"uniform"`` (0.25), a number, an array
+        ``(n, 4, L)`` or ``(n, k, 4, L)``, or a callable ``f(X) -> (n, k, 4, L)``.
+    correction : bool, default True
+        Gradient correction (Majdandzic et al. 2023): subtract the per-position mean over bases
+        from the gradients before anything else.  For IG it is applied to each reference's
+        multipliers; with one-hot references (shuffles) it changes nothing, since
+        ``x - r`` sums to zero per position.  Ignored by ISM, whose scores are always centred.
+    rc_average : bool, default False
+        Also attribute the reverse complement, map its attributions back to the forward
+        strand, and average the two (IG references are reverse complemented with it).
+    n_samples, noise : int, float
+        SmoothGrad's noisy copies per sequence and noise level (fraction of the 0-1 range).
+    batch_size, device, progress, max_memory
+        As in :func:`seqsal.attribution.saliency`.  Results do not depend on ``batch_size``.
+    seed : int, optional
+        Seeds the shuffled references and SmoothGrad's noise, per sequence content, so the
+        same sequences give the same result in any chunking.  None is not reproducible.
+
+    Returns
+    -------
+    DNAAttribution
+        ``hypothetical`` and ``projected`` (float32 numpy, ``(n, 4, L)``) and ``delta``
+        (``(n,)`` for IG, else None).
+
+    Notes
+    -----
+    Hypothetical contributions per method (docs/formats.md has the full definitions):
+    gradient methods use the (corrected) gradient; IG uses the DeepLIFT/SHAP convention
+    (:func:`hypothetical_from_ig`); ISM uses ``delta_b - mean_b' delta_b'``, so the projected
+    value of the base present is minus the mean effect of mutating it.
+    """
+    import torch
+
+    if method not in METHODS:
+        raise InputError(f"method={method!r}; expected one of {list(METHODS)}")
+    if isinstance(target, (list, tuple)):
+        raise InputError(
+            f"target={target!r}; the DNA layer explains one target at a time (run it once per target)"
+        )
+    X = as_onehot(X)
+    core_kwargs = {
+        "target_names": target_names,
+        "batch_size": batch_size,
+        "device": device,
+        "progress": progress,
+        "max_memory": max_memory,
+    }
+    strands = [X, reverse_complement(X)] if rc_average else [X]
+
+    delta = None
+    if method == "ig":
+        references = dna_references(baseline, X, seed=seed)
+        results = []
+        for s, strand_x in enumerate(strands):
+            strand_refs = references if s == 0 else reverse_complement(references)
+            results.append(
+                _ig_pass(
+                    model,
+                    strand_x,
+                    strand_refs,
+                    target=target,
+                    steps=steps,
+                    rule=rule,
+                    correction=correction,
+                    core_kwargs=core_kwargs,
+                )
+            )
+        hyps = [r[0] for r in results]
+        ig_delta = sum(r[1] for r in results) / len(results)
+        ig_sum = sum(r[2] for r in results) / len(results)
+    elif method == "ism":
+        hyps = [
+            torch.from_numpy(correct_gradients(ism(model, strand_x, target=target, **core_kwargs)))
+            for strand_x in strands
+        ]
+    else:
+        hyps = []
+        for strand_x in strands:
+            G = _gradient_pass(
+                model,
+                strand_x,
+                method=method,
+                target=target,
+                n_samples=n_samples,
+                noise=noise,
+                seed=seed,
+                core_kwargs=core_kwargs,
+            )
+            hyps.append(correct_gradients(G) if correction else G)
+
+    hypothetical = hyps[0] if not rc_average else (hyps[0] + reverse_complement(hyps[1])) / 2
+    hypothetical = zero_n_columns(hypothetical, X)
+    projected = hypothetical * X
+    if method == "ig":
+        # delta of what is returned: IG's delta plus whatever correction and N zeroing moved
+        delta = (ig_delta + projected.sum(dim=(1, 2)) - ig_sum).numpy().astype(np.float32)
+    return DNAAttribution(
+        hypothetical.numpy().astype(np.float32, copy=False),
+        projected.numpy().astype(np.float32, copy=False),
+        delta,
+    )
+
+
+__all__ = [
+    "GRADIENT_METHODS",
+    "METHODS",
+    "DNAAttribution",
+    "as_onehot",
+    "attribute_dna",
+    "correct_gradients",
+    "dna_references",
+    "hypothetical_from_ig",
+    "ism",
+    "parse_baseline",
+    "reverse_complement",
+    "shuffled_references",
+    "zero_n_columns",
+]
