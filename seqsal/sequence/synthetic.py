@@ -28,8 +28,9 @@ The grammar
 For each region: with probability ``empty_fraction`` it gets no motif at all; otherwise each
 motif ``m`` gets ``Poisson(rate)`` instances.  Each instance is sampled position by position
 from the motif's position probability matrix (JASPAR counts / column totals, so instances vary
-as real sites do, they are not the consensus), put on a random strand at a random position in
-the region that overlaps no other instance.  Then::
+as real sites do, they are not the consensus; a draw scoring below ``min_relative_score`` of
+the matrix's score range, like background, is drawn again), put on a random strand at a random
+position in the region that overlaps no other instance.  Then::
 
     activity = sum over instances of effect[motif]
                + cooperative bonus (once, if both motifs of the cooperative pair are present)
@@ -61,6 +62,7 @@ enhancers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
@@ -200,6 +202,7 @@ def simulate(
     rate: float = 0.4,
     empty_fraction: float = 0.15,
     noise_sd: float = 0.3,
+    min_relative_score: float = 0.7,
     label_threshold: float = 1.0,
     spacer_length: tuple[int, int] = (100, 400),
     soft_mask_fraction: float = 0.2,
@@ -244,6 +247,11 @@ def simulate(
         Fraction of regions that get no motif at all.
     noise_sd : float, default 0.3
         Standard deviation of the Gaussian noise added to activity.
+    min_relative_score : float, default 0.7
+        Instances whose PWM log-odds score lies less than this fraction of the way from the
+        matrix's minimum to its maximum score are drawn again, so that every planted instance
+        is a recognisable site (0.7 rejects a few percent of draws of the default motifs).
+        0 keeps every draw.
     label_threshold : float, default 1.0
         ``label = activity > label_threshold``; about half the regions with the defaults.
     spacer_length : (int, int), default (100, 400)
@@ -268,6 +276,7 @@ def simulate(
     _check_fraction(empty_fraction, "empty_fraction")
     _check_fraction(soft_mask_fraction, "soft_mask_fraction")
     _check_fraction(gap_fraction, "gap_fraction")
+    _check_fraction(min_relative_score, "min_relative_score")
     if not (rate >= 0 and math.isfinite(rate)):
         raise InputError(f"rate={rate!r}; must be a finite number >= 0")
     if not (noise_sd >= 0 and math.isfinite(noise_sd)):
@@ -299,7 +308,7 @@ def simulate(
     instances = _place_instances(
         n_regions, region_length, planted_motifs, rate, empty_fraction, instance_rng
     )
-    _write_instances(codes, region_abs, instances, planted_motifs, instance_rng)
+    _write_instances(codes, region_abs, instances, planted_motifs, min_relative_score, instance_rng)
 
     activity = _activity(n_regions, instances, planted_motifs, coop, noise_sd, noise_rng)
     labels = (activity > label_threshold).astype(int)
@@ -319,6 +328,9 @@ def simulate(
         for k in range(n_chromosomes)
     )
     write_fasta(records, paths["genome.fa"])
+    # An index left from an earlier genome.fa here would describe the old file.
+    with contextlib.suppress(FileNotFoundError):
+        (out / "genome.fa.fai").unlink()
 
     width = len(str(n_regions))
     region_names = [f"region{i + 1:0{width}d}" for i in range(n_regions)]
@@ -659,15 +671,36 @@ def _place_instances(n_regions, region_length, motifs, rate, empty_fraction, rng
     return instances
 
 
-def _write_instances(codes, region_abs, instances, motifs, rng):
-    """Sample every instance from its PPM and write it into ``codes`` on its strand."""
+def _write_instances(codes, region_abs, instances, motifs, min_relative_score, rng):
+    """Sample every instance from its PPM and write it into ``codes`` on its strand.
+
+    Rows whose relative log-odds score falls below ``min_relative_score`` are drawn again
+    (a sequence that scores like background is no binding site); the rest are kept as drawn.
+    """
+    background = _stationary(_transition_matrix())
     for m, motif in enumerate(motifs):
         members = [inst for inst in instances if inst.motif == m]
         if not members:
             continue
         cumulative = np.cumsum(motif.ppm, axis=0)[:3]  # (3, w)
-        u = rng.random((len(members), motif.length))
-        sampled = (u[:, None, :] > cumulative[None]).sum(axis=1).astype(np.uint8)  # (k, w)
+        log_odds = _log_odds_matrix(motif.ppm, background)
+        low, high = log_odds.min(axis=0).sum(), log_odds.max(axis=0).sum()
+        floor = low + min_relative_score * (high - low)
+        columns = np.arange(motif.length)
+        sampled = np.empty((len(members), motif.length), dtype=np.uint8)
+        todo = np.arange(len(members))
+        for _ in range(1000):
+            u = rng.random((todo.size, motif.length))
+            draw = (u[:, None, :] > cumulative[None]).sum(axis=1).astype(np.uint8)  # (k, w)
+            sampled[todo] = draw
+            todo = todo[log_odds[draw, columns].sum(axis=1) < floor]
+            if todo.size == 0:
+                break
+        else:
+            raise InputError(
+                f"motif {motif.matrix_id}: fewer than 1 in 1000 sequences drawn from its matrix "
+                f"reach min_relative_score={min_relative_score}; lower it"
+            )
         for inst, seq in zip(members, sampled, strict=True):
             inst.sequence = seq
             plus = seq if inst.strand == "+" else (3 - seq)[::-1]
