@@ -7,6 +7,7 @@ heavy dependencies (memelite, pyjaspar) only when called.
 
 from seqsal.motifs.database import load_database, load_jaspar
 from seqsal.motifs.match import benjamini_hochberg, match, read_annotation, write_annotation
+from seqsal.motifs.scan import scan, write_hits_bed
 from seqsal.motifs.types import Motif, TrimSpan, information_content
 
 __all__ = [
@@ -18,5 +19,7 @@ __all__ = [
     "load_jaspar",
     "match",
     "read_annotation",
+    "scan",
     "write_annotation",
+    "write_hits_bed",
 ]
