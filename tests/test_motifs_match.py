@@ -158,3 +158,41 @@ def test_database_specs_and_errors(tmp_path):
         load_database(tmp_path / "missing.meme")
     with pytest.raises(InputError, match="top"):
         match(Motif(name="x", ppm=np.full((4, 6), 0.25)), top=0)
+
+
+def test_motif_trimming_reverse_complement_and_information_content():
+    cwm = np.zeros((4, 10))
+    cwm[0, [2, 3, 6, 7]] = [1.0, 0.5, 0.1, 0.8]  # an interior dip at 4-6 stays in the core
+    cwm[1, 9] = 0.2  # below 0.3 x peak
+    ppm = np.full((4, 10), 0.25)
+    ppm[:, 2] = [1, 0, 0, 0]
+    motif = Motif(name="m", ppm=ppm, cwm=-cwm, sign=-1)
+    span = motif.contribution_span(0.3)
+    assert (span.start, span.end, span.basis) == (2, 8, "cwm")
+    trimmed = motif.trim_by_contribution(0.3)
+    assert trimmed.trim == (2, 8) and trimmed.trimmed().width == 6
+    np.testing.assert_array_equal(trimmed.trimmed().cwm, -cwm[:, 2:8])
+    rc = trimmed.reverse_complement()
+    assert rc.trim == (2, 8)  # mirrored: 10 - 8, 10 - 2
+    np.testing.assert_array_equal(rc.ppm[:, 7], [0, 0, 0, 1])  # A at 2 -> T at 7
+    np.testing.assert_array_equal(rc.reverse_complement().cwm, motif.cwm)
+    ic = motif.information_content()
+    assert ic[2] == pytest.approx(2.0) and ic[0] == pytest.approx(0.0)
+    # Without a CWM the same rule runs on information content; a narrow core is widened to 4.
+    by_ic = Motif(name="n", ppm=ppm).contribution_span(0.3)
+    assert by_ic.basis == "ic" and by_ic.end - by_ic.start == 4 and by_ic.start <= 2 < by_ic.end
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ppm": np.full((5, 3), 0.2)}, "expected \\(4, w\\)"),
+        ({"ppm": np.full((4, 3), 0.25), "cwm": np.zeros((4, 2))}, "width 2"),
+        ({"ppm": np.full((4, 3), 0.25), "sign": 0}, "sign"),
+        ({"ppm": np.full((4, 3), 0.25), "trim": (2, 5)}, "trim"),
+        ({"ppm": -np.ones((4, 3))}, "negative"),
+    ],
+)
+def test_motif_rejects_bad_fields(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        Motif(name="bad", **kwargs)
