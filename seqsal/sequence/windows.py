@@ -233,7 +233,9 @@ def make_windows(
         if chrom_sizes is not None:
             where += f" (chromosome length {sizes[first]})"
         if out_of_bounds == "error":
-            raise InputError(f"{where}; use out_of_bounds (--out-of-bounds) 'pad' or 'drop' to keep going")
+            raise InputError(
+                f"{where}; use out_of_bounds (--out-of-bounds) 'pad' or 'drop' to keep going"
+            )
         if out_of_bounds == "drop":
             log.warning("%s: dropped %d", where, int(outside.sum()))
             keep = ~outside
@@ -481,7 +483,7 @@ def extract_onehot(genome, windows: pd.DataFrame, *, batch_size: int | None = No
             n_padded += padded
             block = out[rows]
             for k in range(4):
-                np.equal(code_array, k, out=block[:, k, :])
+                block[:, k, :] = code_array == k
     _warn_counts(n_unknown, n_padded, out.shape[0] * out.shape[2])
     return out
 

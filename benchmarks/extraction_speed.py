@@ -1,0 +1,206 @@
+"""Extraction of fixed-width windows from a FASTA: seqsal vs tangermeme, and streaming memory.
+
+Simulates a multi-chromosome genome (random bases with soft-masked and N stretches) in a
+temporary folder, then, in this one process:
+
+* times ``make_windows`` + ``extract_onehot`` (float32 ``(n, 4, L)``) against tangermeme's
+  ``extract_loci`` (int8 ``(n, 4, L)``, its default threads and one thread) on the same FASTA
+  and loci, checks that the arrays are equal, and reports windows/s and the ratio;
+* measures the peak RSS of streaming extraction (``iter_onehot``, batches consumed and
+  discarded) for N and 10N windows, each in a fresh child process (``ru_maxrss``).
+
+Prints ONE JSON line.  ``--quick`` runs a smaller configuration for development.
+
+    nice .venv/bin/python benchmarks/extraction_speed.py            # 100,000 x 1 kb, ~50 Mb
+    nice .venv/bin/python benchmarks/extraction_speed.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def simulate_genome(path: Path, sizes: dict[str, int], seed: int) -> None:
+    """Random ACGT with lowercase and N stretches, written 60 bases a line."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"ACGT", dtype=np.uint8)
+    with open(path, "wb") as handle:
+        for name, size in sizes.items():
+            seq = letters[rng.integers(0, 4, size=size)]
+            for _ in range(size // 100_000 + 1):  # soft-masked stretches
+                a = int(rng.integers(0, size - 500))
+                seq[a : a + 500] |= 0x20
+            for _ in range(size // 1_000_000 + 1):  # assembly gaps
+                a = int(rng.integers(0, size - 200))
+                seq[a : a + 200] = ord("N")
+            handle.write(f">{name}\n".encode())
+            full = size // 60 * 60
+            body = np.concatenate(
+                [seq[:full].reshape(-1, 60), np.full((size // 60, 1), ord("\n"), np.uint8)], axis=1
+            )
+            handle.write(body.tobytes())
+            if size > full:
+                handle.write(seq[full:].tobytes() + b"\n")
+
+
+def random_loci(sizes: dict[str, int], n: int, width: int, seed: int) -> pd.DataFrame:
+    """Loci whose windows lie inside their chromosome (tangermeme drops the others)."""
+    rng = np.random.default_rng(seed)
+    names = list(sizes)
+    lengths = np.array([sizes[c] for c in names])
+    which = rng.choice(len(names), size=n, p=lengths / lengths.sum())
+    region = rng.integers(50, 500, size=n)
+    starts = width + (rng.random(n) * (lengths[which] - 2 * width - region)).astype(np.int64)
+    df = pd.DataFrame(
+        {
+            "chrom": np.array(names, dtype=object)[which],
+            "start": starts,
+            "end": starts + region,
+            "name": [f"r{i}" for i in range(n)],
+            "score": 0.0,
+            "strand": "+",
+        }
+    )
+    return df.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+
+
+def child_peak_rss(fasta: Path, bed: Path, width: int, batch_size: int) -> dict:
+    """Stream the windows of ``bed`` in a fresh process; return its peak memory (MiB).
+
+    ``peak_rss_mib`` is the child's ``ru_maxrss``; ``vmhwm_mib`` its ``VmHWM`` (the high-water
+    mark of its own address space after exec; Linux only).
+    """
+    code = "\n".join(
+        [
+            "import json, resource",
+            "from seqsal.io.bed import read_bed",
+            "from seqsal.io.fasta import open_genome",
+            "from seqsal.sequence.windows import iter_onehot, make_windows",
+            f"g = open_genome({str(fasta)!r})",
+            f"w = make_windows(read_bed({str(bed)!r}, chrom_sizes=g.chrom_sizes), {width}, chrom_sizes=g.chrom_sizes)",
+            "n = 0",
+            f"for X in iter_onehot(g, w, batch_size={batch_size}):",
+            "    n += len(X)",
+            "hwm = [line for line in open('/proc/self/status') if line.startswith('VmHWM')]",
+            "print(json.dumps({'n': n,",
+            "    'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,",
+            "    'vmhwm_mib': int(hwm[0].split()[1]) / 1024 if hwm else None}))",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small run: 10,000 windows from a ~10 Mb genome"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated genome and loci")
+    args = parser.parse_args()
+
+    n, width = (10_000, 1000) if args.quick else (100_000, 1000)
+    chrom_size = 2_000_000 if args.quick else 10_000_000
+    sizes = {f"chr{i + 1}": chrom_size + 1_234 * i for i in range(5)}
+    n_mem = 2_000 if args.quick else 10_000  # N for the memory test; 10N is also run
+
+    from seqsal.io.bed import write_bed
+    from seqsal.io.fasta import open_genome
+    from seqsal.sequence.windows import extract_onehot, make_windows
+
+    with tempfile.TemporaryDirectory(prefix="seqsal-bench-") as tmp:
+        tmp = Path(tmp)
+        fasta = tmp / "genome.fa"
+        simulate_genome(fasta, sizes, args.seed)
+        open_genome(fasta).close()  # build the .fai once, outside the timings
+
+        # Memory first, while this process is small: on Linux a child's ru_maxrss starts from
+        # the RSS of the process it was forked from, so a big parent would mask the child's
+        # own peak.  VmHWM (the child's own high-water mark) is reported beside it.
+        mem = {}
+        for k in (1, 10):
+            bed = tmp / f"mem{k}.bed"
+            write_bed(random_loci(sizes, k * n_mem, width, args.seed + 2), bed)
+            mem[k] = child_peak_rss(fasta, bed, width, batch_size=1024)
+
+        from tangermeme.io import extract_loci
+
+        loci = random_loci(sizes, n, width, args.seed + 1)
+
+        def seqsal_run():
+            with open_genome(fasta) as g:
+                return extract_onehot(g, make_windows(loci, width, chrom_sizes=g.chrom_sizes))
+
+        # Warm up (tangermeme compiles numba kernels on first use, per thread setting).
+        extract_loci(loci.iloc[:100], str(fasta), in_window=width, n_jobs=1)
+        extract_loci(loci.iloc[:100], str(fasta), in_window=width)
+        with open_genome(fasta) as g:
+            extract_onehot(g, make_windows(loci.iloc[:100], width, chrom_sizes=g.chrom_sizes))
+
+        ours, t_seqsal = _timed(seqsal_run)
+        theirs, t_tm = _timed(lambda: extract_loci(loci, str(fasta), in_window=width))
+        equal = bool(np.array_equal(ours, theirs.numpy()))
+        del theirs
+        theirs, t_tm1 = _timed(lambda: extract_loci(loci, str(fasta), in_window=width, n_jobs=1))
+        equal = equal and bool(np.array_equal(ours, theirs.numpy()))
+        del theirs
+        # Same output type as seqsal (float32, what a model takes): tangermeme + .float().
+        theirs, t_tm1_float = _timed(
+            lambda: extract_loci(loci, str(fasta), in_window=width, n_jobs=1).float()
+        )
+        del theirs, ours
+        _, t_seqsal_2 = _timed(seqsal_run)
+        t_seqsal = min(t_seqsal, t_seqsal_2)
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "extraction_speed",
+                "quick": args.quick,
+                "genome_mb": round(sum(sizes.values()) / 1e6, 1),
+                "n_windows": n,
+                "width": width,
+                "arrays_equal": equal,
+                "seqsal_s": round(t_seqsal, 3),
+                "tangermeme_s": round(t_tm, 3),
+                "tangermeme_1thread_s": round(t_tm1, 3),
+                "tangermeme_1thread_float32_s": round(t_tm1_float, 3),
+                "seqsal_windows_per_s": round(n / t_seqsal),
+                "tangermeme_windows_per_s": round(n / t_tm),
+                "speed_ratio_vs_tangermeme": round(t_tm / t_seqsal, 3),
+                "speed_ratio_vs_tangermeme_1thread": round(t_tm1 / t_seqsal, 3),
+                "speed_ratio_vs_tangermeme_1thread_float32": round(t_tm1_float / t_seqsal, 3),
+                "cpu_count": os.cpu_count(),
+                "stream_n": n_mem,
+                "stream_peak_rss_mib_n": round(mem[1]["peak_rss_mib"], 1),
+                "stream_peak_rss_mib_10n": round(mem[10]["peak_rss_mib"], 1),
+                "stream_rss_ratio_10n_over_n": round(
+                    mem[10]["peak_rss_mib"] / mem[1]["peak_rss_mib"], 3
+                ),
+                "stream_vmhwm_mib_n": mem[1]["vmhwm_mib"] and round(mem[1]["vmhwm_mib"], 1),
+                "stream_vmhwm_mib_10n": mem[10]["vmhwm_mib"] and round(mem[10]["vmhwm_mib"], 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
