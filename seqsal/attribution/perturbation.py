@@ -108,7 +108,10 @@ def _window_spec(value, shape, name, default=None):
     """Right-align an int or tuple against ``shape``; missing leading axes get ``default``."""
     if value is None:
         return None
-    items = [value] if isinstance(value, (int, np.integer)) else list(value)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        items = [value] * max(1, len(shape) - 1)  # every axis after the channels
+    else:
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
     if (
         not items
         or len(items) > len(shape)
@@ -135,7 +138,7 @@ def occlusion_windows(shape, window, stride=None):
     """
     shape = tuple(int(d) for d in shape)
     window = _window_spec(window, shape, "window")
-    stride = window if stride is None else _window_spec(stride, shape, "stride", default=shape)
+    stride = window if stride is None else _window_spec(stride, shape, "stride", default=window)
     starts = []
     for axis, (size, w, s) in enumerate(zip(shape, window, stride, strict=True)):
         if w > size:
@@ -177,13 +180,15 @@ def occlusion(
     model : torch.nn.Module
     X : numpy.ndarray or torch.Tensor, shape (n, ...)
     window : int or tuple of int
-        Box size, right-aligned against the feature axes: leading axes not given are covered
-        whole, so ``window=10`` on DNA ``(n, 4, L)`` means ``(4, 10)`` and ``(8, 8)`` on images
-        ``(n, C, H, W)`` means ``(C, 8, 8)``.
+        Box size.  An int applies to every axis after the first (channel) axis, which is
+        covered whole: ``window=10`` on DNA ``(n, 4, L)`` means ``(4, 10)``, ``window=8`` on
+        images ``(n, C, H, W)`` means ``(C, 8, 8)``.  A tuple is right-aligned against the
+        feature axes and leading axes not given are covered whole: ``(8, 8)`` on images is
+        ``(C, 8, 8)``.
     stride : int or tuple of int, optional
-        Step between windows, right-aligned the same way (leading axes: one window); default
-        ``window`` (no overlap).  Must not exceed the window where the window is smaller than
-        the axis.
+        Step between windows, placed the same way (axes not given step by the window's size);
+        default ``window`` (no overlap).  Must not exceed the window where the window is
+        smaller than the axis.
     baseline : float or array, default 0.0
         Replacement value: a number, or an array broadcastable to X's shape ``(n, ...)``.
     target, target_names, batch_size, device, progress, max_memory

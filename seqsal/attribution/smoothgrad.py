@@ -28,8 +28,9 @@ def smoothgrad_noise(X, *, n_samples: int = 25, noise: float = 0.15, seed=None):
     """The Gaussian noise :func:`smoothgrad` adds, shape ``(n, n_samples, ...)``.
 
     Example ``i`` gets noise with standard deviation ``noise * (max(X[i]) - min(X[i]))``,
-    drawn from its own generator seeded by ``(seed, i)``: the noise of an example does not
-    depend on which other examples are in the call, nor on the batch size.
+    drawn from its own generator seeded by ``(seed, i)``: the noise of an example depends on
+    the seed, its position ``i`` and its own range only, never on the batch size or on the
+    examples after it.
 
     Parameters
     ----------
