@@ -21,7 +21,8 @@ motif discovery must give back the planted JASPAR matrices.  :func:`simulate` wr
     score, bits, against the background composition).
 ``truth.tsv``
     One row per motif: id, name, TF family and class, role, effect, rate, number of
-    instances, cooperative partner and bonus, seed and JASPAR release.
+    instances, length, consensus, information content (bits), cooperative partner and bonus,
+    noise sd, label threshold, seed and JASPAR release.
 
 The grammar
 -----------
@@ -142,6 +143,17 @@ class PlantedMotif:
     @property
     def length(self) -> int:
         return int(self.ppm.shape[1])
+
+    @property
+    def consensus(self) -> str:
+        """The most probable base at each position."""
+        return "".join(ALPHABET[i] for i in self.ppm.argmax(axis=0))
+
+    @property
+    def information_bits(self) -> float:
+        """Information content against a uniform background, in bits (sum over positions)."""
+        p = self.ppm[self.ppm > 0]
+        return float(2 * self.length + (p * np.log2(p)).sum())
 
 
 @dataclass
@@ -365,7 +377,7 @@ def simulate(
     with atomic_open(paths["truth.tsv"]) as handle:
         handle.write(
             "motif_id\tname\ttf_family\ttf_class\trole\teffect\trate\tn_instances\tlength\t"
-            "cooperative_partner\tcooperative_bonus\tnoise_sd\tlabel_threshold\tseed\t"
+            "consensus\tinformation_bits\tcooperative_partner\tcooperative_bonus\tnoise_sd\tlabel_threshold\tseed\t"
             "jaspar_release\n"
         )
         for m in planted_motifs:
@@ -375,7 +387,8 @@ def simulate(
                 bonus = coop[2]
             handle.write(
                 f"{m.matrix_id}\t{m.name}\t{m.tf_family}\t{m.tf_class}\t{m.role}\t{m.effect:g}\t"
-                f"{rate:g}\t{n_instances[m.matrix_id]}\t{m.length}\t{partner}\t{bonus:g}\t"
+                f"{rate:g}\t{n_instances[m.matrix_id]}\t{m.length}\t{m.consensus}\t"
+                f"{m.information_bits:.2f}\t{partner}\t{bonus:g}\t"
                 f"{noise_sd:g}\t{label_threshold:g}\t{seed}\t{jaspar_release}\n"
             )
 
