@@ -161,12 +161,12 @@ def main() -> None:
         del theirs
         theirs, t_tm1 = _timed(lambda: extract_loci(loci, str(fasta), in_window=width, n_jobs=1))
         equal = equal and bool(np.array_equal(ours, theirs.numpy()))
-        del theirs
+        del theirs, ours  # keep at most two full arrays alive at once
         # Same output type as seqsal (float32, what a model takes): tangermeme + .float().
         theirs, t_tm1_float = _timed(
             lambda: extract_loci(loci, str(fasta), in_window=width, n_jobs=1).float()
         )
-        del theirs, ours
+        del theirs
         _, t_seqsal_2 = _timed(seqsal_run)
         t_seqsal = min(t_seqsal, t_seqsal_2)
 

@@ -233,3 +233,19 @@ def test_onehot_matches_tangermeme_extract_loci(tmp_path, width):
         ).numpy()
         assert theirs.shape == ours.shape
         np.testing.assert_array_equal(ours, theirs.astype(np.float32))
+
+
+def test_cached_chromosome_codes_equal_onehot_encode_for_every_character(tmp_path):
+    seq = "ACGTacgtNnRYKMSWBDHVryk-*.ACGT"
+    fa = tmp_path / "iupac.fa"
+    write_fasta([("c", seq)], fa, line_width=7)
+    w = make_windows(
+        regions([("c", 0, len(seq), "a", 0, "+"), ("c", 0, len(seq), "b", 0, "-")]), len(seq)
+    )
+    X = extract_onehot(fa, w)
+    np.testing.assert_array_equal(X[0], encode(seq, warn=False))
+    np.testing.assert_array_equal(X[1], reverse_complement(encode(seq, warn=False)))
+    assert extract_sequences(fa, w) == [
+        seq,
+        seq.translate(str.maketrans("ACGTacgtRYKMBDHVryk", "TGCAtgcaYRMKVHDByrm"))[::-1],
+    ]

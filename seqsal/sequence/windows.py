@@ -25,7 +25,12 @@ import pandas as pd
 
 from seqsal._runtime import batch_slices, check_positive_int
 from seqsal.errors import InputError
-from seqsal.sequence.onehot import N_CODE, codes, onehot_from_codes, reverse_complement_codes
+from seqsal.sequence.onehot import (
+    _LOOKUP,
+    N_CODE,
+    onehot_from_codes,
+    reverse_complement_codes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,9 @@ CENTERS = ("middle", "summit")
 # Chromosome arrays kept at once.  A sorted windows table touches one chromosome at a time;
 # the budget bounds memory for a large genome with unsorted windows (re-reads then happen).
 CACHE_BYTES = 2 * 1024**3
+
+_CODE_TABLE = _LOOKUP.tobytes()
+_BASE_CODES = np.arange(4, dtype=np.uint8)[None, :, None]
 
 # Complement of every ASCII byte: IUPAC codes to their complements, case kept; others as is.
 _COMPLEMENT_BYTES = bytes.maketrans(
@@ -324,7 +332,12 @@ class _ChromosomeCache:
                 f"window on chromosome {chrom!r}, which is not in the FASTA", path=self.genome.path
             )
         raw = self.genome.chromosome_bytes(chrom)
-        array = codes(raw) if self.as_codes else np.frombuffer(raw, dtype=np.uint8)
+        if self.as_codes:
+            # onehot's own lookup table, applied with bytes.translate: the same codes as
+            # onehot.codes(raw) (tests check it) at about twice the speed on a whole chromosome.
+            array = np.frombuffer(raw.translate(_CODE_TABLE), dtype=np.uint8)
+        else:
+            array = np.frombuffer(raw, dtype=np.uint8)
         while (
             self._arrays
             and sum(a.nbytes for a in self._arrays.values()) + array.nbytes > self.max_bytes
@@ -481,9 +494,10 @@ def extract_onehot(genome, windows: pd.DataFrame, *, batch_size: int | None = No
         for rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
             n_unknown += unknown
             n_padded += padded
-            block = out[rows]
-            for k in range(4):
-                block[:, k, :] = code_array == k
+            # onehot_from_codes' rule (code k -> row k, code 4 -> zero column), written into
+            # the preallocated result: one broadcast comparison, then one cast, with no
+            # intermediate float32 batch (measured ~2x faster than a fresh array per batch).
+            out[rows] = code_array[:, None, :] == _BASE_CODES
     _warn_counts(n_unknown, n_padded, out.shape[0] * out.shape[2])
     return out
 
