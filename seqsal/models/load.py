@@ -136,14 +136,8 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path`` that replaces ``path`` when the block completes.
-
-    On an exception the temporary folder is removed and ``path`` is untouched.  An existing
-    ``path`` is replaced only if it is empty or a seqsal model directory (holds
-    ``model.json``); anything else raises InputError before any work is done.
-    """
+def check_output_folder(path: str | os.PathLike) -> Path:
+    """Raise InputError unless ``path`` is absent, an empty folder or a seqsal model folder."""
     final = Path(path)
     if final.exists():
         if not final.is_dir():
@@ -152,6 +146,18 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             raise InputError(
                 f"output folder {str(final)!r} exists and is not a seqsal model folder; choose another path"
             )
+    return final
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` that replaces ``path`` when the block completes.
+
+    On an exception the temporary folder is removed and ``path`` is untouched.  An existing
+    ``path`` is replaced only if it is empty or a seqsal model directory (holds
+    ``model.json``); anything else raises InputError before any work is done.
+    """
+    final = check_output_folder(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:

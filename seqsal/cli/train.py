@@ -1,0 +1,160 @@
+"""``seqsal train``: train a zoo model on BED target columns, whole chromosomes held out."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from seqsal.errors import InputError
+
+log = logging.getLogger(__name__)
+
+HELP = "train a CNN on the numeric columns of a BED file (chromosome hold-out, early stopping)"
+DESCRIPTION = (
+    "Train a zoo model (compact CNN or BPNet-like dilated CNN) to predict numeric BED columns "
+    "from the sequence of each region. Validation and test regions come from held-out "
+    "chromosomes (default: the one before last and the last chromosome, in FASTA order, that "
+    "hold regions). Regression targets are standardized for training and the saved model "
+    "predicts in the original units; classification (0/1 targets) models output logits. "
+    "Writes OUT/ (model.json, weights.pt, metrics.json, history.tsv) only when training "
+    "completes; use OUT as --model for predict, attribute and scan."
+)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--fasta", required=True, metavar="G", help="genome FASTA (indexed with pyfaidx)"
+    )
+    parser.add_argument(
+        "--regions",
+        required=True,
+        metavar="R",
+        help="BED file of regions whose header row names the extra numeric target columns",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output model folder (must not exist, or be empty, or hold a seqsal model)",
+    )
+    parser.add_argument(
+        "--targets",
+        default=None,
+        metavar="A,B",
+        help="comma-separated target columns (default: every numeric extra column of the BED header)",
+    )
+    parser.add_argument(
+        "--arch",
+        choices=["cnn", "dilated"],
+        default="cnn",
+        help="architecture: compact CNN or BPNet-like dilated residual CNN",
+    )
+    parser.add_argument(
+        "--arch-kwargs",
+        default=None,
+        metavar="JSON",
+        help="architecture options as a JSON object, e.g. '{\"filters\": 128}'",
+    )
+    parser.add_argument(
+        "--task",
+        choices=["auto", "regression", "classification"],
+        default="auto",
+        help="auto: classification when every target is 0/1, else regression",
+    )
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        metavar="W",
+        help="window length (default: the regions' width, or their median)",
+    )
+    parser.add_argument(
+        "--val-chroms",
+        default=None,
+        metavar="C1,C2",
+        help="validation chromosomes (default: the one before last holding regions)",
+    )
+    parser.add_argument(
+        "--test-chroms",
+        default=None,
+        metavar="C1,C2",
+        help="test chromosomes (default: the last holding regions)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=30, help="most epochs (early stopping usually ends sooner)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=64, metavar="B", help="training batch size"
+    )
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=5,
+        help="epochs without a better validation loss before stopping",
+    )
+    parser.add_argument(
+        "--no-rc-augment",
+        dest="rc_augment",
+        action="store_false",
+        help="turn off reverse-complement augmentation",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
+    )
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+    )
+
+
+def _summary(metrics: dict) -> str:
+    split = "test" if "test" in metrics else "val"
+    scores = metrics.get(split, {})
+    names = [k for k in scores if k != "n"][:2]
+    parts = []
+    for name in names:
+        values = ", ".join(
+            f"{t} {v:.3f}" if v is not None else f"{t} n/a" for t, v in scores[name].items()
+        )
+        parts.append(f"{name} {values}")
+    return (
+        f"{split} ({scores.get('n', 0)} regions on {','.join(metrics['splits'][split]['chroms'])}): "
+        + "; ".join(parts)
+        + f"; {metrics['epochs_run']} epochs (best {metrics['best_epoch']}), {metrics['seconds']:.0f} s"
+    )
+
+
+def run(args) -> int:
+    from seqsal.models.train import train
+
+    arch_kwargs = None
+    if args.arch_kwargs:
+        try:
+            arch_kwargs = json.loads(args.arch_kwargs)
+        except json.JSONDecodeError as err:
+            raise InputError(f"--arch-kwargs is not valid JSON: {err}") from err
+        if not isinstance(arch_kwargs, dict):
+            raise InputError("--arch-kwargs must be a JSON object, e.g. '{\"filters\": 128}'")
+    result = train(
+        args.fasta,
+        args.regions,
+        targets=args.targets,
+        arch=args.arch,
+        arch_kwargs=arch_kwargs,
+        task=None if args.task == "auto" else args.task,
+        width=args.width,
+        val_chroms=args.val_chroms,
+        test_chroms=args.test_chroms,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        rc_augment=args.rc_augment,
+        seed=args.seed,
+        device=args.device,
+        progress=args.progress,
+        out_dir=args.out,
+    )
+    print(f"seqsal train: {_summary(result.metrics)}; wrote {args.out}")
+    return 0

@@ -1,0 +1,735 @@
+"""Train a zoo model on BED target columns, with whole chromosomes held out.
+
+The recipe, and why:
+
+* **Data**: every region is resized to one window width (default: the regions' own width, or
+  their median width when they differ), centred on the region, strand-aware, padded with N
+  past chromosome ends.  Targets are numeric BED columns (default: all of them).
+* **Split by chromosome**: validation and test regions come from chromosomes the model never
+  trains on (default: the last two chromosomes, in FASTA order, that hold regions: the one
+  before last for validation, the last for test), so test metrics measure generalization to
+  new sequence, not memorized neighbours.
+* **Task**: classification (logits, binary cross-entropy) when every target holds only 0 and
+  1, else regression (mean squared error).
+* **Standardized regression targets**: the model fits ``(y - mean) / std`` (training
+  chromosomes' mean and standard deviation, per target); afterwards both are written into the
+  model's output transform, so the saved model predicts in the original units.
+* **Reverse-complement augmentation**: each training example is reverse-complemented with
+  probability 1/2 in each epoch (targets unchanged), teaching the strand symmetry that
+  transcription factor binding has.
+* **Early stopping**: after each epoch the validation loss is measured; training stops when it
+  has not improved for ``patience`` epochs and the best epoch's weights are restored.
+* **Determinism**: initial weights come from ``seed`` and the batch order and augmentation from
+  a numpy generator seeded by ``seed``; deterministic torch algorithms are switched on for the
+  run (and restored afterwards).  The same inputs and seed give identical weights on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqsal import __version__
+from seqsal._runtime import (
+    check_positive_int,
+    model_on,
+    progress_bar,
+    resolve_device,
+    rng,
+    torch_seed,
+)
+from seqsal.errors import InputError
+from seqsal.models import zoo
+from seqsal.models.load import atomic_directory, check_output_folder, write_model_files
+from seqsal.models.predict import predict
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def pearson(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Pearson correlation of two vectors; NaN when either is constant or n < 2."""
+    a = np.asarray(y_true, dtype=np.float64)
+    b = np.asarray(y_pred, dtype=np.float64)
+    if a.size < 2:
+        return math.nan
+    a = a - a.mean()
+    b = b - b.mean()
+    denom = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / denom if denom > 0 else math.nan
+
+
+def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN when either is constant."""
+    from scipy.stats import rankdata
+
+    if np.asarray(y_true).size < 2:
+        return math.nan
+    return pearson(rankdata(y_true), rankdata(y_pred))
+
+
+def auroc(y_true: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U / (n_pos n_neg), ties count 1/2).
+
+    NaN when only one class is present.
+    """
+    from scipy.stats import rankdata
+
+    y = np.asarray(y_true).astype(bool)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def auprc(y_true: np.ndarray, score: np.ndarray) -> float:
+    """Area under the precision-recall curve as average precision.
+
+    ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds, highest first (the
+    step-wise definition scikit-learn's ``average_precision_score`` uses; no interpolation).
+    NaN when there is no positive.
+    """
+    y = np.asarray(y_true).astype(np.float64)
+    s = np.asarray(score, dtype=np.float64)
+    n_pos = y.sum()
+    if n_pos == 0:
+        return math.nan
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]  # last index of each distinct score
+    tps = np.cumsum(y)[last]
+    precision = tps / (last + 1)
+    recall = tps / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def evaluate_predictions(
+    y_true: np.ndarray, y_pred: np.ndarray, targets: Sequence[str], task: str
+) -> dict:
+    """Per-target metrics: Pearson and Spearman (regression) or AUROC and AUPRC (classification).
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray, shape (n, T)
+        For classification ``y_pred`` may be logits or probabilities (only the order counts).
+    targets : sequence of str
+        T names; the result maps each metric to ``{target: value}``.
+    task : {"regression", "classification"}
+
+    Returns
+    -------
+    dict
+        ``{"n": n, metric: {target: value}}``; a metric that is undefined (constant values, one
+        class) is None.
+    """
+    names = ("pearson", "spearman") if task == "regression" else ("auroc", "auprc")
+    funcs = {"pearson": pearson, "spearman": spearman, "auroc": auroc, "auprc": auprc}
+    result: dict = {"n": int(y_true.shape[0])}
+    for name in names:
+        values = {}
+        for j, target in enumerate(targets):
+            value = funcs[name](y_true[:, j], y_pred[:, j])
+            values[str(target)] = None if math.isnan(value) else round(value, 6)
+        result[name] = values
+    return result
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """One-hot windows and targets of every region, with the split.
+
+    Attributes
+    ----------
+    X : np.ndarray, shape (n, 4, L), float32
+    Y : np.ndarray, shape (n, T), float32
+    windows : pandas.DataFrame
+        The windows used (BED columns of each window, ``pad_left``/``pad_right``, extras).
+    targets : list of str
+    split : np.ndarray of str, shape (n,)
+        ``"train"``, ``"val"``, ``"test"`` or ``""`` (region on no chosen chromosome: unused).
+    chroms : dict
+        ``{"train": [...], "val": [...], "test": [...]}`` chromosome names.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    windows: object
+    targets: list[str]
+    split: np.ndarray
+    chroms: dict
+
+
+def _parse_chroms(value, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [c for c in (part.strip() for part in value.split(",")) if c]
+    value = [str(c) for c in value]
+    if not value:
+        raise InputError(f"{name} is empty; give at least one chromosome")
+    return value
+
+
+def choose_split(
+    region_chroms: Sequence[str],
+    fasta_order: Sequence[str],
+    *,
+    val_chroms=None,
+    test_chroms=None,
+) -> dict[str, list[str]]:
+    """Pick validation and test chromosomes; the rest holding regions are for training.
+
+    Defaults: the last chromosome (in FASTA order) that holds regions for test, the one before
+    it for validation.  Raises InputError when a split would be empty or the lists overlap.
+    """
+    present = set(region_chroms)
+    ordered = [c for c in fasta_order if c in present]
+    val = _parse_chroms(val_chroms, "val_chroms")
+    test = _parse_chroms(test_chroms, "test_chroms")
+    for name, chosen in (("val_chroms", val), ("test_chroms", test)):
+        if chosen is None:
+            continue
+        unknown = [c for c in chosen if c not in present]
+        if unknown:
+            raise InputError(
+                f"{name}: {', '.join(unknown)} holds no region; chromosomes with regions: {', '.join(ordered[:10])}"
+                + (" ..." if len(ordered) > 10 else "")
+            )
+    if test is None or val is None:
+        free = [c for c in ordered if c not in (val or []) and c not in (test or [])]
+        needed = (test is None) + (val is None)
+        if len(free) < needed + 1:
+            raise InputError(
+                f"regions lie on {len(ordered)} chromosome(s) ({', '.join(ordered[:5])}); the default hold-out needs "
+                "one for test, one for validation and at least one for training; give val_chroms and test_chroms"
+            )
+        if test is None:
+            test = [free.pop()]
+        if val is None:
+            val = [free.pop()]
+    overlap = sorted(set(val) & set(test))
+    if overlap:
+        raise InputError(
+            f"val_chroms and test_chroms share {', '.join(overlap)}; they must be disjoint"
+        )
+    train_chroms = [c for c in ordered if c not in val and c not in test]
+    if not train_chroms:
+        raise InputError(
+            "no chromosome with regions is left for training after val_chroms and test_chroms"
+        )
+    return {"train": train_chroms, "val": val, "test": test}
+
+
+def load_training_data(
+    fasta,
+    regions,
+    *,
+    targets: Sequence[str] | str | None = None,
+    width: int | None = None,
+    val_chroms=None,
+    test_chroms=None,
+) -> TrainingData:
+    """Read regions and targets, extract one-hot windows, split by chromosome.
+
+    Parameters are as in :func:`train`.
+    """
+    import pandas as pd
+
+    from seqsal.io.bed import read_bed
+    from seqsal.io.fasta import Genome, open_genome
+    from seqsal.sequence.windows import extract_onehot, make_windows
+
+    genome = fasta if isinstance(fasta, Genome) else open_genome(fasta)
+    try:
+        table = (
+            regions
+            if isinstance(regions, pd.DataFrame)
+            else read_bed(regions, chrom_sizes=genome.chrom_sizes)
+        )
+        source = table.attrs.get("source", "regions")
+        if len(table) == 0:
+            raise InputError(f"{source}: no regions to train on")
+        target_names = _choose_targets(table, targets, source)
+        values = table[target_names].to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            column = target_names[int(np.flatnonzero(bad.any(axis=0))[0])]
+            raise InputError(
+                f"{source}: target column {column!r} has {int(bad.sum())} missing or non-finite value(s); "
+                "remove those regions or fill them"
+            )
+        if width is None:
+            lengths = (table["end"] - table["start"]).to_numpy()
+            width = int(lengths[0]) if (lengths == lengths[0]).all() else int(np.median(lengths))
+            if not (lengths == lengths[0]).all():
+                log.info("regions have different widths; using their median, %d bp", width)
+        width = check_positive_int(width, "width")
+        split_chroms = choose_split(
+            table["chrom"].astype(str).tolist(),
+            list(genome.chrom_sizes),
+            val_chroms=val_chroms,
+            test_chroms=test_chroms,
+        )
+        windows = make_windows(table, width, chrom_sizes=genome.chrom_sizes, out_of_bounds="pad")
+        X = extract_onehot(genome, windows)
+    finally:
+        if genome is not fasta:
+            genome.close()
+    chrom = windows["chrom"].astype(str).to_numpy()
+    split = np.full(len(windows), "", dtype=object)
+    for name in ("train", "val", "test"):
+        split[np.isin(chrom, split_chroms[name])] = name
+    Y = windows[target_names].to_numpy(dtype=np.float32)
+    return TrainingData(
+        X=X,
+        Y=Y,
+        windows=windows,
+        targets=target_names,
+        split=split.astype(str),
+        chroms=split_chroms,
+    )
+
+
+def _choose_targets(table, targets, source) -> list[str]:
+    import pandas as pd
+
+    if targets is None:
+        names = list(table.attrs.get("targets") or [])
+        if not names:
+            raise InputError(
+                f"{source}: no numeric target columns; give the BED a header row naming extra numeric "
+                "columns (e.g. '#chrom start end name score strand activity') or pass targets"
+            )
+        return names
+    names = (
+        [t.strip() for t in targets.split(",")]
+        if isinstance(targets, str)
+        else [str(t) for t in targets]
+    )
+    names = [t for t in names if t]
+    if not names:
+        raise InputError("targets is empty; give at least one column name")
+    extra = [c for c in table.columns if c not in ("chrom", "start", "end", "name", "strand")]
+    for name in names:
+        if name not in table.columns:
+            raise InputError(
+                f"{source}: no target column {name!r}; columns available: {', '.join(extra) or 'none'}"
+            )
+        if not pd.api.types.is_numeric_dtype(table[name]):
+            raise InputError(f"{source}: target column {name!r} is not numeric")
+    if len(set(names)) != len(names):
+        raise InputError(f"targets lists a column twice: {', '.join(names)}")
+    return names
+
+
+def infer_task(Y: np.ndarray) -> str:
+    """``"classification"`` when every value is 0 or 1, else ``"regression"``."""
+    return "classification" if np.isin(Y, (0.0, 1.0)).all() else "regression"
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    model : ZooModel
+        Trained, best-epoch weights, output transform set (regression outputs in original
+        units), eval mode, on the CPU.
+    metrics : dict
+        As written to ``metrics.json``: per-split n and chromosomes, per-target metrics on val
+        and test, epochs run, best epoch, seed, seconds.
+    history : list of dict
+        One per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``seconds``.
+    paths : dict of str to Path
+        ``out_dir``, ``model_json``, ``weights``, ``metrics``, ``history`` (empty without
+        ``out_dir``).
+    """
+
+    model: nn.Module
+    metrics: dict
+    history: list[dict]
+    paths: dict[str, Path]
+
+
+@contextlib.contextmanager
+def _deterministic_algorithms():
+    """Switch on torch's deterministic algorithms for the block, restoring the setting after."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def _loss_function(task: str) -> nn.Module:
+    return nn.MSELoss() if task == "regression" else nn.BCEWithLogitsLoss()
+
+
+def _mean_loss(model, X: torch.Tensor, Y: torch.Tensor, loss_fn, batch_size: int, dev) -> float:
+    """Mean loss over all examples, in batches (eval mode, no gradients)."""
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, X.shape[0], batch_size):
+            xb = X[start : start + batch_size].to(dev)
+            yb = Y[start : start + batch_size].to(dev)
+            total += float(loss_fn(model(xb), yb)) * xb.shape[0]
+    return total / max(X.shape[0], 1)
+
+
+def fit(
+    model: nn.Module,
+    X_train: np.ndarray,
+    Y_train: np.ndarray,
+    X_val: np.ndarray,
+    Y_val: np.ndarray,
+    *,
+    task: str,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    patience: int = 5,
+    rc_augment: bool = True,
+    seed: int = 0,
+    device=None,
+    progress=None,
+) -> list[dict]:
+    """Fit ``model`` in place with Adam and early stopping; restore the best epoch's weights.
+
+    ``Y_train``/``Y_val`` are what the model should output (already standardized for
+    regression).  Returns the per-epoch history.  Batch order and reverse-complement flips come
+    from a generator seeded by ``seed``.
+    """
+    from seqsal.sequence.onehot import reverse_complement
+
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    patience = check_positive_int(patience, "patience")
+    if (
+        not isinstance(lr, (int, float))
+        or isinstance(lr, bool)
+        or not lr > 0
+        or not math.isfinite(lr)
+    ):
+        raise InputError(f"lr={lr!r}; must be a positive number")
+    generator = rng(seed)
+    loss_fn = _loss_function(task)
+    Xt, Yt = torch.from_numpy(X_train), torch.from_numpy(Y_train)
+    Xv, Yv = torch.from_numpy(X_val), torch.from_numpy(Y_val)
+    history: list[dict] = []
+    n = Xt.shape[0]
+    n_batches = math.ceil(n / batch_size)
+    best_loss, best_state, best_epoch, waited = math.inf, None, 0, 0
+    with model_on(model, device, train=True, requires_grad=True) as dev:
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        bar = progress_bar(total=epochs * n_batches, desc="train", unit="batch", progress=progress)
+        try:
+            for epoch in range(1, epochs + 1):
+                began = time.perf_counter()
+                model.train()
+                order = torch.from_numpy(generator.permutation(n))
+                flips = torch.from_numpy(generator.random(n) < 0.5) if rc_augment else None
+                running = 0.0
+                for start in range(0, n, batch_size):
+                    idx = order[start : start + batch_size]
+                    xb = Xt[idx]
+                    if flips is not None:
+                        flip = flips[idx]
+                        if flip.any():
+                            xb[flip] = reverse_complement(xb[flip])
+                    xb, yb = xb.to(dev), Yt[idx].to(dev)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss = loss_fn(model(xb), yb)
+                    loss.backward()
+                    optimizer.step()
+                    running += float(loss.detach()) * xb.shape[0]
+                    bar.update(1)
+                model.eval()
+                val_loss = _mean_loss(model, Xv, Yv, loss_fn, max(batch_size, 256), dev)
+                row = {
+                    "epoch": epoch,
+                    "train_loss": round(running / n, 6),
+                    "val_loss": round(val_loss, 6),
+                    "seconds": round(time.perf_counter() - began, 3),
+                }
+                history.append(row)
+                bar.set_postfix(epoch=epoch, val_loss=f"{val_loss:.4f}")
+                log.info(
+                    "epoch %d: train loss %.4f, val loss %.4f", epoch, row["train_loss"], val_loss
+                )
+                if val_loss < best_loss:
+                    best_loss, best_epoch, waited = val_loss, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        log.info("early stop: val loss has not improved for %d epochs", patience)
+                        break
+        finally:
+            bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    for row in history:
+        row["best"] = row["epoch"] == best_epoch
+    return history
+
+
+def train(
+    fasta,
+    regions,
+    *,
+    targets: Sequence[str] | str | None = None,
+    arch: str = "cnn",
+    arch_kwargs: Mapping | None = None,
+    task: str | None = None,
+    width: int | None = None,
+    val_chroms=None,
+    test_chroms=None,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    patience: int = 5,
+    rc_augment: bool = True,
+    seed: int = 0,
+    device=None,
+    progress=None,
+    out_dir: str | os.PathLike | None = None,
+) -> TrainResult:
+    """Train a zoo model on the numeric columns of a BED file.
+
+    Parameters
+    ----------
+    fasta : str, os.PathLike or Genome
+        Genome FASTA.
+    regions : str, os.PathLike or pandas.DataFrame
+        BED file with a header row naming extra numeric target columns (or a table from
+        :func:`seqsal.io.bed.read_bed`).
+    targets : list of str or comma-separated str, optional
+        Target columns; default all numeric extra columns of the BED header.
+    arch : {"cnn", "dilated"}, default "cnn"
+        Zoo architecture.
+    arch_kwargs : mapping, optional
+        Architecture options (e.g. ``{"filters": 128}``).
+    task : {"regression", "classification"}, optional
+        Default: classification when every target value is 0 or 1, else regression.
+    width : int, optional
+        Window length L; default the regions' width (their median if they differ).
+    val_chroms, test_chroms : list of str or comma-separated str, optional
+        Held-out chromosomes; default the one before last and the last chromosome (FASTA
+        order) holding regions.
+    epochs : int, default 30
+        Most epochs; early stopping usually ends sooner.
+    batch_size : int, default 64
+        Small batches generalize better on a few thousand regions.
+    lr : float, default 1e-3
+        Adam learning rate.
+    patience : int, default 5
+        Epochs without a better validation loss before stopping; best weights are restored.
+    rc_augment : bool, default True
+        Reverse-complement each training example with probability 1/2 per epoch.
+    seed : int, default 0
+        Seed of initial weights, batch order and augmentation.
+    device : str or torch.device, optional
+        Default CPU.
+    progress : bool, optional
+        Progress bar; default only on a terminal.
+    out_dir : path, optional
+        Where to write the model folder (``model.json``, ``weights.pt``) with ``metrics.json``
+        and ``history.tsv`` beside them; written atomically at the end.  Must not exist, be
+        empty, or be a seqsal model folder (replaced).
+
+    Returns
+    -------
+    TrainResult
+    """
+    began = time.perf_counter()
+    if out_dir is not None:
+        check_output_folder(out_dir)
+    if task is not None and task not in zoo.TASKS:
+        raise InputError(f"task={task!r}; expected one of {', '.join(zoo.TASKS)}")
+    if arch not in zoo.ARCHITECTURES:
+        raise InputError(f"arch={arch!r}; expected one of {', '.join(sorted(zoo.ARCHITECTURES))}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed={seed!r}; must be a non-negative integer")
+    resolve_device(device)
+    arch_kwargs = dict(arch_kwargs or {})
+    data = load_training_data(
+        fasta, regions, targets=targets, width=width, val_chroms=val_chroms, test_chroms=test_chroms
+    )
+    inferred = infer_task(data.Y)
+    if task is None:
+        task = inferred
+    elif task == "classification" and inferred != "classification":
+        raise InputError(
+            "task='classification' needs targets holding only 0 and 1; these hold other values"
+        )
+    masks = {name: data.split == name for name in ("train", "val", "test")}
+    counts = {name: int(mask.sum()) for name, mask in masks.items()}
+    for name in ("train", "val"):
+        if counts[name] == 0:
+            raise InputError(f"no {name} regions")
+    Y = data.Y
+    if task == "regression":
+        mean = Y[masks["train"]].mean(axis=0)
+        std = Y[masks["train"]].std(axis=0)
+        constant = [t for t, s in zip(data.targets, std, strict=True) if not s > 0]
+        if constant:
+            raise InputError(
+                f"target(s) {', '.join(constant)} are constant on the training chromosomes"
+            )
+    else:
+        mean = np.zeros(Y.shape[1], dtype=np.float32)
+        std = np.ones(Y.shape[1], dtype=np.float32)
+    fit_Y = ((Y - mean) / std).astype(np.float32)
+    L = data.X.shape[-1]
+    log.info(
+        "training %s (%s) on %d regions (%s), validating on %d (%s), testing on %d (%s); width %d, targets %s",
+        arch,
+        task,
+        counts["train"],
+        ",".join(data.chroms["train"]),
+        counts["val"],
+        ",".join(data.chroms["val"]),
+        counts["test"],
+        ",".join(data.chroms["test"]),
+        L,
+        ",".join(data.targets),
+    )
+    with torch_seed(seed), _deterministic_algorithms():
+        model = zoo.build(
+            arch, input_length=L, n_targets=len(data.targets), task=task, seed=seed, **arch_kwargs
+        )
+        history = fit(
+            model,
+            data.X[masks["train"]],
+            fit_Y[masks["train"]],
+            data.X[masks["val"]],
+            fit_Y[masks["val"]],
+            task=task,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            patience=patience,
+            rc_augment=rc_augment,
+            seed=seed,
+            device=device,
+            progress=progress,
+        )
+    model = model.cpu().eval()
+    model.targets = list(data.targets)  # so load_model(model) names the outputs
+    with torch.no_grad():
+        model.head[-1].scale.copy_(torch.as_tensor(std, dtype=torch.float32))
+        model.head[-1].shift.copy_(torch.as_tensor(mean, dtype=torch.float32))
+    metrics: dict = {
+        "task": task,
+        "targets": list(data.targets),
+        "arch": arch,
+        "width": L,
+        "splits": {
+            name: {"n": counts[name], "chroms": data.chroms[name]}
+            for name in ("train", "val", "test")
+        },
+    }
+    for name in ("val", "test"):
+        if counts[name]:
+            pred = predict(
+                model, data.X[masks[name]], batch_size=256, device=device, progress=False
+            )
+            metrics[name] = evaluate_predictions(Y[masks[name]], pred, data.targets, task)
+    best = next((row for row in history if row.get("best")), history[-1])
+    metrics.update(
+        {
+            "epochs_run": len(history),
+            "best_epoch": best["epoch"],
+            "best_val_loss": best["val_loss"],
+            "seed": int(seed),
+            "seconds": round(time.perf_counter() - began, 2),
+            "seqsal_version": __version__,
+        }
+    )
+    settings = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "patience": patience,
+        "rc_augment": bool(rc_augment),
+        "seed": int(seed),
+        "val_chroms": data.chroms["val"],
+        "test_chroms": data.chroms["test"],
+        "fasta": _describe(fasta),
+        "regions": _describe(regions),
+    }
+    if task == "regression":
+        settings["target_mean"] = [float(v) for v in mean]
+        settings["target_std"] = [float(v) for v in std]
+    paths: dict[str, Path] = {}
+    if out_dir is not None:
+        paths = _write_outputs(
+            out_dir, model, arch, arch_kwargs, L, data.targets, task, metrics, settings, history
+        )
+    return TrainResult(model=model, metrics=metrics, history=history, paths=paths)
+
+
+def _describe(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(
+        getattr(source, "path", None)
+        or getattr(source, "attrs", {}).get("source", type(source).__name__)
+    )
+
+
+def _write_outputs(
+    out_dir, model, arch, arch_kwargs, L, targets, task, metrics, settings, history
+) -> dict[str, Path]:
+    final = Path(out_dir)
+    with atomic_directory(final) as tmp:
+        write_model_files(
+            tmp,
+            model,
+            arch=arch,
+            arch_kwargs=arch_kwargs,
+            input_length=L,
+            targets=targets,
+            task=task,
+            metadata={"metrics": metrics, "training": settings},
+        )
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        lines = ["epoch\ttrain_loss\tval_loss\tseconds\tbest"]
+        lines += [
+            f"{r['epoch']}\t{r['train_loss']}\t{r['val_loss']}\t{r['seconds']}\t{int(r['best'])}"
+            for r in history
+        ]
+        (tmp / "history.tsv").write_text("\n".join(lines) + "\n")
+    log.info("wrote model, metrics.json and history.tsv to %s", final)
+    return {
+        "out_dir": final,
+        "model_json": final / "model.json",
+        "weights": final / "weights.pt",
+        "metrics": final / "metrics.json",
+        "history": final / "history.tsv",
+    }
