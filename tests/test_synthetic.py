@@ -277,7 +277,10 @@ def test_custom_motifs_versions_and_errors(tmp_path):
         simulate(tmp_path / "bad", n_regions=0)
     with pytest.raises(InputError, match="cooperative"):
         simulate(tmp_path / "bad", n_regions=10, cooperative=("MA0139.2", "MA0047.4", 1.0))
-    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+    assert not (tmp_path / "bad").exists()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        simulate(tmp_path / "a_file", n_regions=10)
 
 
 def test_cli_writes_the_data_set_and_a_summary_line(tmp_path, capsys):

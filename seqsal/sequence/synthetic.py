@@ -304,6 +304,13 @@ def simulate(
             f"region_length={region_length} is shorter than the longest motif ({longest} bp)"
         )
     coop = _resolve_cooperative(cooperative, planted_motifs)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"out_dir={str(out)!r} is a file; expected a folder (or a new path)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"out_dir={str(out)!r} cannot be created: {err.strerror}") from err
 
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)]
     layout_rng, background_rng, instance_rng, mask_rng, noise_rng = streams
@@ -328,8 +335,6 @@ def simulate(
     text = _CODE_TO_BYTE[codes]
     _soft_mask(text, codes, soft_mask_fraction, mask_rng)
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     chromosomes = [f"chr{k + 1}" for k in range(n_chromosomes)]
     paths = {name: out / name for name in ("genome.fa", "regions.bed", "planted.bed", "truth.tsv")}
 
