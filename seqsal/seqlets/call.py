@@ -252,15 +252,10 @@ def _call_spans(
 
 def _as_positions(values, name: str) -> np.ndarray:
     """(n, L) float64 C-contiguous from (n, L) or (n, 4, L) (summed over bases)."""
-    try:
-        import torch
-
-        if isinstance(values, torch.Tensor):
-            values = values.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    if hasattr(values, "detach"):  # a torch tensor; torch itself is not imported here
+        values = values.detach().cpu().numpy()
     arr = np.asarray(values)
-    if arr.ndim == 3:
+    if arr.ndim == 3 and arr.shape[1] == 4:
         arr = arr.sum(axis=1, dtype=np.float64)
     if arr.ndim != 2:
         raise InputError(
