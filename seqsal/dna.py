@@ -159,11 +159,35 @@ def shuffled_references(X, k: int = DEFAULT_SHUFFLES, *, seed=None) -> np.ndarra
 
     Shuffles keep each sequence's exact dinucleotide counts (so GC and CpG content) and N
     positions; they depend on ``seed``, the sequence and the shuffle index only, so any
-    chunking of the data gives the same references.
+    chunking of the data gives the same references.  They are also strand-consistent: the
+    shuffles of ``revcomp(x)`` are the reverse complements of the shuffles of ``x`` (each
+    sequence is shuffled in its canonical orientation, the lexicographically smaller of the
+    two strands), so attributions of the two strands of a window agree.
+
+    Parameters
+    ----------
+    X : np.ndarray or torch.Tensor, shape (n, 4, L)
+    k : int, default 10
+    seed : int, optional
+
+    Returns
+    -------
+    np.ndarray, float32, shape (n, k, 4, L)
     """
+    from seqsal.sequence.onehot import codes_from_onehot
     from seqsal.sequence.shuffle import dinucleotide_shuffle
 
-    return dinucleotide_shuffle(X, n=k, seed=seed)
+    X = X.numpy() if hasattr(X, "numpy") else np.asarray(X)
+    codes = codes_from_onehot(X).astype(np.int16)
+    rc_codes = np.where(codes == 4, 4, 3 - codes)[:, ::-1]
+    # first differing position decides which strand is canonical
+    differs = codes != rc_codes
+    first = np.argmax(differs, axis=1)
+    rows = np.arange(len(codes))
+    flip = differs.any(axis=1) & (rc_codes[rows, first] < codes[rows, first])
+    canonical = np.where(flip[:, None, None], reverse_complement(X), X)
+    shuffles = dinucleotide_shuffle(canonical, n=k, seed=seed)
+    return np.where(flip[:, None, None, None], reverse_complement(shuffles), shuffles)
 
 
 def parse_baseline(baseline):
