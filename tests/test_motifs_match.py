@@ -196,3 +196,38 @@ def test_motif_trimming_reverse_complement_and_information_content():
 def test_motif_rejects_bad_fields(kwargs, message):
     with pytest.raises(InputError, match=message):
         Motif(name="bad", **kwargs)
+
+
+def test_jaspar_loader_agrees_with_pyjaspar(jaspar):
+    """Our bulk sqlite read equals pyjaspar's own objects: selection, order, counts, annotations."""
+    from pyjaspar import jaspardb
+
+    from seqsal.motifs.database import counts_to_ppm
+
+    def expected(record):
+        counts = np.array([record.counts[b] for b in "ACGT"])
+        return (
+            record.matrix_id,
+            record.name,
+            "; ".join(record.tf_family) or None,
+            counts_to_ppm(counts),
+        )
+
+    insects = jaspardb(release="JASPAR2024").fetch_motifs(collection="CORE", tax_group=["insects"])
+    ours = load_jaspar("JASPAR2024", "CORE", "insects")
+    assert [m.matrix_id for m in ours] == [r.matrix_id for r in insects]
+    for motif, record in zip(ours, insects, strict=True):
+        matrix_id, name, family, ppm = expected(record)
+        assert (motif.matrix_id, motif.name, motif.family) == (matrix_id, name, family)
+        np.testing.assert_allclose(motif.ppm, ppm, rtol=1e-12)
+    by_id, db = jaspar
+    assert len(db) == 1019  # DESIGN.md section 4
+    vertebrates = jaspardb(release="JASPAR2026")
+    for matrix_id in [
+        db[i].matrix_id for i in np.random.default_rng(0).choice(len(db), 15, replace=False)
+    ]:
+        record = vertebrates.fetch_motif_by_id(matrix_id)
+        _, name, family, ppm = expected(record)
+        assert (by_id[matrix_id].name, by_id[matrix_id].family) == (name, family)
+        assert by_id[matrix_id].tf_class == ("; ".join(record.tf_class) or None)
+        np.testing.assert_allclose(by_id[matrix_id].ppm, ppm, rtol=1e-12)
