@@ -49,7 +49,9 @@ def annotated(jaspar):
     source = by_id["MA0139.2"].ppm
     shuffled = Motif(name="column_shuffled", ppm=source[:, rng.permutation(source.shape[1])])
     random = Motif(name="random", ppm=rng.dirichlet(np.ones(4), size=12).T)
-    queries = [ctcf, ctcf_rc, gata, shuffled, random]
+    # A repressor-like motif: negative CWM, sign -1; trimming uses |CWM|, matching the PPM.
+    negative = dataclasses.replace(gata, name="gata1_negative", cwm=-gata.cwm, sign=-1)
+    queries = [ctcf, ctcf_rc, gata, shuffled, random, negative]
     return match(queries, db, top=5), queries
 
 
@@ -79,6 +81,10 @@ def test_sampled_gata1_matches_gata1_and_family(annotated, jaspar):
     assert gata.iloc[0]["match_id"] == "MA0035.5"
     assert gata.iloc[0]["significant"]
     assert gata.iloc[0]["family"] == by_id["MA0035.5"].family == "C4-GATA-related"
+    negative = rows(table, "gata1_negative")
+    assert negative.iloc[0]["sign"] == -1
+    assert negative.iloc[0]["match_id"] == "MA0035.5" and negative.iloc[0]["significant"]
+    assert negative.iloc[0]["trim_start"] == gata.iloc[0]["trim_start"] == FLANK
 
 
 def test_shuffled_and_random_matrices_match_nothing(annotated):
