@@ -78,6 +78,36 @@ def test_codes_and_onehot_from_codes_are_the_primitives_of_encode():
     np.testing.assert_array_equal(codes_from_onehot(encode(seq, warn=False)), codes(seq))
 
 
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_numba_kernel_and_numpy_path_agree(monkeypatch, caplog, size):
+    from seqsal.sequence import onehot
+
+    r = np.random.default_rng(size)
+    seqs = ["".join(r.choice(list("ACGTacgtNnRy-"), size=size)) for _ in range(3)]
+    code_rows = r.integers(0, 9, size=(2, 3, size))
+    seqs[1] = "N" + seqs[1][1:]  # at least one warning
+
+    def run():
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            arrays = (encode(seqs), encode(seqs[0]), onehot_from_codes(code_rows))
+        return arrays, [r.getMessage() for r in caplog.records if r.name == LOGGER]
+
+    small, small_messages = run()
+    monkeypatch.setattr(onehot, "_NUMBA_MIN_BYTES", 1)
+    large, large_messages = run()
+    for a, b in zip(small, large, strict=True):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    assert small_messages == large_messages and small_messages
+    assert decode(large[0]) == [expected_decoded(s) for s in seqs]
+    assert onehot_from_codes(code_rows).shape == (2, 3, 4, size)
+    np.testing.assert_array_equal(
+        codes_from_onehot(large[2].reshape(6, 4, size)),
+        np.where(code_rows < 4, code_rows, 4).reshape(6, size),
+    )
+
+
 def test_non_ascii_character_is_one_position():
     X = encode("AC\u00e9GT", warn=False)
     assert decode(X) == "ACNGT"

@@ -46,7 +46,7 @@ _S11 = np.uint64(11)
 _S27 = np.uint64(27)
 _S30 = np.uint64(30)
 _S31 = np.uint64(31)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_S32 = np.uint64(32)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -68,8 +68,8 @@ def _next(state):
 def _below(state, m):
     """Advance ``state``; return (new state, a uniform integer in [0, m))."""
     state, bits = _next(state)
-    r = np.int64(np.float64(bits >> _S11) * _TO_UNIT * m)
-    return state, min(r, m - 1)
+    # Lemire's multiply-shift: the top 32 bits times m, divided by 2**32 (m < 2**32 here).
+    return state, np.int64(((bits >> _S32) * np.uint64(m)) >> _S32)
 
 
 @numba.njit(cache=True, nogil=True)
