@@ -15,7 +15,7 @@ import pytest
 from seqsal.errors import InputError
 from seqsal.io.bigwig import export_bigwig
 from seqsal.io.modisco import export_modisco_npz
-from seqsal.io.store import AttributionStore, merge_stores, open_store
+from seqsal.io.store import COORD_COLUMNS, AttributionStore, merge_stores, open_store
 
 MODISCO = Path(sys.executable).with_name("modisco")
 MOTIF = "GATAAGAT"
@@ -80,7 +80,10 @@ def test_round_trip_with_coords_delta_and_attrs(tmp_path):
         np.testing.assert_array_equal(s.hypothetical[:], hyp)
         np.testing.assert_array_equal(s.projected[:], hyp * X)
         np.testing.assert_array_equal(s.delta[:], delta)
-        pd.testing.assert_frame_equal(s.coords, coords.astype({"start": np.int64, "end": np.int64}))
+        pd.testing.assert_frame_equal(
+            s.coords[list(COORD_COLUMNS)], coords.astype({"start": np.int64, "end": np.int64})
+        )
+        assert (s.coords["pad_left"] == 0).all() and (s.coords["pad_right"] == 0).all()
         assert (
             s.attrs["method"] == "ig" and s.attrs["steps"] == 32 and s.attrs["correction"] is True
         )
@@ -98,7 +101,15 @@ def test_layout_is_chrombpnet_keys_channels_first(tmp_path):
         assert f["raw/seq"].shape == (10, 4, 16)
         assert f["shap/seq"].shape == (10, 4, 16)
         assert f["projected_shap/seq"].shape == (10, 4, 16)
-        assert set(f["coords"]) == {"chrom", "start", "end", "strand", "name"}
+        assert set(f["coords"]) == {
+            "chrom",
+            "start",
+            "end",
+            "strand",
+            "name",
+            "pad_left",
+            "pad_right",
+        }
 
 
 def test_appending_shards_equals_writing_at_once(tmp_path):
@@ -226,19 +237,20 @@ def test_bigwig_clips_padded_windows_and_rejects_unknown_chromosomes(tmp_path):
     import pyBigWig
 
     store = tmp_path / "a.h5"
-    # a window of 6 padded on the left of chr1 (stored span 0-4) and one hanging off the end
-    _store_at(
-        store,
-        np.array([[9, 9, 1, 2, 3, 4], [5, 6, 7, 8, 9, 9]], np.float32),
-        {
-            "chrom": ["chr1", "chr1"],
-            "start": [0, 16],
-            "end": [4, 22],
-            "strand": ["+", "+"],
-            "name": ["a", "b"],
-        },
-        6,
-    )
+    # windows of 6 padded with N past the ends of chr1 (20 bp), as make_windows records them:
+    # + strand, 2 N before 0; - strand, 2 N after 20 (+ strand order); a store from elsewhere
+    # without padding columns, hanging off the left end.
+    coords = {
+        "chrom": ["chr1", "chr1"],
+        "start": [0, 16],
+        "end": [4, 20],
+        "strand": ["+", "-"],
+        "name": ["a", "b"],
+        "pad_left": [2, 0],
+        "pad_right": [0, 2],
+    }
+    values = np.array([[9, 9, 1, 2, 3, 4], [0, 0, 8, 7, 6, 5]], np.float32)
+    _store_at(store, values, coords, 6)
     out = export_bigwig(store, tmp_path / "x.bw", {"chr1": 20})
     bw = pyBigWig.open(str(out))
     try:
@@ -246,13 +258,18 @@ def test_bigwig_clips_padded_windows_and_rejects_unknown_chromosomes(tmp_path):
         np.testing.assert_allclose(bw.values("chr1", 16, 20), [5, 6, 7, 8])
     finally:
         bw.close()
+    del coords["pad_left"], coords["pad_right"]
+    _store_at(store, values[:1], {k: v[:1] for k, v in coords.items()}, 6)
+    out = export_bigwig(store, tmp_path / "x.bw", {"chr1": 20})
+    with pyBigWig.open(str(out)) as bw:
+        np.testing.assert_allclose(bw.values("chr1", 0, 4), [1, 2, 3, 4])
+    _store_at(
+        tmp_path / "b.h5",
+        np.ones((1, 6), np.float32),
+        {"chrom": ["chrX"], "start": [0], "end": [6], "strand": ["+"], "name": ["a"]},
+        6,
+    )
     with pytest.raises(InputError, match="chrX"):
-        _store_at(
-            tmp_path / "b.h5",
-            np.ones((1, 6), np.float32),
-            {"chrom": ["chrX"], "start": [0], "end": [6], "strand": ["+"], "name": ["a"]},
-            6,
-        )
         export_bigwig(tmp_path / "b.h5", tmp_path / "y.bw", {"chr1": 20})
     assert not (tmp_path / "y.bw").exists()
 

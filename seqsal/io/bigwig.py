@@ -68,31 +68,40 @@ class _Sweep:
         self.count[offset : offset + values.size] += 1
 
 
-def _place(values: np.ndarray, start: int, end: int, strand: str, size: int):
+def _place(
+    values: np.ndarray, start: int, end: int, strand: str, size: int, pad_left: int, pad_right: int
+):
     """Genome start and + strand values of one window, clipped to the chromosome.
 
-    A window padded with N past a chromosome end may be stored with its clipped span
-    (``end - start < L``); the padding then lies on the side of the chromosome end it touches.
+    ``start, end`` is the genome span read and ``pad_left``/``pad_right`` the N bases added
+    outside it (+ strand order), as :func:`seqsal.sequence.windows.make_windows` records them.
+    A store from elsewhere has no padding columns: a window whose span is shorter than L is
+    then taken to be padded on the side of the chromosome end it touches.
     """
     length = values.size
     if strand == "-":
         values = values[::-1]
     span = end - start
-    if span == length:
-        lo, hi = max(start, 0), min(end, size)
-        return lo, values[lo - start : hi - start]
-    if span > length or span <= 0:
+    if span <= 0 or span > length:
         raise InputError(
             f"window {start}-{end} spans {span} bases but the store holds {length} per window"
         )
-    touches_left, touches_right = start == 0, end == size
-    if touches_left and not touches_right:
-        pad_left = length - span
-    elif touches_right and not touches_left:
-        pad_left = 0
-    else:
-        pad_left = (length - span) // 2
-    return start, values[pad_left : pad_left + span]
+    if pad_left + span + pad_right != length:
+        if pad_left or pad_right:
+            raise InputError(
+                f"window {start}-{end} with pad_left={pad_left}, pad_right={pad_right} does not add up to L={length}"
+            )
+        if span == length:
+            pad_left = 0
+        elif start == 0 and end != size:
+            pad_left = length - span
+        elif end == size and start != 0:
+            pad_left = 0
+        else:
+            pad_left = (length - span) // 2
+    values = values[pad_left : pad_left + span]
+    lo, hi = max(start, 0), min(end, size)
+    return lo, values[lo - start : hi - start]
 
 
 def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int = 256) -> Path:
@@ -157,10 +166,24 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
                         sorted_rows = np.unique(rows)
                         data = reader.projected[sorted_rows].astype(np.float64).sum(axis=1)
                         data = data[np.searchsorted(sorted_rows, rows)]
-                        for values, start, end, strand in zip(
-                            data, block["start"], block["end"], block["strand"], strict=True
+                        for values, start, end, strand, pad_left, pad_right in zip(
+                            data,
+                            block["start"],
+                            block["end"],
+                            block["strand"],
+                            block["pad_left"],
+                            block["pad_right"],
+                            strict=True,
                         ):
-                            lo, placed = _place(values, int(start), int(end), str(strand), size)
+                            lo, placed = _place(
+                                values,
+                                int(start),
+                                int(end),
+                                str(strand),
+                                size,
+                                int(pad_left),
+                                int(pad_right),
+                            )
                             if placed.size:
                                 sweep.add(lo, placed)
                     sweep.flush(size + 1)

@@ -14,6 +14,8 @@ key                       shape        content
 ``coords/end``            (n,)         window end, exclusive (int64)
 ``coords/strand``         (n,)         "+", "-" or "." (variable-length string)
 ``coords/name``           (n,)         region name (variable-length string)
+``coords/pad_left``       (n,)         N bases before ``start`` (+ strand order; int64)
+``coords/pad_right``      (n,)         N bases after ``end`` (int64)
 ``delta``                 (n,)         completeness delta, IG only (float32)
 ========================  ===========  ============================================
 
@@ -43,6 +45,10 @@ HYPOTHETICAL_KEY = "shap/seq"
 PROJECTED_KEY = "projected_shap/seq"
 DELTA_KEY = "delta"
 COORD_COLUMNS = ("chrom", "start", "end", "strand", "name")
+PAD_COLUMNS = ("pad_left", "pad_right")
+"""Optional columns: N bases added before ``start`` / after ``end`` (+ strand order) for
+windows that run past a chromosome end, so ``pad_left + end - start + pad_right == L``."""
+_ALL_COORDS = COORD_COLUMNS + PAD_COLUMNS
 _STRING_COORDS = ("chrom", "strand", "name")
 
 # Attributes that describe one shard rather than the run; merge_stores ignores them.
@@ -85,9 +91,14 @@ def _coords_columns(coords, n: int, length: int, offset: int) -> dict[str, np.nd
             "end": np.full(n, length, dtype=np.int64),
             "strand": np.array(["."] * n, dtype=object),
             "name": np.array([f"region{offset + i}" for i in range(n)], dtype=object),
+            "pad_left": np.zeros(n, dtype=np.int64),
+            "pad_right": np.zeros(n, dtype=np.int64),
         }
     out = {}
-    for column in COORD_COLUMNS:
+    for column in _ALL_COORDS:
+        if column in PAD_COLUMNS and column not in getattr(coords, "keys", list)():
+            out[column] = np.zeros(n, dtype=np.int64)
+            continue
         try:
             values = coords[column]
         except (KeyError, IndexError) as err:
@@ -207,7 +218,7 @@ class AttributionStore:
             )
             coord_rows = max(rows, 1024)
             self._coords = {}
-            for column in COORD_COLUMNS:
+            for column in _ALL_COORDS:
                 dtype = h5py.string_dtype() if column in _STRING_COORDS else np.int64
                 self._coords[column] = f.create_dataset(
                     f"coords/{column}",
@@ -249,8 +260,9 @@ class AttributionStore:
         projected : np.ndarray, shape (n, 4, L), optional
             Projected contributions; default ``hypothetical * X``.
         coords : pandas.DataFrame or mapping, optional
-            Columns ``chrom, start, end, strand, name`` (n rows).  Default: no chromosome,
-            ``0..L``, strand ".", names ``region<i>``.
+            Columns ``chrom, start, end, strand, name`` (n rows), and optionally
+            ``pad_left, pad_right`` (as :func:`seqsal.sequence.windows.make_windows` gives;
+            default 0).  Default: no chromosome, ``0..L``, strand ".", names ``region<i>``.
         delta : array of shape (n,), optional
             Completeness deltas; required when the store was made ``with_delta``.
         """
@@ -387,13 +399,16 @@ class StoredAttributions:
 
     @property
     def coords(self):
-        """Coordinates as a pandas DataFrame with columns chrom, start, end, strand, name."""
+        """Coordinates: a DataFrame with chrom, start, end, strand, name, pad_left, pad_right."""
         import pandas as pd
 
         if self._coords is None:
             if "coords" in self._file:
                 data = {}
-                for column in COORD_COLUMNS:
+                for column in _ALL_COORDS:
+                    if f"coords/{column}" not in self._file:
+                        data[column] = np.zeros(self.n, dtype=np.int64)
+                        continue
                     values = self._file[f"coords/{column}"]
                     data[column] = values.asstr()[:] if column in _STRING_COORDS else values[:]
                 self._coords = pd.DataFrame(data)
@@ -405,6 +420,8 @@ class StoredAttributions:
                         "end": self.length,
                         "strand": ".",
                         "name": [f"region{i}" for i in range(self.n)],
+                        "pad_left": 0,
+                        "pad_right": 0,
                     }
                 )
         return self._coords
@@ -518,6 +535,7 @@ def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024) -> Path:
 __all__ = [
     "COORD_COLUMNS",
     "HYPOTHETICAL_KEY",
+    "PAD_COLUMNS",
     "PROJECTED_KEY",
     "RAW_KEY",
     "AttributionStore",
