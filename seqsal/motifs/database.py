@@ -44,7 +44,7 @@ def counts_to_ppm(counts: np.ndarray, pseudocount: float = JASPAR_PSEUDOCOUNT) -
 
 
 def _jaspar_records(release: str, collection: str, tax_group: str | None) -> list[dict]:
-    """Read the selected matrices from pyjaspar's bundled sqlite file in three bulk queries.
+    """Read the selected matrices from pyjaspar's bundled sqlite file with a few bulk queries.
 
     The selection is pyjaspar's ``fetch_motifs`` rule (collection and taxonomic group,
     case-insensitive; of each base id only the latest version in the whole release), read
