@@ -254,7 +254,9 @@ class Genome:
         with self._faidx.lock:
             self._faidx.file.seek(rec.offset)
             raw = self._faidx.file.read(rec.bend - rec.offset)
-        seq = raw.replace(b"\n", b"").replace(b"\r", b"")
+        seq = raw.replace(b"\n", b"")
+        if b"\r" in seq:  # Windows line ends
+            seq = seq.replace(b"\r", b"")
         if len(seq) != size:
             raise InputError(
                 f"sequence {chrom!r} read {len(seq)} bases but the index says {size}; "

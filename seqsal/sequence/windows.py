@@ -217,15 +217,15 @@ def make_windows(
     win_end = win_start + width
 
     if chrom_sizes is not None:
-        sizes = df["chrom"].map(dict(chrom_sizes))
-        unknown = sizes.isna().to_numpy()
+        chrom_codes, chrom_names = pd.factorize(df["chrom"])
+        sizes = np.array([chrom_sizes.get(c, -1) for c in chrom_names], dtype=np.int64)[chrom_codes]
+        unknown = sizes < 0
         if unknown.any():
             names = list(dict.fromkeys(df["chrom"][unknown]))
             raise InputError(
                 f"{int(unknown.sum())} region(s) on chromosome(s) not in chrom_sizes: "
                 f"{', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}"
             )
-        sizes = sizes.to_numpy(dtype=np.int64)
     else:
         sizes = np.full(len(df), np.iinfo(np.int64).max, dtype=np.int64)
 
