@@ -232,3 +232,12 @@ def test_chromosome_bytes_is_fast_path_equal_to_fetch(tmp_path):
     write_fasta([("c", seq)], path, line_width=61)
     with Genome(path) as genome:
         assert genome.chromosome("c") == seq == genome.fetch("c", 0, 5000)
+
+
+def test_windows_line_endings_are_read_as_bases_only(tmp_path):
+    path = tmp_path / "crlf.fa"
+    path.write_bytes(b">a\r\nACGTA\r\nCCGTT\r\nGG\r\n>b\r\nTTTT\r\n")
+    with Genome(path) as genome:
+        assert genome.chrom_sizes == {"a": 12, "b": 4}
+        assert genome.chromosome("a") == "ACGTACCGTTGG"
+        assert genome.fetch("a", 3, 11) == "TACCGTTG"
