@@ -289,10 +289,10 @@ def simulate(
     _check_fraction(soft_mask_fraction, "soft_mask_fraction")
     _check_fraction(gap_fraction, "gap_fraction")
     _check_fraction(min_relative_score, "min_relative_score")
-    if not (rate >= 0 and math.isfinite(rate)):
-        raise InputError(f"rate={rate!r}; must be a finite number >= 0")
-    if not (noise_sd >= 0 and math.isfinite(noise_sd)):
-        raise InputError(f"noise_sd={noise_sd!r}; must be a finite number >= 0")
+    _check_non_negative(rate, "rate")
+    _check_non_negative(noise_sd, "noise_sd")
+    if isinstance(label_threshold, bool) or not isinstance(label_threshold, (int, float)):
+        raise InputError(f"label_threshold={label_threshold!r}; must be a number")
     spacer_lo, spacer_hi = _check_spacer(spacer_length)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed={seed!r}; must be a non-negative integer")
@@ -537,6 +537,12 @@ class _Instance:
 def _check_fraction(value, name: str) -> None:
     if not (isinstance(value, (int, float)) and 0 <= value <= 1):
         raise InputError(f"{name}={value!r}; must be a number between 0 and 1")
+
+
+def _check_non_negative(value, name: str) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and value >= 0):
+        raise InputError(f"{name}={value!r}; must be a finite number >= 0")
 
 
 def _check_spacer(spacer_length) -> tuple[int, int]:
