@@ -179,6 +179,9 @@ def test_reverse_complement_torch_and_numpy_batched_and_copies():
     rc_t[0, 0, 0] = 7.0
     assert decode(Xt) == seqs
     assert decode(reverse_complement(Xt[1])) == expected[1]
+    # Leading axes beyond one, e.g. shuffles (n, k, 4, L).
+    stacked = np.stack([X, X[::-1]])
+    np.testing.assert_array_equal(reverse_complement(stacked)[1, 0], reverse_complement(X[2]))
 
 
 def test_decode_accepts_torch_bool_and_int():
@@ -203,8 +206,12 @@ def test_decode_and_reverse_complement_errors():
         InputError, match=r"X has shape \(8, 5, 100\) but must be \(4, L\) or \(n, 4, L\)"
     ):
         decode(np.zeros((8, 5, 100), dtype=np.float32))
-    with pytest.raises(InputError, match=r"X has shape \(8, 5, 100\)"):
+    with pytest.raises(
+        InputError, match=r"X has shape \(8, 5, 100\) but must be \(4, L\), \(n, 4, L\)"
+    ):
         reverse_complement(torch.zeros(8, 5, 100))
+    with pytest.raises(InputError, match=r"X has shape \(100,\)"):
+        reverse_complement(np.zeros(100))
     with pytest.raises(InputError, match="expected a numpy array or torch tensor"):
         reverse_complement([[1, 0, 0, 0]])
     with pytest.raises(InputError, match="not one-hot"):

@@ -225,9 +225,14 @@ def encode(seqs: str | bytes | Sequence[str], *, warn: bool = True) -> np.ndarra
     return _encode_bytes(raw, warn)
 
 
-def _check_onehot_shape(X, name: str = "X") -> tuple[int, ...]:
+def _check_onehot_shape(X, name: str = "X", *, any_leading: bool = False) -> tuple[int, ...]:
     shape = tuple(X.shape)
-    if len(shape) not in (2, 3) or shape[-2] != 4:
+    if any_leading:
+        if len(shape) < 2 or shape[-2] != 4:
+            raise InputError(
+                f"{name} has shape {shape} but must be (4, L), (n, 4, L) or (..., 4, L)"
+            )
+    elif len(shape) not in (2, 3) or shape[-2] != 4:
         raise InputError(f"{name} has shape {shape} but must be (4, L) or (n, 4, L)")
     return shape
 
@@ -317,18 +322,19 @@ def reverse_complement(X):
     Parameters
     ----------
     X : np.ndarray or torch.Tensor, shape (4, L) or (n, 4, L)
+        More leading axes are fine too, e.g. shuffles ``(n, k, 4, L)``.
 
     Returns
     -------
     Same type, shape and dtype as ``X``; a copy.
     """
     if isinstance(X, np.ndarray):
-        _check_onehot_shape(X)
+        _check_onehot_shape(X, any_leading=True)
         return np.ascontiguousarray(X[..., ::-1, ::-1])
     if type(X).__module__.startswith("torch"):
         import torch
 
-        _check_onehot_shape(X)
+        _check_onehot_shape(X, any_leading=True)
         return torch.flip(X, dims=(-2, -1))
     raise InputError(f"X is a {type(X).__name__}; expected a numpy array or torch tensor")
 
