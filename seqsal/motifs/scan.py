@@ -13,7 +13,9 @@ Rule (docs/motifs.md, "Instances"): a window is an instance of a motif when
 A sequence match that the model ignores fails (2); attribution without the motif's bases
 fails (1).  Either test can be switched off (``attribution_p_threshold=None`` keeps every
 sequence match and still reports its attribution; ``p_threshold=1`` makes every window a
-candidate).  The CWM similarity of each instance is reported, not used for filtering.
+candidate).  Overlapping sequence matches of one motif (more than half the core) count as one
+site, the best-scoring.  The CWM similarity of each instance is reported, not used for
+filtering.
 """
 
 from __future__ import annotations
@@ -180,6 +182,20 @@ def window_to_genome(offset, width, geometry: dict, region) -> tuple[np.ndarray,
     return g_start_clipped, g_end
 
 
+def _best_non_overlapping(region: np.ndarray, offset: np.ndarray, width: int) -> np.ndarray:
+    """Greedy suppression: walk hits in the given (best-first) order and keep one unless it
+    overlaps a kept hit of the same region by more than half of ``width``.  Returns a mask."""
+    keep = np.zeros(len(region), dtype=bool)
+    kept: dict[int, list[int]] = {}
+    limit = width - width // 2  # starts closer than this overlap by more than half the core
+    for k, (r, o) in enumerate(zip(region.tolist(), offset.tolist(), strict=True)):
+        others = kept.setdefault(r, [])
+        if all(abs(o - other) >= limit for other in others):
+            others.append(o)
+            keep[k] = True
+    return keep
+
+
 def _empirical_upper_tail(null_sorted: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Fraction of ``null_sorted`` (ascending) that is >= each value."""
     n_ge = null_sorted.size - np.searchsorted(null_sorted, values, side="left")
@@ -323,11 +339,15 @@ def scan(
                 "_width": w,
             }
         )
-        # A palindromic core matches both strands at one position: keep the better strand.
+        # One site is reported once: a palindromic core matches both strands at one position,
+        # and a self-similar core matches again a few bases away.  Of hits of this motif in
+        # one region that overlap by more than half the core, the best PWM score is kept.
         table = table.sort_values(
             ["pwm_score", "window_strand"], ascending=[False, True], kind="stable"
         )
-        table = table.drop_duplicates(["region_index", "offset"], keep="first")
+        table = table[
+            _best_non_overlapping(table["region_index"].to_numpy(), table["offset"].to_numpy(), w)
+        ]
         if attribution_p_threshold is not None:
             table = table[table["attribution_p_value"] <= attribution_p_threshold]
         tables.append(table)
