@@ -237,3 +237,21 @@ def test_jaspar_loader_agrees_with_pyjaspar(jaspar):
         assert (by_id[matrix_id].name, by_id[matrix_id].family) == (name, family)
         assert by_id[matrix_id].tf_class == ("; ".join(record.tf_class) or None)
         np.testing.assert_allclose(by_id[matrix_id].ppm, ppm, rtol=1e-12)
+
+
+def test_meme_file_database_gives_the_same_annotation(tmp_path, jaspar, annotated):
+    from memelite.io import read_meme as memelite_read_meme
+
+    from seqsal.io.meme import write_meme
+
+    by_id, db = jaspar
+    path = write_meme(db, tmp_path / "jaspar.meme")
+    theirs = memelite_read_meme(str(path))
+    assert len(theirs) == len(db)
+    np.testing.assert_allclose(theirs["MA0139.2 CTCF"], by_id["MA0139.2"].ppm, atol=1e-6)
+    table, queries = annotated
+    from_file = match(queries, path, top=5)
+    assert list(from_file["match_id"]) == list(table["match_id"])
+    # 6-decimal probabilities move a few target columns across TOMTOM's hashing bins.
+    np.testing.assert_allclose(from_file["p_value"], table["p_value"], rtol=1e-2)
+    assert set(from_file["database"]) == {str(path)}
