@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from seqsal.errors import InputError
+from seqsal.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -574,12 +574,182 @@ def attribute_dna(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# regions of a genome -> attribution store, streamed
+
+
+class StoreSummary(NamedTuple):
+    """What :func:`attribute_to_store` wrote.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The store.
+    n_regions : int
+        Windows attributed.
+    method : str
+    median_abs_delta : float or None
+        Median over windows of ``|completeness delta|`` (IG), else None.
+    seconds : float
+        Wall time.
+    """
+
+    path: object
+    n_regions: int
+    method: str
+    median_abs_delta: float | None
+    seconds: float
+
+
+def attribute_to_store(
+    model,
+    genome,
+    windows,
+    out,
+    *,
+    method: str = "ig",
+    target=0,
+    chunk_size: int = 256,
+    float16: bool = False,
+    provenance=None,
+    progress=None,
+    **kwargs,
+) -> StoreSummary:
+    """Attribute genome windows chunk by chunk and stream them to an attribution store.
+
+    Memory holds one chunk of windows (plus the window table), however many there are; the
+    store appears under ``out`` only when every window is written.
+
+    Parameters
+    ----------
+    model : LoadedModel or torch.nn.Module
+        A :func:`seqsal.models.load.load_model` result (its targets name the outputs and its
+        checksum goes into the provenance) or a bare module.
+    genome : Genome or path
+        The FASTA the windows come from.
+    windows : pandas.DataFrame
+        From :func:`seqsal.sequence.windows.make_windows` (all the same width).
+    out : path
+        The ``.h5`` store.
+    method, target : see :func:`attribute_dna`
+        ``target`` may be an output name of a LoadedModel.
+    chunk_size : int, default 256
+        Windows attributed and written at a time (bounds memory; does not change results).
+    float16 : bool, default False
+        Store the attribution arrays as float16.
+    provenance : dict, optional
+        Extra attributes for the store (e.g. input file names).
+    progress : bool, optional
+        A progress bar over windows (None: only on a terminal).
+    **kwargs
+        Passed to :func:`attribute_dna` (steps, rule, baseline, correction, rc_average,
+        n_samples, noise, batch_size, device, seed, max_memory).
+
+    Returns
+    -------
+    StoreSummary
+    """
+    import time
+
+    from seqsal._runtime import check_positive_int, progress_bar
+    from seqsal.io.store import AttributionStore
+    from seqsal.sequence.windows import iter_onehot
+
+    began = time.perf_counter()
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    if method not in METHODS:
+        raise InputError(f"method={method!r}; expected one of {list(METHODS)}")
+    module = getattr(model, "module", model)
+    target_names = list(getattr(model, "targets", None) or []) or None
+    if isinstance(target, str) and target.lstrip("-").isdigit():
+        target = int(target)
+    if hasattr(model, "target_index") and isinstance(target, (int, str)):
+        target = model.target_index(target)
+    n = len(windows)
+    if n == 0:
+        raise InputError("no windows to attribute (the regions are empty or all were dropped)")
+    widths = (
+        (windows["pad_left"] + windows["end"] - windows["start"] + windows["pad_right"])
+        if "pad_left" in windows
+        else windows["end"] - windows["start"]
+    )
+    length = int(widths.iloc[0])
+    attrs = {
+        "method": method,
+        "target": target_names[target]
+        if target_names and isinstance(target, int) and target < len(target_names)
+        else str(target),
+        "target_index": target if isinstance(target, int) else -1,
+        "baseline": str(kwargs.get("baseline", "shuffle:10")) if method == "ig" else "none",
+        "steps": int(kwargs.get("steps", 32)) if method == "ig" else 0,
+        "rule": str(kwargs.get("rule", "riemann_middle")) if method == "ig" else "none",
+        "correction": bool(kwargs.get("correction", True)) if method in GRADIENT_METHODS else True,
+        "rc_average": bool(kwargs.get("rc_average", False)),
+        "seed": kwargs.get("seed"),
+        "model_checksum": getattr(model, "checksum", "unknown"),
+        "model_source": getattr(model, "source", type(module).__name__),
+        "hypothetical": "deeplift_shap"
+        if method == "ig"
+        else ("ism_centred" if method == "ism" else "gradient"),
+    }
+    if method == "smoothgrad":
+        attrs["n_samples"] = int(kwargs.get("n_samples", 25))
+        attrs["noise"] = float(kwargs.get("noise", 0.15))
+    attrs.update(dict(provenance or {}))
+    deltas = []
+    columns = ["chrom", "start", "end", "strand", "name"] + [
+        c for c in ("pad_left", "pad_right") if c in windows
+    ]
+    bar = progress_bar(total=n, desc=f"attribute ({method})", unit="region", progress=progress)
+    try:
+        with AttributionStore(
+            out, length=length, attrs=attrs, float16=float16, with_delta=method == "ig"
+        ) as store:
+            first = 0
+            for X in iter_onehot(genome, windows, batch_size=chunk_size):
+                rows = windows.iloc[first : first + len(X)]
+                try:
+                    result = attribute_dna(
+                        module,
+                        X,
+                        method=method,
+                        target=target,
+                        target_names=target_names,
+                        progress=False,
+                        **kwargs,
+                    )
+                except RuntimeError as err:  # a model that cannot take these windows
+                    message = (
+                        str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                    )
+                    raise ModelError(
+                        f"the model failed on windows of {length} bp: {message}"
+                    ) from err
+                store.append(
+                    X,
+                    result.hypothetical,
+                    projected=result.projected,
+                    coords=rows[columns],
+                    delta=result.delta,
+                )
+                if result.delta is not None:
+                    deltas.append(np.abs(result.delta))
+                first += len(X)
+                bar.update(len(X))
+    finally:
+        bar.close()
+    median = float(np.median(np.concatenate(deltas))) if deltas else None
+    return StoreSummary(store.path, n, method, median, time.perf_counter() - began)
+
+
 __all__ = [
     "GRADIENT_METHODS",
     "METHODS",
     "DNAAttribution",
+    "StoreSummary",
     "as_onehot",
     "attribute_dna",
+    "attribute_to_store",
     "correct_gradients",
     "dna_references",
     "hypothetical_from_ig",

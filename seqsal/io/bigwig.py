@@ -192,5 +192,5 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
     finally:
         if owned:
             reader.close()
-    log.info("wrote %s", out)
+    log.debug("wrote %s", out)
     return Path(out)

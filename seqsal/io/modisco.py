@@ -84,5 +84,5 @@ def export_modisco_npz(
     finally:
         if owned:
             reader.close()
-    log.info("wrote %s and %s", files.sequences, files.attributions)
+    log.debug("wrote %s and %s", files.sequences, files.attributions)
     return files

@@ -315,7 +315,7 @@ class AttributionStore:
         self._file.attrs["n_regions"] = self.n
         self._file.close()
         self._atomic.__exit__(None, None, None)
-        log.info("wrote %d windows to %s", self.n, self.path)
+        log.debug("wrote %d windows to %s", self.n, self.path)
         return self.path
 
     def abort(self) -> None:

@@ -1,0 +1,96 @@
+"""``seqsal export``: an attribution store as modisco-lite npz files or a bigWig track."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+HELP = "export an attribution store: modisco (npz for modisco motifs -s/-a) or bigwig"
+DESCRIPTION = (
+    "modisco: write PREFIX_seq.npz (one-hot) and PREFIX_attr.npz (hypothetical contributions), "
+    "each with arr_0 of shape (n, 4, L), as 'modisco motifs -s PREFIX_seq.npz -a "
+    "PREFIX_attr.npz' reads them. bigwig: write the per-base sum of projected contributions "
+    "in + strand genome coordinates ('-' windows reversed back), the mean where windows "
+    "overlap. Outputs appear only when complete."
+)
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    modisco = sub.add_parser(
+        "modisco", help="npz pair for modisco motifs -s/-a", description=DESCRIPTION
+    )
+    modisco.add_argument("--store", required=True, metavar="H5", help="attribution store")
+    modisco.add_argument(
+        "--out", required=True, metavar="PREFIX", help="writes PREFIX_seq.npz and PREFIX_attr.npz"
+    )
+    modisco.add_argument(
+        "--compress", action="store_true", help="deflate the npz files (smaller, slower)"
+    )
+    bigwig = sub.add_parser(
+        "bigwig", help="per-base projected contributions as bigWig", description=DESCRIPTION
+    )
+    bigwig.add_argument("--store", required=True, metavar="H5", help="attribution store")
+    sizes = bigwig.add_mutually_exclusive_group(required=True)
+    sizes.add_argument("--fasta", metavar="G", help="genome FASTA (chromosome sizes)")
+    sizes.add_argument(
+        "--chrom-sizes", metavar="TSV", help="two-column file: chromosome, size (UCSC chrom.sizes)"
+    )
+    bigwig.add_argument("--out", required=True, metavar="BW", help="bigWig file (.bw)")
+
+
+def _read_chrom_sizes(path) -> dict[str, int]:
+    from seqsal.errors import InputError
+
+    sizes = {}
+    try:
+        with open(path) as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                fields = line.split()
+                if len(fields) < 2 or not fields[1].isdigit():
+                    raise InputError(
+                        f"expected 'chromosome<TAB>size', got {line.strip()!r}",
+                        path=path,
+                        line=number,
+                    )
+                sizes[fields[0]] = int(fields[1])
+    except OSError as err:
+        raise InputError(f"cannot read chromosome sizes ({err.strerror})", path=path) from err
+    if not sizes:
+        raise InputError("no chromosome sizes in the file", path=path)
+    return sizes
+
+
+def run(args) -> int:
+    from seqsal.errors import InputError
+    from seqsal.io.store import open_store
+
+    with open_store(args.store) as store:
+        if args.format == "modisco":
+            from seqsal.io.modisco import export_modisco_npz
+
+            files = export_modisco_npz(store, args.out, compress=args.compress)
+            print(
+                f"seqsal export: {store.n} windows of {store.length} bp -> {files.sequences}, "
+                f"{files.attributions}",
+                file=sys.stderr,
+            )
+            return 0
+        from seqsal.io.bigwig import export_bigwig
+
+        if not str(args.out).lower().endswith((".bw", ".bigwig")):
+            raise InputError(f"--out {args.out!r}; expected a .bw file")
+        if args.fasta:
+            from seqsal.io.fasta import open_genome
+
+            with open_genome(args.fasta) as genome:
+                sizes = dict(genome.chrom_sizes)
+        else:
+            sizes = _read_chrom_sizes(args.chrom_sizes)
+        out = export_bigwig(store, args.out, sizes)
+        print(f"seqsal export: {store.n} windows -> {out}", file=sys.stderr)
+    return 0
