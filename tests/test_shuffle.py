@@ -56,6 +56,9 @@ def test_every_shuffle_keeps_exact_dinucleotide_counts(seqs, n, seed):
             assert Counter(t) == Counter(s)
             if s:
                 assert t[0] == s[0] and t[-1] == s[-1]
+            assert [i for i, c in enumerate(t) if c == "N"] == [
+                i for i, c in enumerate(s) if c == "N"
+            ]
 
 
 def test_same_seed_same_result_different_seed_different():
