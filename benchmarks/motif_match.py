@@ -62,7 +62,7 @@ def main():
 
     from memelite import tomtom
 
-    queries = [query_matrix(m)[0] for m in motifs]
+    queries = [query_matrix(m).ppm for m in motifs]
     targets = [np.ascontiguousarray(m.ppm) for m in db]
     anchor = []
     for _ in range(args.repeats):

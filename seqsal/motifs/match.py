@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -81,9 +82,16 @@ def benjamini_hochberg(p_values) -> np.ndarray:
     return q
 
 
-def query_matrix(
-    motif: Motif, trim=True, trim_threshold: float = TRIM_THRESHOLD
-) -> tuple[np.ndarray, TrimSpan, str]:
+class QueryMatrix(NamedTuple):
+    """The matrix matched (and scanned) for a motif: ``ppm`` (4, w'), its ``span`` in the
+    untrimmed motif and the ``label`` written to the table's ``matched_matrix`` column."""
+
+    ppm: np.ndarray
+    span: TrimSpan
+    label: str
+
+
+def query_matrix(motif: Motif, trim=True, trim_threshold: float = TRIM_THRESHOLD) -> QueryMatrix:
     """The PPM that is matched for ``motif``, its span and a label for the table.
 
     Parameters
@@ -97,9 +105,8 @@ def query_matrix(
 
     Returns
     -------
-    ppm : np.ndarray, shape (4, w')
-    span : TrimSpan
-    label : str
+    QueryMatrix
+        ``ppm`` (np.ndarray, shape (4, w')), ``span`` (TrimSpan) and ``label``:
         ``"ppm_trimmed_by_cwm"``, ``"ppm_trimmed_by_ic"``, ``"ppm_trimmed_by_motif"`` or ``"ppm"``.
     """
     if trim is True:
@@ -115,7 +122,9 @@ def query_matrix(
         raise InputError(
             f"trim={trim!r}; expected True (by contribution), 'motif' (the motif's own span) or False"
         )
-    return np.ascontiguousarray(motif.ppm[:, span.start : span.end], dtype=np.float64), span, label
+    return QueryMatrix(
+        np.ascontiguousarray(motif.ppm[:, span.start : span.end], dtype=np.float64), span, label
+    )
 
 
 def _run_tomtom(queries: list[np.ndarray], targets: list[np.ndarray], n_jobs: int):
@@ -200,10 +209,10 @@ def match(
 
     queries, spans, labels = [], [], []
     for motif in motifs:
-        ppm, span, label = query_matrix(motif, trim, trim_threshold)
-        queries.append(ppm)
-        spans.append(span)
-        labels.append(label)
+        chosen = query_matrix(motif, trim, trim_threshold)
+        queries.append(chosen.ppm)
+        spans.append(chosen.span)
+        labels.append(chosen.label)
     targets = [np.ascontiguousarray(m.ppm, dtype=np.float64) for m in db]
     p, offsets, overlaps, strands = _run_tomtom(queries, targets, n_jobs)
 

@@ -277,7 +277,7 @@ def scan(
 
     cores, spans = [], []
     for motif in motifs:
-        ppm, span, _ = query_matrix(motif, trim, trim_threshold)
+        ppm, span = query_matrix(motif, trim, trim_threshold)[:2]
         if ppm.shape[1] > L:
             raise InputError(
                 f"motif {motif.id!r} core is {ppm.shape[1]} wide, longer than the regions ({L})"
