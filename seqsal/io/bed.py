@@ -54,8 +54,13 @@ def _open_text(path: str | os.PathLike):
 
 
 def _split(line: str) -> list[str]:
-    """Split a BED line on tabs (on any whitespace if it holds no tab)."""
-    return [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+    """Split a BED line on tabs (on any whitespace if it holds no tab); fields stripped."""
+    if "\t" not in line:
+        return line.split()
+    fields = line.split("\t")
+    if " " in line:
+        fields = [f.strip() for f in fields]
+    return fields
 
 
 def _header_names(fields: list[str], path, line: int) -> list[str]:
@@ -155,38 +160,42 @@ def read_bed(
     line_numbers: list[int] = []
     try:
         with _open_text(source) as handle:
-            for lineno, raw in enumerate(handle, start=1):
-                line = raw.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                if line.startswith("#"):
-                    if not rows and header is None:
-                        fields = _split(line.lstrip("#"))
-                        if len(fields) >= 3 and fields[0].lower() in (
-                            "chrom",
-                            "chr",
-                            "chromosome",
-                            "seqnames",
-                        ):
-                            comment_header = (fields, lineno)
-                    continue
-                if line.split(None, 1)[0] in ("track", "browser"):
-                    continue
-                fields = _split(line)
-                if not rows and header is None:
-                    if (
-                        len(fields) >= 3
-                        and _parse_float(fields[1]) is None
-                        and _parse_float(fields[2]) is None
-                    ):
-                        header, header_line = fields, lineno
-                        continue
-                    if comment_header is not None:
-                        header, header_line = comment_header
-                rows.append(fields)
-                line_numbers.append(lineno)
+            text = handle.read()
     except (OSError, EOFError, gzip.BadGzipFile) as err:
         raise InputError(f"cannot read BED file: {err}", path=source) from err
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line or line.isspace():
+            continue
+        first = line[0]
+        if first == "#":
+            if not rows and header is None:
+                fields = _split(line.lstrip("#"))
+                if len(fields) >= 3 and fields[0].lower() in (
+                    "chrom",
+                    "chr",
+                    "chromosome",
+                    "seqnames",
+                ):
+                    comment_header = (fields, lineno)
+            continue
+        if first in "tb" and line.split(None, 1)[0] in ("track", "browser"):
+            continue
+        fields = _split(line)
+        if not rows and header is None:
+            if (
+                len(fields) >= 3
+                and _parse_float(fields[1]) is None
+                and _parse_float(fields[2]) is None
+            ):
+                header, header_line = fields, lineno
+                continue
+            if comment_header is not None:
+                header, header_line = comment_header
+        rows.append(fields)
+        line_numbers.append(lineno)
+    del text
 
     if not rows:
         what = "holds a header but no regions" if header else "holds no regions"
@@ -211,7 +220,10 @@ def read_bed(
         if header is not None
         else f"as on line {line_numbers[0]}"
     )
+    consistent = set(map(len, rows)) == {n_cols}
     for fields, lineno in zip(rows, line_numbers, strict=True):
+        if consistent:
+            break
         if len(fields) != n_cols:
             problem = "too few" if len(fields) < n_cols else "too many"
             if len(fields) < 3:
@@ -243,9 +255,9 @@ def read_bed(
             path=source,
             line=int(lines[i]),
         )
-    for i, c in enumerate(chrom):
-        if not c:
-            raise InputError("empty chromosome name", path=source, line=int(lines[i]))
+    if "" in set(columns[0]):
+        i = columns[0].index("")
+        raise InputError("empty chromosome name", path=source, line=int(lines[i]))
     data["start"] = starts
     data["end"] = ends
 
@@ -276,7 +288,7 @@ def read_bed(
         data["score"] = np.zeros(len(rows), dtype=np.float64)
     if "strand" in by_name:
         strand = np.asarray(by_name["strand"], dtype=object)
-        for i, s in enumerate(strand):
+        for i, s in enumerate(strand if not set(strand) <= STRANDS else ()):
             if s not in STRANDS:
                 raise InputError(
                     f"strand {s!r}; expected '+', '-' or '.'", path=source, line=int(lines[i])
@@ -313,10 +325,21 @@ def read_bed(
 
 
 def _int_column(values, what: str, path, lines: np.ndarray) -> np.ndarray:
+    try:  # fast path: numpy parses as int() does
+        out = np.array(values, dtype=np.int64)
+    except (ValueError, OverflowError):
+        pass
+    else:
+        if (out >= 0).all():
+            return out
     out = np.empty(len(values), dtype=np.int64)
     for i, text in enumerate(values):
         try:
             v = int(text)
+            if v >= 2**62:
+                raise OverflowError
+        except OverflowError:
+            raise InputError(f"{what} {text} is too large", path=path, line=int(lines[i])) from None
         except ValueError:
             raise InputError(
                 f"{what} {text!r} is not an integer", path=path, line=int(lines[i])
@@ -330,6 +353,11 @@ def _int_column(values, what: str, path, lines: np.ndarray) -> np.ndarray:
 
 
 def _float_column(values, what: str, path, lines: np.ndarray, *, missing: float) -> np.ndarray:
+    if not _MISSING.intersection(values):
+        try:  # fast path: numpy parses as float() does
+            return np.array(values, dtype=np.float64)
+        except ValueError:
+            pass
     out = np.empty(len(values), dtype=np.float64)
     for i, text in enumerate(values):
         if text in _MISSING:
