@@ -162,6 +162,8 @@ BAD = [
     ("chr1\tx\t10\n", 1, "start 'x' is not an integer"),
     ("chr1\t0\t1e3\n", 1, "end '1e3' is not an integer"),
     ("chr1\t-5\t10\n", 1, "negative"),
+    ("chr1\t0\t10\nchr1\t0\t99999999999999999999\n", 2, "end 99999999999999999999 is too large"),
+    ("chr1\t0\t10\n\n# note\nchr1 \t 5\t 4 \n", 4, r"end \(4\) <= start \(5\)"),
     ("chr1\t0\t10\nchr1\t10\t10\n", 2, r"end \(10\) <= start \(10\)"),
     ("chr1\t20\t10\n", 1, r"end \(10\) <= start \(20\)"),
     ("chr1\t0\t10\ta\t0\t*\n", 1, "strand '\\*'"),
