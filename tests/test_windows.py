@@ -249,3 +249,12 @@ def test_cached_chromosome_codes_equal_onehot_encode_for_every_character(tmp_pat
         seq,
         seq.translate(str.maketrans("ACGTacgtRYKMBDHVryk", "TGCAtgcaYRMKVHDByrm"))[::-1],
     ]
+
+
+def test_without_chrom_sizes_extraction_still_pads_past_the_end(genome, caplog):
+    w = make_windows(regions([("chr2", 20, 24, "r", 0, "+")]), 8)  # no chrom_sizes given
+    assert (w["start"][0], w["end"][0], w["pad_right"][0]) == (18, 26, 0)
+    with caplog.at_level(logging.WARNING, logger="seqsal.sequence.windows"):
+        X = extract_onehot(genome, w)
+    assert extract_sequences(genome, w) == [CHR2[18:] + "NN"]
+    assert (X[0, :, 6:] == 0).all() and "2 of them N padding" in caplog.text
