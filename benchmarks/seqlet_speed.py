@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -128,12 +129,20 @@ def score(calls: dict, blocks: np.ndarray) -> tuple[float, float]:
     return recall, precision
 
 
-def run_fresh(code: str, data: Path, out: Path, fdr: float, env: dict) -> tuple[float, dict]:
+def run_fresh(code: str, data: Path, out: Path, fdr: float, env: dict) -> tuple[float, float, dict]:
+    """Run ``code`` in a new interpreter; (wall seconds, CPU seconds, its saved arrays).
+
+    CPU time (user + system of the child) is reported beside wall time because this machine
+    is shared: wall time stretches with other people's load, CPU time much less.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, str(data), str(out), str(fdr)], check=True, env=env)
     wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with np.load(out) as f:
-        return wall, {k: f[k] for k in f.files}
+        return wall, cpu, {k: f[k] for k in f.files}
 
 
 def main() -> None:
@@ -151,9 +160,11 @@ def main() -> None:
         np.savez(data, X=X, null=control)
         # Warm the on-disk numba cache once (what the first run after install does), then
         # time a fresh process that only loads it.
-        first_wall, _ = run_fresh(SEQSAL, data, Path(tmp) / "warm.npz", args.fdr, env)
-        seqsal_wall, ours = run_fresh(SEQSAL, data, Path(tmp) / "seqsal.npz", args.fdr, env)
-        tm_wall, theirs = run_fresh(TANGERMEME, data, Path(tmp) / "tm.npz", args.fdr, env)
+        first_wall, _, _ = run_fresh(SEQSAL, data, Path(tmp) / "warm.npz", args.fdr, env)
+        seqsal_wall, seqsal_cpu, ours = run_fresh(
+            SEQSAL, data, Path(tmp) / "seqsal.npz", args.fdr, env
+        )
+        tm_wall, tm_cpu, theirs = run_fresh(TANGERMEME, data, Path(tmp) / "tm.npz", args.fdr, env)
 
     r_ours, p_ours = score(ours, blocks)
     r_tm, p_tm = score(theirs, blocks)
@@ -171,7 +182,11 @@ def main() -> None:
                 "seqsal_per_process_kernel_startup_s": round(float(ours["startup_s"]), 3),
                 "tangermeme_fresh_process_s": round(tm_wall, 3),
                 "tangermeme_call_s": round(float(theirs["call_s"]), 3),
+                "seqsal_fresh_process_cpu_s": round(seqsal_cpu, 3),
+                "tangermeme_fresh_process_cpu_s": round(tm_cpu, 3),
                 "speedup_fresh_process": round(tm_wall / seqsal_wall, 2),
+                "speedup_fresh_process_cpu": round(tm_cpu / seqsal_cpu, 2),
+                "load_average_1min": round(os.getloadavg()[0], 2),
                 "speedup_call": round(float(theirs["call_s"]) / float(ours["call_s"]), 2),
                 "seqsal_seqlets": int(ours["example"].size),
                 "tangermeme_seqlets": int(theirs["example"].size),

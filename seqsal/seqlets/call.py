@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import batch_slices, check_positive_int, progress_bar
+from seqsal._runtime import batch_slices, check_positive_int, progress_bar, rng
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.seqlets import null as nullmod
@@ -414,6 +414,9 @@ def call_seqlets(
     began = time.perf_counter()
     X = _as_positions(projected, "projected")
     n, L = X.shape
+    if n == 0:
+        raise InputError("projected holds no examples; expected shape (n, L) with n >= 1")
+    rng(seed)  # validated for a uniform interface; calling has no random step
     min_length = check_positive_int(min_length, "min_length")
     max_length = check_positive_int(max_length, "max_length")
     if max_length < min_length:
@@ -436,6 +439,16 @@ def call_seqlets(
         if control.shape[1] < max_length:
             raise InputError(
                 f"null has length {control.shape[1]}, shorter than max_length={max_length}"
+            )
+        if control.shape[0] == 0:
+            raise InputError("null holds no examples; expected shape (m, L) with m >= 1")
+        smallest = control.shape[0] * (control.shape[1] - max_length + 1)
+        if smallest * nullmod.P_CAP < 10:
+            log.warning(
+                "the null has only %d spans of length %d: too few for small p-values; "
+                "use more (or longer) shuffled controls",
+                smallest,
+                max_length,
             )
         nulls = nullmod.control_nulls(control, min_length, max_length)
         kind = "control"

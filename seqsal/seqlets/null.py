@@ -96,12 +96,14 @@ class SpanNull:
 
 
 @numba.njit(cache=True, nogil=True)
-def _span_moments(X, min_length, max_length):
-    """Min, max, mean and sd of all span sums of each length over the rows of ``X`` (n, L)."""
+def _span_histogram(X, min_length, max_length, lo, inv_width, n_bins):
+    """Histogram (K, n_bins) of all span sums of each length over the rows of ``X`` (n, L).
+
+    Also returns the sum and sum of squares of the span sums and their count, per length.
+    """
     n, L = X.shape
     K = max_length - min_length + 1
-    lo = np.full(K, np.inf)
-    hi = np.full(K, -np.inf)
+    hist = np.zeros((K, n_bins), dtype=np.int64)
     total = np.zeros(K)
     total_sq = np.zeros(K)
     count = np.zeros(K)
@@ -112,47 +114,25 @@ def _span_moments(X, min_length, max_length):
             prefix[i + 1] = prefix[i] + X[e, i]
         for j in range(K):
             k = min_length + j
+            lo_j = lo[j]
+            w_j = inv_width[j]
+            acc = 0.0
+            acc_sq = 0.0
             for i in range(L - k + 1):
                 s = prefix[i + k] - prefix[i]
-                if s < lo[j]:
-                    lo[j] = s
-                if s > hi[j]:
-                    hi[j] = s
-                total[j] += s
-                total_sq[j] += s * s
-            if L - k + 1 > 0:
-                count[j] += L - k + 1
-    mean = np.zeros(K)
-    sd = np.zeros(K)
-    for j in range(K):
-        if count[j] > 0:
-            mean[j] = total[j] / count[j]
-            var = total_sq[j] / count[j] - mean[j] * mean[j]
-            sd[j] = np.sqrt(var) if var > 0 else 0.0
-    return lo, hi, mean, sd, count
-
-
-@numba.njit(cache=True, nogil=True)
-def _span_histogram(X, min_length, max_length, lo, inv_width, n_bins):
-    """Histogram (K, n_bins) of all span sums of each length over the rows of ``X`` (n, L)."""
-    n, L = X.shape
-    K = max_length - min_length + 1
-    hist = np.zeros((K, n_bins), dtype=np.int64)
-    prefix = np.empty(L + 1)
-    for e in range(n):
-        prefix[0] = 0.0
-        for i in range(L):
-            prefix[i + 1] = prefix[i] + X[e, i]
-        for j in range(K):
-            k = min_length + j
-            for i in range(L - k + 1):
-                b = int((prefix[i + k] - prefix[i] - lo[j]) * inv_width[j])
+                acc += s
+                acc_sq += s * s
+                b = int((s - lo_j) * w_j)
                 if b < 0:
                     b = 0
                 elif b >= n_bins:
                     b = n_bins - 1
                 hist[j, b] += 1
-    return hist
+            total[j] += acc
+            total_sq[j] += acc_sq
+            if L - k + 1 > 0:
+                count[j] += L - k + 1
+    return hist, total, total_sq, count
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,9 +149,20 @@ def _bins(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tabulate(X: np.ndarray, min_length: int, max_length: int):
-    lo, hi, mean, sd, count = _span_moments(X, min_length, max_length)
-    lo, inv_width = _bins(lo, hi)
-    hist = _span_histogram(X, min_length, max_length, lo, inv_width, N_BINS)
+    """One pass over ``X``: per-length histograms of span sums, and their moments.
+
+    The histogram range of length ``k`` is ``[k * min(X), k * max(X)]``, which holds every
+    span sum; with 65,536 bins it stays fine where the span sums actually lie, and it costs no
+    extra pass over ``X``.
+    """
+    lengths = np.arange(min_length, max_length + 1, dtype=np.float64)
+    x_min, x_max = float(X.min()), float(X.max())
+    lo, inv_width = _bins(lengths * x_min, lengths * x_max)
+    hist, total, total_sq, count = _span_histogram(X, min_length, max_length, lo, inv_width, N_BINS)
+    safe = np.maximum(count, 1)
+    mean = total / safe
+    sd = np.sqrt(np.maximum(total_sq / safe - mean * mean, 0.0))
+    hi = lo + N_BINS / inv_width
     return lo, hi, inv_width, hist, mean, sd, count
 
 
