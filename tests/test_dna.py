@@ -307,3 +307,19 @@ def test_bad_inputs_raise_input_errors(model, X):
         attribute_dna(model, X, baseline="shufle:3")
     with pytest.raises(InputError, match="out of range"):
         attribute_dna(model, X, method="saliency", target=5)
+
+
+def test_corrected_ig_with_references_of_different_column_sums(model, X):
+    """zeros and uniform references together: the corrected result averages per reference."""
+    refs = np.stack([np.zeros_like(X), np.full_like(X, 0.25)], axis=1)
+    both = attribute_dna(model, X, method="ig", baseline=refs, steps=8, correction=True)
+    each = [
+        attribute_dna(model, X, method="ig", baseline=refs[:, j], steps=8, correction=True)
+        for j in range(2)
+    ]
+    np.testing.assert_allclose(
+        both.hypothetical, (each[0].hypothetical + each[1].hypothetical) / 2, atol=1e-6
+    )
+    np.testing.assert_allclose(both.delta, (each[0].delta + each[1].delta) / 2, atol=1e-6)
+    uniform = attribute_dna(model, X, method="ig", baseline="uniform", steps=8, correction=True)
+    np.testing.assert_allclose(uniform.hypothetical, each[1].hypothetical, atol=1e-6)
