@@ -29,3 +29,15 @@ def test_temporary_keeps_suffix(tmp_path):
         assert tmp.suffix == ".h5"
         tmp.write_bytes(b"1")
     assert (tmp_path / "x.h5").read_bytes() == b"1"
+
+
+def test_output_gets_default_permissions_not_0600(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_open(tmp_path / "x.txt") as handle:
+            handle.write("x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644
