@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     del ours, theirs
 
     _, seqsal_s = timed(lambda: encode(seq, warn=False), args.repeats)
-    _, seqsal_warn_s = timed(lambda: encode(seq, warn=True), 1)
+    _, seqsal_warn_s = timed(lambda: encode(seq, warn=True), args.repeats)
     tm_int8_first, tm_int8_s = timed(lambda: tm_encode(upper), args.repeats)
     _, tm_f32_s = timed(lambda: tm_encode(upper, dtype=torch.float32), args.repeats)
 

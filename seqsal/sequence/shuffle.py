@@ -179,6 +179,15 @@ def _shuffle_kernel(code_rows, base, n, out):
             _shuffle_row(row, state, targets, out[i, j])
 
 
+def _base_key(seed) -> np.uint64:
+    """64 random bits from ``seed``: an int through numpy's SeedSequence (a stable mapping
+    across numpy versions and machines), a Generator by drawing from it, None fresh."""
+    generator = rng(seed)  # validates seed
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.uint64(generator.integers(0, 2**64, dtype=np.uint64, endpoint=False))
+    return np.random.SeedSequence(int(seed)).generate_state(1, dtype=np.uint64)[0]
+
+
 def shuffle_codes(code_rows: np.ndarray, *, n: int = 1, seed=None) -> np.ndarray:
     """Dinucleotide shuffles of code rows (A=0, C=1, G=2, T=3, N=4); see
     :func:`dinucleotide_shuffle`, which this serves.
@@ -199,9 +208,9 @@ def shuffle_codes(code_rows: np.ndarray, *, n: int = 1, seed=None) -> np.ndarray
         raise InputError(f"code_rows has shape {code_rows.shape} but must be (n_seq, L)")
     if code_rows.size and code_rows.max() >= _N_SYMBOLS:
         raise InputError(f"code_rows has a code {code_rows.max()}; expected 0-4 (A, C, G, T, N)")
-    base = rng(seed).integers(0, 2**64, dtype=np.uint64, endpoint=False)
+    base = _base_key(seed)
     out = np.empty((code_rows.shape[0], n, code_rows.shape[1]), dtype=np.uint8)
-    _shuffle_kernel(code_rows, np.uint64(base), n, out)
+    _shuffle_kernel(code_rows, base, n, out)
     return out
 
 
