@@ -238,7 +238,9 @@ def read_bed(
                 line=lineno,
             )
 
+    n_rows = len(rows)
     columns = list(zip(*rows, strict=True))
+    del rows  # the columns hold the same strings; keep one copy of the table
     data: dict[str, object] = {}
     lines = np.asarray(line_numbers, dtype=np.int64)
 
@@ -285,7 +287,7 @@ def read_bed(
     if "score" in by_name:
         data["score"] = _float_column(by_name["score"], "score", source, lines, missing=0.0)
     else:
-        data["score"] = np.zeros(len(rows), dtype=np.float64)
+        data["score"] = np.zeros(n_rows, dtype=np.float64)
     if "strand" in by_name:
         strand = np.asarray(by_name["strand"], dtype=object)
         for i, s in enumerate(strand if not set(strand) <= STRANDS else ()):
@@ -295,7 +297,7 @@ def read_bed(
                 )
         data["strand"] = strand
     else:
-        data["strand"] = np.full(len(rows), ".", dtype=object)
+        data["strand"] = np.full(n_rows, ".", dtype=object)
 
     targets: list[str] = []
     for i, name in enumerate(names):
