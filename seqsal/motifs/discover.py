@@ -229,12 +229,23 @@ def _windows(data: _Data, example, start, orient, width: int, left: int, right: 
     return out
 
 
+def _distinct(cand: _Candidate) -> np.ndarray:
+    """Index of the first member of each distinct site (several seqlets can align to one)."""
+    key = np.stack([cand.example, cand.start, cand.orient])
+    _, first = np.unique(key, axis=1, return_index=True)
+    return np.sort(first)
+
+
 def _matrices(data: _Data, cand: _Candidate, flank: int):
-    """Counts (4, W), CWM, hypothetical CWM over the core plus ``flank`` each side."""
+    """Counts (4, W), CWM, hypothetical CWM over the core plus ``flank`` each side.
+
+    Each distinct aligned site counts once, however many seqlets aligned to it.
+    """
+    keep = _distinct(cand)
     onehot, hyp, proj = _windows(
-        data, cand.example, cand.start, cand.orient, cand.width, flank, flank
+        data, cand.example[keep], cand.start[keep], cand.orient[keep], cand.width, flank, flank
     )
-    m = max(len(cand.example), 1)
+    m = max(len(keep), 1)
     counts = onehot.sum(axis=0).T.astype(np.float64)
     cwm = proj.sum(axis=0).T.astype(np.float64) / m
     hcwm = (hyp * (onehot.sum(axis=2, keepdims=True) > 0)).sum(axis=0).T.astype(np.float64) / m
@@ -465,7 +476,9 @@ def discover(
         ``seqlet`` (row of the input table), ``example_idx``, ``offset`` (window offset of the
         motif's first column), ``orientation`` (``+``: the window reads the motif as shown,
         ``-``: its reverse complement), ``core_start``/``core_end`` of the seqlet,
-        ``pwm_score``, and with ``coords``: ``chrom``, ``start``, ``end`` (genome span of the
+        ``pwm_score``, ``duplicate`` (True when an earlier member aligned to the same site:
+        a site split into several seqlets counts once in the matrices and in ``n_seqlets``),
+        and with ``coords``: ``chrom``, ``start``, ``end`` (genome span of the
         motif's matrices), ``strand`` (the motif's genome strand) and ``region``.
     """
     began = time.perf_counter()
@@ -692,20 +705,18 @@ def _discover_sign(
     result = []
     for mi, cand in enumerate(found):
         members = np.flatnonzero(assigned & (winner == mi))
-        if members.size < min_seqlets:
-            continue
         q, o, score = alignments[mi]
-        result.append(
-            _Candidate(
-                example=example[members],
-                start=q[members],
-                orient=o[members],
-                seqlet=members,
-                width=cand.width,
-                score=score[members],
-            )
+        final = _Candidate(
+            example=example[members],
+            start=q[members],
+            orient=o[members],
+            seqlet=members,
+            width=cand.width,
+            score=score[members],
         )
-    result.sort(key=lambda c: -c.seqlet.size)
+        if _distinct(final).size >= min_seqlets:
+            result.append(final)
+    result.sort(key=lambda c: -_distinct(c).size)
     # map seqlet ids back to rows of the full table
     return [
         _Candidate(c.example, c.start, c.orient, rows[c.seqlet], c.width, c.score) for c in result
@@ -729,7 +740,7 @@ def _to_motif(
         cwm=cwm,
         hypothetical_cwm=hcwm,
         sign=sign,
-        n_seqlets=int(cand.seqlet.size),
+        n_seqlets=int(_distinct(cand).size),
         trim=(output_flank, output_flank + cand.width),
         source=SOURCE,
     )
@@ -753,6 +764,9 @@ def _member_table(data: _Data, cand: _Candidate, table: pd.DataFrame, coords, ou
             "pwm_score": cand.score,
         }
     )
+    duplicate = np.ones(cand.seqlet.size, dtype=bool)
+    duplicate[_distinct(cand)] = False
+    members["duplicate"] = duplicate
     if coords is not None:
         from seqsal.seqlets.call import window_to_genome
 
