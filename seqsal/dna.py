@@ -601,6 +601,10 @@ class StoreSummary(NamedTuple):
     seconds: float
 
 
+# Seeds the shuffled-control copies apart from the IG reference shuffles of the same run.
+CONTROL_SEED_OFFSET = 1_000_003
+
+
 def attribute_to_store(
     model,
     genome,
@@ -613,6 +617,7 @@ def attribute_to_store(
     float16: bool = False,
     provenance=None,
     progress=None,
+    shuffle_control: bool = False,
     **kwargs,
 ) -> StoreSummary:
     """Attribute genome windows chunk by chunk and stream them to an attribution store.
@@ -641,6 +646,12 @@ def attribute_to_store(
         Extra attributes for the store (e.g. input file names).
     progress : bool, optional
         A progress bar over windows (None: only on a terminal).
+    shuffle_control : bool, default False
+        Attribute a dinucleotide-shuffled copy of each window instead of the window itself,
+        with the same model, method and settings: the null that seqlet calling compares
+        against (:mod:`seqsal.seqlets`).  Coordinates stay those of the source windows;
+        ``raw/seq`` holds the shuffled sequence.  The shuffle is seeded by ``seed`` (offset
+        so it differs from the IG reference shuffles).
     **kwargs
         Passed to :func:`attribute_dna` (steps, rule, baseline, correction, rc_average,
         n_samples, noise, batch_size, device, seed, max_memory).
@@ -695,7 +706,9 @@ def attribute_to_store(
     if method == "smoothgrad":
         attrs["n_samples"] = int(kwargs.get("n_samples", 25))
         attrs["noise"] = float(kwargs.get("noise", 0.15))
+    attrs["control"] = "dinucleotide_shuffle" if shuffle_control else "none"
     attrs.update(dict(provenance or {}))
+    control_seed = None if kwargs.get("seed") is None else int(kwargs["seed"]) + CONTROL_SEED_OFFSET
     deltas = []
     columns = ["chrom", "start", "end", "strand", "name"] + [
         c for c in ("pad_left", "pad_right") if c in windows
@@ -708,6 +721,10 @@ def attribute_to_store(
             first = 0
             for X in iter_onehot(genome, windows, batch_size=chunk_size):
                 rows = windows.iloc[first : first + len(X)]
+                if shuffle_control:
+                    from seqsal.sequence.shuffle import dinucleotide_shuffle
+
+                    X = dinucleotide_shuffle(X, n=1, seed=control_seed)[:, 0]
                 try:
                     result = attribute_dna(
                         module,

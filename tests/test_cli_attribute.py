@@ -251,3 +251,39 @@ def test_bad_input_is_one_line_exit_2_and_no_output(data, tmp_path, capsys, chan
         err
     )
     assert not any(p.suffix in (".h5", ".txt") for p in tmp_path.iterdir())
+
+
+def _dinucleotide_counts(X):
+    codes = np.where(X.sum(axis=1) > 0, X.argmax(axis=1), 4)
+    pairs = codes[:, :-1] * 5 + codes[:, 1:]
+    return np.stack([np.bincount(row, minlength=25) for row in pairs])
+
+
+def test_shuffle_control_attributes_shuffled_copies_of_the_same_windows(data, tmp_path):
+    real, control = tmp_path / "real.h5", tmp_path / "null.h5"
+    assert _attribute(data, real, "--method", "grad_x_input") == 0
+    assert _attribute(data, control, "--method", "grad_x_input", "--shuffle-control") == 0
+    assert (
+        _attribute(data, tmp_path / "null2.h5", "--method", "grad_x_input", "--shuffle-control")
+        == 0
+    )
+    a, b, c = open_store(real), open_store(control), open_store(tmp_path / "null2.h5")
+    try:
+        X, Xs = a.raw[:], b.raw[:]
+        # Same windows (coordinates), shuffled sequence with the same dinucleotide counts.
+        for key in ("chrom", "start", "end", "strand", "name"):
+            assert list(a.coords[key]) == list(b.coords[key])
+        np.testing.assert_array_equal(_dinucleotide_counts(X), _dinucleotide_counts(Xs))
+        assert (X != Xs).any(axis=(1, 2)).sum() >= len(X) - 1
+        assert b.attrs["control"] == "dinucleotide_shuffle" and a.attrs["control"] == "none"
+        # The stored attributions are those of the shuffled sequences, through the same model.
+        from seqsal.models.load import load_model
+
+        model = load_model(data / "model")
+        expected = attribute_dna(model.module, Xs, method="grad_x_input")
+        np.testing.assert_allclose(b.projected[:], expected.projected, atol=1e-5)
+        # Seeded: the same seed gives the same control store.
+        np.testing.assert_array_equal(Xs, c.raw[:])
+    finally:
+        for store in (a, b, c):
+            store.close()

@@ -126,6 +126,12 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="drop regions on chromosomes not in the FASTA instead of stopping",
     )
+    parser.add_argument(
+        "--shuffle-control",
+        action="store_true",
+        help="attribute one dinucleotide-shuffled copy of each window instead (same model, "
+        "method and settings): the null store for `seqsal seqlets --null`",
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cpu)")
     parser.add_argument(
         "--seed", type=int, default=0, help="seeds shuffled references and smoothgrad noise"
@@ -212,6 +218,7 @@ def run(args) -> int:
             batch_size=args.batch_size,
             device=args.device,
             seed=args.seed,
+            shuffle_control=args.shuffle_control,
         )
     delta = (
         f", median |completeness delta| {summary.median_abs_delta:.3g}"
