@@ -86,7 +86,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=64, metavar="B", help="training batch size"
     )
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     parser.add_argument(
         "--patience",
         type=int,

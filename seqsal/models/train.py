@@ -401,6 +401,16 @@ def _mean_loss(model, X: torch.Tensor, Y: torch.Tensor, loss_fn, batch_size: int
     return total / max(X.shape[0], 1)
 
 
+def _check_lr(lr) -> None:
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, (int, float))
+        or not math.isfinite(lr)
+        or not lr > 0
+    ):
+        raise InputError(f"lr={lr!r}; must be a positive number")
+
+
 def fit(
     model: nn.Module,
     X_train: np.ndarray,
@@ -411,7 +421,7 @@ def fit(
     task: str,
     epochs: int = 30,
     batch_size: int = 64,
-    lr: float = 1e-3,
+    lr: float = 3e-3,
     patience: int = 5,
     rc_augment: bool = True,
     seed: int = 0,
@@ -429,13 +439,7 @@ def fit(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     patience = check_positive_int(patience, "patience")
-    if (
-        not isinstance(lr, (int, float))
-        or isinstance(lr, bool)
-        or not lr > 0
-        or not math.isfinite(lr)
-    ):
-        raise InputError(f"lr={lr!r}; must be a positive number")
+    _check_lr(lr)
     generator = rng(seed)
     loss_fn = _loss_function(task)
     Xt, Yt = torch.from_numpy(X_train), torch.from_numpy(Y_train)
@@ -511,7 +515,7 @@ def train(
     test_chroms=None,
     epochs: int = 30,
     batch_size: int = 64,
-    lr: float = 1e-3,
+    lr: float = 3e-3,
     patience: int = 5,
     rc_augment: bool = True,
     seed: int = 0,
@@ -545,8 +549,9 @@ def train(
         Most epochs; early stopping usually ends sooner.
     batch_size : int, default 64
         Small batches generalize better on a few thousand regions.
-    lr : float, default 1e-3
-        Adam learning rate.
+    lr : float, default 3e-3
+        Adam learning rate; 3e-3 learns the planted-motif benchmark in a few epochs, 1e-3
+        lingers on the initial plateau.
     patience : int, default 5
         Epochs without a better validation loss before stopping; best weights are restored.
     rc_augment : bool, default True
@@ -576,6 +581,9 @@ def train(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed={seed!r}; must be a non-negative integer")
     resolve_device(device)
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        check_positive_int(value, name)
+    _check_lr(lr)
     arch_kwargs = dict(arch_kwargs or {})
     data = load_training_data(
         fasta, regions, targets=targets, width=width, val_chroms=val_chroms, test_chroms=test_chroms
