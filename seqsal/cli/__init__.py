@@ -26,6 +26,7 @@ SUBCOMMANDS = [
     "train",
     "predict",
     "attribute",
+    "merge",
     "export",
     "seqlets",
     "motifs",
