@@ -51,8 +51,9 @@ windows that run past a chromosome end, so ``pad_left + end - start + pad_right 
 _ALL_COORDS = COORD_COLUMNS + PAD_COLUMNS
 _STRING_COORDS = ("chrom", "strand", "name")
 
-# Attributes that describe one shard rather than the run; merge_stores ignores them.
-_PER_SHARD_ATTRS = frozenset({"created"})
+# Attributes that describe one shard rather than the run; merge_stores ignores them
+# ("regions" is each shard's own part of the BED; pass the whole BED through attrs=).
+_PER_SHARD_ATTRS = frozenset({"created", "regions"})
 
 # Target size of one chunk in bytes: h5py's guidance is 10 KiB to 1 MiB.
 _CHUNK_BYTES = 1 << 20
@@ -455,12 +456,12 @@ def iter_chunks(n: int, chunk_size: int):
     yield from batch_slices(n, chunk_size)
 
 
-def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024) -> Path:
+def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024, attrs=None) -> Path:
     """Concatenate shard stores into one, in the order given, streaming chunk by chunk.
 
     Every shard must have the same window length, the same float16 setting and the same
-    provenance attributes (apart from ``created``); otherwise an InputError names the first
-    shard and attribute that differ.
+    provenance attributes (apart from ``created`` and ``regions``, the shard's own BED);
+    otherwise an InputError names the first shard and attribute that differ.
 
     Parameters
     ----------
@@ -470,6 +471,9 @@ def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024) -> Path:
         Merged store, written atomically.
     chunk_size : int, default 1024
         Windows copied at a time (bounds memory).
+    attrs : mapping of str to scalar, optional
+        Provenance attributes set on the merged store (e.g. ``{"regions": whole BED}``),
+        over those shared by the shards.
 
     Returns
     -------
@@ -511,7 +515,7 @@ def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024) -> Path:
         writer = AttributionStore(
             out,
             length=first.length,
-            attrs=reference,
+            attrs={**reference, **dict(attrs or {})},
             float16=bool(first.attrs.get("float16", first.hypothetical.dtype == np.float16)),
             with_delta=first.delta is not None,
         )
