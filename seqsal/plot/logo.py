@@ -199,7 +199,7 @@ def draw_sparse(ax, matrix, *, first: int = 0, ylabel: str | None = None) -> Non
             else:
                 floor, ceiling = floor_neg + value, floor_neg
                 floor_neg = floor
-            logomaker.Glyph(
+            logomaker.Glyph(  # adds its patch to ax
                 first + column,
                 BASES[row],
                 floor=floor,
@@ -207,7 +207,7 @@ def draw_sparse(ax, matrix, *, first: int = 0, ylabel: str | None = None) -> Non
                 ax=ax,
                 color=BASE_COLORS[BASES[row]],
                 font_name="DejaVu Sans",
-            ).draw()
+            )
     ax.axhline(0, color="#666666", linewidth=0.5)
     low = min(float(np.minimum(matrix, 0).sum(axis=0).min()), 0.0)
     high = max(float(np.maximum(matrix, 0).sum(axis=0).max()), 0.0)
@@ -363,7 +363,7 @@ def aligned_logos(
     shift = int(trim_start) - int(offset)
     first = min(0, shift)
     last = max(query.width, shift + oriented.width)
-    fig = _logo_figure(last - first, rows=2, height=LOGO_INCHES * 0.9)
+    fig = new_figure(max(3.0, 0.6 + COLUMN_INCHES * (last - first)), 2 * LOGO_INCHES * 0.9)
     top, bottom = fig.subplots(2, 1, sharex=True)
     draw_matrix(top, query_matrix, first=0, ylabel=query_label)
     draw_matrix(bottom, target_heights, first=shift, ylabel="bits")
@@ -374,7 +374,7 @@ def aligned_logos(
         top.set_title(query_title, fontsize=8, loc="left")
     if target_title:
         bottom.set_title(
-            f"{target_title} ({'reverse complement' if orientation == '-' else 'as stored'})",
+            f"{target_title} ({'rev. comp.' if orientation == '-' else 'as stored'})",
             fontsize=8,
             loc="left",
         )
@@ -504,7 +504,10 @@ def attribution_logo(
                 f"zoom={zoom!r} does not overlap the window [{origin}, {origin + length})"
             )
     elif length > max_columns:
-        z0 = salient_window(per_position, max_columns)
+        # centre the zoom on the most salient stretch a third as wide, so flanks show
+        core = min(length, max(8, max_columns // 3))
+        centre = salient_window(per_position, core) + core // 2
+        z0 = int(np.clip(centre - max_columns // 2, 0, length - max_columns))
         z1 = z0 + max_columns
     else:
         z0, z1 = 0, length
