@@ -142,8 +142,10 @@ def write_run(folder: Path, motifs, members, n_store: int, length: int, rng) -> 
             )  # fmt: skip
             hits.append(row)
             seqlets.append(
-                ["chr1", begin - 1, begin + 11, f"peak{i}:{offset}+", 500, "+", names[i], offset]
-                + [motif.sign, float(row["attribution"]), 1e-5, 1e-3, motif.id]
+                [
+                    *("chr1", begin - 1, begin + 11, f"peak{i}:{offset}+", 500, "+", names[i]),
+                    *(offset, motif.sign, float(row["attribution"]), 1e-5, 1e-3, motif.id),
+                ]
             )
     write_hits_bed(pd.DataFrame(hits, columns=HIT_COLUMNS), out / "hits.bed")
     with open(out / "seqlets.bed", "w") as handle:

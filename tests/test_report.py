@@ -170,8 +170,10 @@ def make_run(
     for i in range(n_regions):
         start = int(coords.start[i]) + 29
         seqlet_rows.append(
-            ["chr1", start, start + 12, f"{names[i]}:29+", 500, coords.strand[i], names[i], 29]
-            + [1, 3.5, 1e-5, 1e-3, motifs[i % len(motifs)].id if motifs else "."]
+            [
+                *("chr1", start, start + 12, f"{names[i]}:29+", 500, coords.strand[i]),
+                *(names[i], 29, 1, 3.5, 1e-5, 1e-3, motifs[i % len(motifs)].id),
+            ]
         )
     seqlets = motifs_dir / "seqlets.bed"
     with open(seqlets, "w") as handle:
