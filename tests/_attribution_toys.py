@@ -85,3 +85,21 @@ class FailsAfter(nn.Module):
         if self.seen >= self.calls:
             raise RuntimeError("boom")
         return self.model(x)
+
+
+def pooled_cnn(seed=0, n_targets=2, length=23):
+    """Conv -> ReLU -> MaxPool(3) -> Conv -> ReLU -> MaxPool(2): the pattern fast kernels patch.
+
+    The length leaves a remainder at each pool, which the pool drops.
+    """
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv1d(4, 6, 4),
+        nn.ReLU(),
+        nn.MaxPool1d(3),
+        nn.Conv1d(6, 5, 2),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Flatten(),
+        nn.Linear(5 * 2, n_targets),
+    )

@@ -14,6 +14,7 @@ import logging
 
 from seqsal._runtime import model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
+from seqsal.attribution._kernels import fast_kernels
 from seqsal.attribution._targets import resolve_targets
 from seqsal.errors import InputError
 
@@ -106,32 +107,39 @@ def gradcam(
     pieces = []
     with model_on(model, device) as dev:
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
-        handle = module.register_forward_hook(hook)
+        handle = module.register_forward_hook(
+            hook
+        )  # before fast_kernels: a hooked layer stays as is
         try:
-            starts = range(0, X.shape[0], rows)
-            for start in progress_bar(
-                starts, total=len(starts), desc="grad-cam", unit="batch", progress=progress
-            ):
-                Z = X[start : start + rows].to(dev).requires_grad_(True)
-                with torch.enable_grad():
-                    output = model(Z)
-                    A = captured.pop("A", None)
-                    if not isinstance(A, torch.Tensor) or A.ndim not in (3, 4) or A.ndim != X.ndim:
-                        shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
-                        raise InputError(
-                            f"layer={layer!r} gives output shape {shape} for input {tuple(Z.shape)}; "
-                            "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
-                        )
-                    values = [targets.select(output, t) for t in range(targets.n_targets)]
-                    maps = []
-                    for t, value in enumerate(values):
-                        (grad,) = torch.autograd.grad(
-                            value.sum(), A, retain_graph=t < len(values) - 1
-                        )
-                        weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
-                        cam = (weights * A).sum(dim=1, keepdim=True).detach()
-                        maps.append(F.relu(cam) if relu else cam)
-                pieces.append(torch.stack(maps).cpu())
+            with fast_kernels(model):
+                starts = range(0, X.shape[0], rows)
+                for start in progress_bar(
+                    starts, total=len(starts), desc="grad-cam", unit="batch", progress=progress
+                ):
+                    Z = X[start : start + rows].to(dev).requires_grad_(True)
+                    with torch.enable_grad():
+                        output = model(Z)
+                        A = captured.pop("A", None)
+                        if (
+                            not isinstance(A, torch.Tensor)
+                            or A.ndim not in (3, 4)
+                            or A.ndim != X.ndim
+                        ):
+                            shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
+                            raise InputError(
+                                f"layer={layer!r} gives output shape {shape} for input {tuple(Z.shape)}; "
+                                "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
+                            )
+                        values = [targets.select(output, t) for t in range(targets.n_targets)]
+                        maps = []
+                        for t, value in enumerate(values):
+                            (grad,) = torch.autograd.grad(
+                                value.sum(), A, retain_graph=t < len(values) - 1
+                            )
+                            weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
+                            cam = (weights * A).sum(dim=1, keepdim=True).detach()
+                            maps.append(F.relu(cam) if relu else cam)
+                    pieces.append(torch.stack(maps).cpu())
         finally:
             handle.remove()
     cams = torch.cat(pieces, dim=1)  # (T, n, 1, ...)

@@ -26,6 +26,7 @@ import numpy as np
 
 from seqsal._runtime import model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
+from seqsal.attribution._kernels import fast_kernels
 from seqsal.attribution._targets import resolve_targets
 from seqsal.attribution.baselines import resolve_baseline
 from seqsal.errors import InputError
@@ -162,7 +163,7 @@ def integrated_gradients(
     sums = torch.zeros((n_targets, *X.shape), dtype=torch.float32)
     delta_sums = torch.zeros((n_targets, n), dtype=torch.float32)
     feature_dims = tuple(range(2, X.ndim + 1))
-    with model_on(model, device) as dev:
+    with model_on(model, device) as dev, fast_kernels(model):
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
         entry = find_affine_entry(model, X[:1].to(dev)) if reuse_first_layer else None
         path = _Path(model, entry, targets, X.shape[1:], dev)
@@ -182,16 +183,20 @@ def integrated_gradients(
                 diff = x - b
                 start, direction = path.encode(b, diff)
                 grad_sum = None
+                feature_shape = start.shape[1:]
                 for s0 in range(0, n_steps, steps_per_call):
                     a = alphas_dev[s0 : s0 + steps_per_call]
                     w = weights_dev[s0 : s0 + steps_per_call]
-                    shape = (1, -1) + (1,) * (start.ndim - 1)
-                    H = (start.unsqueeze(1) + a.view(shape) * direction.unsqueeze(1)).reshape(
-                        -1, *start.shape[1:]
-                    )
-                    grads = path.gradients(H)  # (T, P * s, ...)
-                    grads = grads.view(n_targets, len(pair), len(a), *start.shape[1:])
-                    part = (grads * w.view((1, 1, -1) + (1,) * (start.ndim - 1))).sum(dim=2)
+                    # rows (pair, step): start + a * direction in one fused pass
+                    H = torch.addcmul(
+                        start.unsqueeze(1),
+                        a.view((1, -1) + (1,) * len(feature_shape)),
+                        direction.unsqueeze(1),
+                    ).reshape(-1, *feature_shape)
+                    grads = path.gradients(H).view(n_targets, len(pair), len(a), -1)
+                    part = torch.matmul(w, grads).view(
+                        n_targets, len(pair), *feature_shape
+                    )  # sum_s w_s g_s
                     grad_sum = part if grad_sum is None else grad_sum + part
                 grad_x = path.pullback(grad_sum)  # (T, P, ...)
                 attributions = grad_x * diff
@@ -245,7 +250,7 @@ class _Path:
                 torch.autograd.grad(v.sum(), H, retain_graph=t < len(values) - 1)[0]
                 for t, v in enumerate(values)
             ]
-        return torch.stack(grads)
+        return grads[0].unsqueeze(0) if len(grads) == 1 else torch.stack(grads)
 
     def values(self, H):
         import torch
