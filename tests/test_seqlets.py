@@ -107,12 +107,12 @@ def test_genome_coordinates_on_both_strands():
     coords = coords_for(len(X))
     res = call_seqlets(X, null=null, coords=coords, flank=3)
     t = res.table.set_index(["example_idx", "core_start", "sign"])
-    # + window (odd row 3 has the - block; row 1 none, rows 6k+3 are + windows with - blocks)
+    # odd rows are + windows: row 3 carries a negative block at [80, 90)
     row = t.loc[(3, 80, -1)]
     assert (row["start"], row["end"]) == (77, 93)
     assert (row["genome_start"], row["genome_end"]) == (3007 + 77, 3007 + 93)
     assert row["strand"] == "+" and row["region"] == "r3" and row["chrom"] == "chr1"
-    # - window: offset i is end - 1 - i, so [a, b) -> [end - b, end - a)
+    # even rows are - windows: offset i is end - 1 - i, so [a, b) -> [end - b, end - a)
     row = t.loc[(0, 30, 1)]
     end = 0 * 1000 + 7 + L
     assert (row["start"], row["end"]) == (27, 41)
@@ -266,13 +266,13 @@ def test_bed_round_trip(tmp_path):
     back = read_seqlets_bed(path)
     assert len(back) == len(res.table) == len(written)
     assert list(back.columns) == callmod.BED_COLUMNS
-    assert (back["end"] - back["start"] == back["end"] - back["start"]).all()
     merged = back.merge(
         res.table, left_on=["region", "offset", "sign"], right_on=["region", "start", "sign"]
     )
     assert len(merged) == len(back)
     assert (merged["start_x"] == merged["genome_start"]).all()
     assert (merged["end_x"] == merged["genome_end"]).all()
+    assert (merged["end_x"] - merged["start_x"] == merged["end_y"] - merged["start_y"]).all()
     assert np.allclose(merged["q_value_x"], merged["q_value_y"], rtol=1e-5)
     assert (back["score"].between(0, 1000)).all() and (back["motif"] == ".").all()
     assert back["name"].is_unique
