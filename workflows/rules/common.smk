@@ -24,40 +24,45 @@ def _path_near(path, anchor):
 
 
 def _sample_table():
+    """Sample name -> regions BED and model (None: train one), from the sheet or the config."""
     if config["genome"] is None:
         raise WorkflowError("config: 'genome' is required (a FASTA file); it is null")
     if config["samples"]:
         sheet = Path(config["samples"])
         if not sheet.exists():
             raise WorkflowError(f"config 'samples': no such sample sheet {sheet}")
-        table = pd.read_csv(sheet, sep="\t", dtype=str, comment="#").replace({"": None})
-        table = table.where(table.notna(), None)
+        table = pd.read_csv(
+            sheet, sep="\t", dtype=str, comment="#", keep_default_na=False
+        )
         if "model" not in table:
-            table["model"] = None
+            table["model"] = ""
         validate(table, schema="../schemas/samples.schema.yaml")
-        duplicated = table["sample"][table["sample"].duplicated()].tolist()
-        if duplicated:
-            raise WorkflowError(
-                f"sample sheet {sheet}: sample names repeat: {duplicated}"
-            )
-        table["regions"] = [_path_near(p, sheet) for p in table["regions"]]
-        table["model"] = [
-            None if m is None else _path_near(m, sheet) for m in table["model"]
+        rows = [
+            {
+                "sample": row["sample"],
+                "regions": _path_near(row["regions"], sheet),
+                "model": (
+                    _path_near(row["model"], sheet) if row["model"].strip() else None
+                ),
+            }
+            for row in table.to_dict("records")
         ]
     elif config["regions"]:
-        table = pd.DataFrame(
-            {
-                "sample": [config["sample"]],
-                "regions": [config["regions"]],
-                "model": [None],
-            }
-        )
+        rows = [
+            {"sample": config["sample"], "regions": config["regions"], "model": None}
+        ]
     else:
         raise WorkflowError(
             "config: give 'regions' (one BED) or 'samples' (a sample sheet)"
         )
-    table["model"] = [m if m is not None else config["model"] for m in table["model"]]
-    return table.set_index("sample", drop=False)
+    names = [row["sample"] for row in rows]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise WorkflowError(f"sample sheet: sample names repeat: {repeated}")
+    for row in rows:
+        if row["model"] is None:
+            row["model"] = config["model"]
+    return pd.DataFrame(rows, dtype=object).set_index("sample", drop=False)
 
 
 def _count_regions(path):
