@@ -521,14 +521,11 @@ def _region_marks(name, chrom, first, last, seqlets, hits) -> list:
     for table, kind in ((seqlets, "seqlet"), (hits, "hit")):
         if table is None or len(table) == 0:
             continue
-        if "region" in table:
-            rows = table[table["region"].astype(str) == name]
-        else:
-            rows = table[
-                (table["chrom"].astype(str) == chrom)
-                & (table["end"] > first)
-                & (table["start"] < last)
-            ]
+        rows = table[
+            (table["chrom"].astype(str) == chrom) & (table["end"] > first) & (table["start"] < last)
+        ]
+        if "region" in rows:  # overlapping windows: keep the marks called in this one
+            rows = rows[rows["region"].astype(str) == name]
         for row in rows.itertuples(index=False):
             d = row._asdict()
             label = str(d.get("name", "")) if kind == "hit" else ""
