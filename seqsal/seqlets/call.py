@@ -527,7 +527,7 @@ def call_seqlets(
             ]
 
     seconds = time.perf_counter() - began
-    log.info(
+    log.debug(
         "seqlets: %d regions, %d positive, %d negative at FDR %.3g (%s null) in %.2f s",
         n,
         counts.get(1, 0),
