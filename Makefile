@@ -3,6 +3,7 @@
 #   make test   - install test dependencies and run the test suite
 #   make lint   - ruff format --check + ruff check
 #   make bench  - run the benchmarks in benchmarks/ (prints one JSON line each)
+#   make test-hpc - start a single-node SLURM cluster and run the demo workflow through it
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,9 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q -c .ci/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all venv dev demo test lint format bench clean
+.PHONY: all venv dev demo test test-hpc lint format bench clean
+# Root installs Debian packages directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: test
 
@@ -28,15 +31,22 @@ $(VENV)/.installed-dev: $(VENV)/.installed-base
 	$(PIP) -e '.[dev,hpc]'
 	touch $@
 
+# Headless Chromium renders the HTML report in tests (Debian package chromium).
+$(VENV)/.installed-chromium: | $(BIN)/python
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	touch $@
+
 venv: $(VENV)/.installed-base
 dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed-base
-	$(BIN)/bash -c true 2>/dev/null || true
-	bash scripts/demo.sh "$(BIN)"
+	$(BIN)/seqsal run --cores 2
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(VENV)/.installed-chromium
 	$(BIN)/python -m pytest -q
+
+test-hpc: $(VENV)/.installed-dev
+	bash .ci/test-hpc.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check seqsal tests benchmarks
