@@ -218,3 +218,74 @@ def test_decode_and_reverse_complement_errors():
         decode(np.full((4, 3), 0.25, dtype=np.float32))
     with pytest.raises(InputError, match="column 1 of sequence 0 has more than one base"):
         decode(np.array([[[1, 1], [0, 1], [0, 0], [0, 0]]], dtype=np.float32))
+
+
+@pytest.mark.parametrize("numba_path", [False, True])
+def test_every_dtype_holds_the_same_values_and_int8_and_float32_equal_tangermeme(
+    monkeypatch, numba_path
+):
+    import torch
+    from tangermeme.utils import one_hot_encode
+
+    from seqsal.sequence import onehot
+
+    if numba_path:
+        monkeypatch.setattr(onehot, "_NUMBA_MIN_BYTES", 1)
+    r = np.random.default_rng(3)
+    seq = "".join(r.choice(list("ACGTacgtN"), size=301))
+    reference = encode(seq, warn=False)
+    for dtype in (np.int8, np.uint8, np.float16, np.float32, "float32", np.dtype("int8")):
+        X = encode(seq, warn=False, dtype=dtype)
+        assert X.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(X.astype(np.float32), reference)
+        batch = encode([seq, seq.swapcase()], warn=False, dtype=dtype)
+        assert batch.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(batch[1].astype(np.float32), reference)
+        from_codes = onehot_from_codes(codes(seq), dtype=dtype)
+        assert from_codes.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(from_codes, X)
+    # tangermeme's default is int8; asked for float32 it gives float32.  Like with like:
+    ours_int8 = encode(seq.upper(), warn=False, dtype=np.int8)
+    np.testing.assert_array_equal(ours_int8, one_hot_encode(seq.upper()).numpy())
+    theirs_f32 = one_hot_encode(seq.upper(), dtype=torch.float32).numpy()
+    np.testing.assert_array_equal(encode(seq.upper(), warn=False), theirs_f32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int16, "int32", bool, "nonsense", None])
+def test_unknown_dtype_is_an_input_error(dtype):
+    with pytest.raises(InputError, match="dtype"):
+        encode("ACGT", dtype=dtype)
+    with pytest.raises(InputError, match="dtype"):
+        onehot_from_codes(codes("ACGT"), dtype=dtype)
+
+
+def test_torch_dtype_is_an_input_error():
+    with pytest.raises(InputError, match=r"dtype=torch\.int8"):
+        encode("ACGT", dtype=torch.int8)
+
+
+def test_onehot_from_codes_writes_into_out_and_checks_it():
+    code_rows = np.stack([codes("ACGTN"), codes("ttgca")])
+    out = np.full((3, 4, 5), 7, dtype=np.int8)
+    result = onehot_from_codes(code_rows, dtype=np.int8, out=out[1:])
+    assert result.base is out or np.shares_memory(result, out)
+    np.testing.assert_array_equal(out[1:], encode(["ACGTN", "ttgca"], warn=False))
+    assert (out[0] == 7).all()  # nothing outside the slice touched
+    with pytest.raises(InputError, match="out"):
+        onehot_from_codes(code_rows, dtype=np.float32, out=out[1:])  # dtype differs
+    with pytest.raises(InputError, match="out"):
+        onehot_from_codes(code_rows, dtype=np.int8, out=out)  # shape differs
+    with pytest.raises(InputError, match="out"):
+        onehot_from_codes(code_rows, dtype=np.int8, out=out[1:, :, ::-1])  # not contiguous
+
+
+def test_codes_are_writeable_and_equal_a_lookup_for_every_byte():
+    every_byte = bytes(range(256))
+    expected = np.full(256, 4, dtype=np.uint8)
+    for k, base in enumerate("ACGT"):
+        expected[ord(base)] = expected[ord(base.lower())] = k
+    result = codes(every_byte)
+    np.testing.assert_array_equal(result, expected)
+    result[0] = 0  # a fresh array the caller may change
+    X = encode(every_byte, warn=False)
+    np.testing.assert_array_equal(X, onehot_from_codes(expected))

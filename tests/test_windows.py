@@ -233,6 +233,10 @@ def test_onehot_matches_tangermeme_extract_loci(tmp_path, width):
         ).numpy()
         assert theirs.shape == ours.shape
         np.testing.assert_array_equal(ours, theirs.astype(np.float32))
+        # Like with like: tangermeme's int8 against seqsal asked for int8.
+        ours_int8 = extract_onehot(fa, w, dtype=np.int8)
+        assert ours_int8.dtype == theirs.dtype == np.int8
+        np.testing.assert_array_equal(ours_int8, theirs)
 
 
 def test_cached_chromosome_codes_equal_onehot_encode_for_every_character(tmp_path):
@@ -258,3 +262,63 @@ def test_without_chrom_sizes_extraction_still_pads_past_the_end(genome, caplog):
         X = extract_onehot(genome, w)
     assert extract_sequences(genome, w) == [CHR2[18:] + "NN"]
     assert (X[0, :, 6:] == 0).all() and "2 of them N padding" in caplog.text
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.float16, "float32"])
+def test_every_dtype_gives_the_same_values_batched_or_streamed(genome, dtype):
+    df = regions(
+        [("chr1", 5, 17, "p", 0, "+"), ("chr1", 5, 17, "m", 0, "-"), ("chr2", 18, 24, "e", 0, "+")]
+    )
+    w = make_windows(df, 10, chrom_sizes=genome.chrom_sizes)
+    reference = extract_onehot(genome, w)
+    assert reference.dtype == np.float32
+    X = extract_onehot(genome, w, dtype=dtype, batch_size=2)
+    assert X.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(X.astype(np.float32), reference)
+    streamed = list(iter_onehot(genome, w, batch_size=2, dtype=dtype))
+    assert [b.dtype for b in streamed] == [np.dtype(dtype)] * 2
+    np.testing.assert_array_equal(np.concatenate(streamed), X)
+
+
+def test_unknown_dtype_is_an_input_error(genome):
+    w = make_windows(regions([("chr1", 5, 17)]), 4)
+    with pytest.raises(InputError, match="dtype"):
+        extract_onehot(genome, w, dtype=np.float64)
+    with pytest.raises(InputError, match="dtype"):
+        next(iter_onehot(genome, w, dtype="int64"))
+
+
+def test_cli_extract_dtype_writes_that_type_with_the_same_values(tmp_path):
+    from seqsal.cli import main
+
+    fa = tmp_path / "g.fa"
+    write_fasta([("chr1", CHR1), ("chr2", CHR2)], fa, line_width=10)
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t5\t15\ta\t0\t+\nchr1\t5\t15\tb\t0\t-\nchr2\t0\t3\tc\t0\t+\n")
+    arrays = {}
+    for dtype in ("float32", "int8", "float16"):
+        out = tmp_path / f"{dtype}.npz"
+        args = ["extract", "--fasta", fa, "--regions", bed, "--width", 12, "--out", out]
+        assert main([*map(str, args), "--dtype", dtype]) == 0
+        with np.load(out) as npz:
+            arrays[dtype] = npz["X"]
+        assert arrays[dtype].dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(arrays["int8"].astype(np.float32), arrays["float32"])
+    np.testing.assert_array_equal(arrays["float16"].astype(np.float32), arrays["float32"])
+    with pytest.raises(SystemExit):  # argparse refuses an unlisted type
+        main(
+            [
+                "extract",
+                "--fasta",
+                str(fa),
+                "--regions",
+                str(bed),
+                "--width",
+                "12",
+                "--out",
+                str(tmp_path / "x.npz"),
+                "--dtype",
+                "float64",
+            ]
+        )
+    assert not (tmp_path / "x.npz").exists()

@@ -17,13 +17,15 @@ HELP = "extract fixed-width windows around BED regions as one-hot (.npz) or FAST
 DESCRIPTION = (
     "Read regions from a BED file, centre a window of --width bases on each region's middle "
     "(or its summit), and write the windows from the FASTA as a one-hot array (.npz: X of "
-    "shape (n, 4, L) float32, rows A,C,G,T, plus chrom/start/end/strand/name/pad_left/pad_right) "
+    "shape (n, 4, L) float32 or --dtype, rows A,C,G,T, plus chrom/start/end/strand/name/pad_left/pad_right) "
     "or as sequences (.fa/.fasta, named name::chrom:start-end(strand)). A '-' strand region is "
     "the reverse complement. Outputs appear only when complete."
 )
 
 ONEHOT_SUFFIXES = (".npz",)
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna")
+# --dtype names and the little-endian type written to the .npz whatever the machine.
+DTYPE_CHOICES = {"float32": "<f4", "float16": "<f2", "int8": "i1", "uint8": "u1"}
 
 
 def add_arguments(parser) -> None:
@@ -68,6 +70,14 @@ def add_arguments(parser) -> None:
         help="windows converted at a time; bounds memory, does not change the output",
     )
     parser.add_argument(
+        "--dtype",
+        choices=list(DTYPE_CHOICES),
+        default="float32",
+        help="type of the one-hot array X in a .npz: float32 (default, what models take), "
+        "float16, int8 or uint8 (same 0/1 values, a half or a quarter of the bytes); "
+        "ignored for FASTA output",
+    )
+    parser.add_argument(
         "--out",
         required=True,
         metavar="OUT",
@@ -81,8 +91,8 @@ def add_arguments(parser) -> None:
     )
 
 
-def _write_npz(path: Path, windows, chunks, n: int, width: int) -> None:
-    """Write X (n, 4, width) float32 batch by batch, plus the coordinate arrays, as one .npz.
+def _write_npz(path: Path, windows, chunks, n: int, width: int, dtype: np.dtype) -> None:
+    """Write X (n, 4, width) of ``dtype`` batch by batch, plus the coordinate arrays, as one .npz.
 
     The array is streamed into the zip member, so memory holds one batch, not all of X.
     """
@@ -94,14 +104,14 @@ def _write_npz(path: Path, windows, chunks, n: int, width: int) -> None:
     ):
         with zf.open("X.npy", "w", force_zip64=True) as member:
             header = {
-                "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+                "descr": np.lib.format.dtype_to_descr(dtype),
                 "fortran_order": False,
                 "shape": (n, 4, width),
             }
             np.lib.format.write_array_header_2_0(member, header)
             written = 0
             for batch in chunks:
-                member.write(np.ascontiguousarray(batch, dtype="<f4").tobytes())
+                member.write(np.ascontiguousarray(batch, dtype=dtype).tobytes())
                 written += len(batch)
             if written != n:
                 raise InputError(f"internal: wrote {written} windows, expected {n}")
@@ -160,6 +170,9 @@ def run(args) -> int:
         raise InputError(f"--width {args.width}; must be a positive integer")
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}; must be a positive integer")
+    if args.dtype not in DTYPE_CHOICES:
+        raise InputError(f"--dtype {args.dtype!r}; expected one of {', '.join(DTYPE_CHOICES)}")
+    file_dtype = np.dtype(DTYPE_CHOICES[args.dtype])
 
     with open_genome(args.fasta) as genome:
         regions = read_bed(
@@ -177,9 +190,10 @@ def run(args) -> int:
             _write_npz(
                 out,
                 windows,
-                iter_onehot(genome, windows, batch_size=args.batch_size),
+                iter_onehot(genome, windows, batch_size=args.batch_size, dtype=args.dtype),
                 n,
                 args.width,
+                file_dtype,
             )
         else:
             _write_fasta(out, windows, iter_sequences(genome, windows, batch_size=args.batch_size))

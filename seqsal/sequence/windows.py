@@ -26,8 +26,10 @@ import pandas as pd
 from seqsal._runtime import batch_slices, check_positive_int
 from seqsal.errors import InputError
 from seqsal.sequence.onehot import (
-    _LOOKUP,
     N_CODE,
+    check_dtype,
+    codes,
+    onehot_from_codes,
     reverse_complement_codes,
 )
 
@@ -39,12 +41,6 @@ CENTERS = ("middle", "summit")
 # Chromosome arrays kept at once.  A sorted windows table touches one chromosome at a time;
 # the budget bounds memory for a large genome with unsorted windows (re-reads then happen).
 CACHE_BYTES = 2 * 1024**3
-
-_CODE_TABLE = _LOOKUP.tobytes()
-# One-hot from codes is onehot.onehot_from_codes' rule (code k -> row k, 4 -> zero column),
-# written here as one broadcast comparison: measured 2.4x faster than that function's four
-# passes on (1024, 1000) batches, and it can fill a preallocated result in place.
-_BASE_CODES = np.arange(4, dtype=np.uint8)[None, :, None]
 
 # Complement of every ASCII byte: IUPAC codes to their complements, case kept; others as is.
 _COMPLEMENT_BYTES = bytes.maketrans(
@@ -335,9 +331,7 @@ class _ChromosomeCache:
             )
         raw = self.genome.chromosome_bytes(chrom)
         if self.as_codes:
-            # onehot's own lookup table, applied with bytes.translate: the same codes as
-            # onehot.codes(raw) (tests check it) at about twice the speed on a whole chromosome.
-            array = np.frombuffer(raw.translate(_CODE_TABLE), dtype=np.uint8)
+            array = codes(raw)
         else:
             array = np.frombuffer(raw, dtype=np.uint8)
         while (
@@ -439,7 +433,9 @@ def _warn_counts(n_unknown: int, n_padded: int, n_total: int) -> None:
         )
 
 
-def iter_onehot(genome, windows: pd.DataFrame, *, batch_size: int = 1024) -> Iterator[np.ndarray]:
+def iter_onehot(
+    genome, windows: pd.DataFrame, *, batch_size: int = 1024, dtype=np.float32
+) -> Iterator[np.ndarray]:
     """Yield one-hot batches of the windows, in order; memory does not grow with their number.
 
     Parameters
@@ -452,25 +448,31 @@ def iter_onehot(genome, windows: pd.DataFrame, *, batch_size: int = 1024) -> Ite
         ``pad_left, pad_right``); every window the same width L.
     batch_size : int, default 1024
         Windows per yielded array: 1024 x 1 kb is 16 MB of float32, small next to a model.
+    dtype : numpy dtype, default np.float32
+        float32 (what models take), or float16, int8, uint8 for less memory
+        (:data:`seqsal.sequence.onehot.DTYPES`).
 
     Yields
     ------
-    np.ndarray, shape (b, 4, L), dtype float32
+    np.ndarray, shape (b, 4, L), dtype ``dtype``
         Rows A, C, G, T; ``-`` strand windows reverse-complemented; N (and padding) are
         all-zero columns, counted in one warning at the end.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
+    dtype = check_dtype(dtype)
     win = _window_arrays(windows)
     n_unknown = n_padded = 0
     with _Opened(genome) as g:
         for _rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
             n_unknown += unknown
             n_padded += padded
-            yield (code_array[:, None, :] == _BASE_CODES).astype(np.float32)
+            yield onehot_from_codes(code_array, dtype=dtype)
     _warn_counts(n_unknown, n_padded, len(win.first) * win.width)
 
 
-def extract_onehot(genome, windows: pd.DataFrame, *, batch_size: int | None = None) -> np.ndarray:
+def extract_onehot(
+    genome, windows: pd.DataFrame, *, batch_size: int | None = None, dtype=np.float32
+) -> np.ndarray:
     """One-hot array of all windows.
 
     Parameters
@@ -482,21 +484,25 @@ def extract_onehot(genome, windows: pd.DataFrame, *, batch_size: int | None = No
     batch_size : int, optional
         Windows converted at a time (default 4096); the result is the same for any value.
         For more windows than fit in memory, use :func:`iter_onehot`.
+    dtype : numpy dtype, default np.float32
+        float32 (what models take), or float16, int8, uint8 for a half or a quarter of the
+        memory (:data:`seqsal.sequence.onehot.DTYPES`).
 
     Returns
     -------
-    np.ndarray, shape (n, 4, L), dtype float32
+    np.ndarray, shape (n, 4, L), dtype ``dtype``
         Rows A, C, G, T, in the order of ``windows``.
     """
     batch_size = 4096 if batch_size is None else check_positive_int(batch_size, "batch_size")
+    dtype = check_dtype(dtype)
     win = _window_arrays(windows)
-    out = np.empty((len(win.first), 4, win.width), dtype=np.float32)
+    out = np.empty((len(win.first), 4, win.width), dtype=dtype)
     n_unknown = n_padded = 0
     with _Opened(genome) as g:
         for rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
             n_unknown += unknown
             n_padded += padded
-            out[rows] = code_array[:, None, :] == _BASE_CODES
+            onehot_from_codes(code_array, dtype=dtype, out=out[rows])
     _warn_counts(n_unknown, n_padded, out.shape[0] * out.shape[2])
     return out
 
