@@ -436,14 +436,14 @@ def test_bad_inputs_give_a_report_that_says_so(tmp_path):
     html = empty.path.read_text()
     assert "No motifs in this run" in html and "no attribution store given" in html
     # a store without motifs, and motifs without matches
-    run = make_run(tmp_path / "nomatch", matches=False, n_regions=2)
+    run = make_run(tmp_path / "nomatch", matches=False, n_regions=2, motif_names=("pos_pattern_0",))
     (run["motifs_dir"] / "hits.bed").unlink()
     result = write_report(
         tmp_path / "nomatch.html", store=run["store"], motifs_dir=run["motifs_dir"], n_jobs=1
     )
     html = result.path.read_text()
     assert "the motifs have no database matches" in html
-    assert html.count('class="motif-row"') == 3
+    assert html.count('class="motif-row"') == 1
     assert "not annotated" in html
     folder = tmp_path / "nomotifs"
     folder.mkdir()
@@ -476,7 +476,7 @@ def test_loader_prefers_h5_cwms(tmp_path):
 def test_cli_writes_the_report(tmp_path):
     from seqsal.cli import main
 
-    run = make_run(tmp_path, n_regions=2)
+    run = make_run(tmp_path, n_regions=2, motif_names=("neg_pattern_0",))
     out = tmp_path / "cli" / "report.html"
     code = main(
         [
@@ -498,3 +498,43 @@ def test_cli_writes_the_report(tmp_path):
     assert "<title>My &lt;run&gt;</title>" in html
     assert html.count('class="region"') == 1
     assert main(["report", "--motifs", str(tmp_path / "nope"), "--out", str(out)]) == 2
+
+
+def test_model_metrics_timings_and_versions_in_provenance(tmp_path):
+    import json
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text(json.dumps({"arch": "cnn", "input_length": 200}))
+    (model / "metrics.json").write_text(json.dumps({"val": {"pearson": 0.8123456}}))
+    result = write_report(
+        tmp_path / "r.html", model_dir=model, timings={"train": 12.345}, title="t", n_jobs=1
+    )
+    html = result.path.read_text()
+    assert "val.pearson" in html and "0.8123" in html
+    assert "input_length" in html and "12.35 s" in html
+    from importlib.metadata import version
+
+    assert version("numpy") in html and version("logomaker") in html
+    c = collect(html)
+    links_exist(result.path, c)
+    assert {unquote(h) for h in c.links if not h.startswith("#")} == {
+        "model/model.json",
+        "model/metrics.json",
+    }
+
+
+def test_report_is_written_atomically(tmp_path, monkeypatch):
+    """A failure while the file is written leaves the previous report and no temporary file."""
+    from seqsal.plot import report
+
+    class Template:
+        def render(self, **context):
+            return 12345  # not text: the write into the temporary file fails
+
+    monkeypatch.setattr(report, "_template", Template)
+    (tmp_path / "r.html").write_text("previous report")
+    with pytest.raises(TypeError):
+        write_report(tmp_path / "r.html", n_jobs=1)
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    assert (tmp_path / "r.html").read_text() == "previous report"
