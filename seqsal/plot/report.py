@@ -212,14 +212,24 @@ def read_model_dir(path) -> tuple[dict, dict, list[Path]]:
     model, metrics, files = {}, {}, []
     if folder.is_file():
         return {"file": folder.name}, {}, [folder]
+    embedded_metrics = None
     for name, target in (("model.json", model), ("metrics.json", metrics)):
         file = folder / name
         if file.exists():
             files.append(file)
             try:
-                _flatten(json.loads(file.read_text()), out=target)
+                content = json.loads(file.read_text())
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 target["error"] = f"{name} is not valid JSON ({err})"
+                continue
+            if name == "model.json" and isinstance(content, dict):
+                # model.json repeats the metrics under metadata.metrics: list them once
+                metadata = dict(content.get("metadata") or {})
+                embedded_metrics = metadata.pop("metrics", None)
+                content = {**content, "metadata": metadata}
+            _flatten(content, out=target)
+    if not metrics and embedded_metrics:
+        _flatten(embedded_metrics, out=metrics)
     for name in ("weights.pt", "history.tsv"):
         if (folder / name).exists():
             files.append(folder / name)
@@ -394,6 +404,7 @@ def _motif_rows(
     seqlets = results.seqlets
     rows = []
     for index, motif in enumerate(results.motifs):
+        motif = dataclasses.replace(motif, seqlets=None)  # members are not drawn: don't ship them
         trimmed = motif.trimmed()
         row: dict = {
             "index": index,
@@ -405,12 +416,7 @@ def _motif_rows(
             "width": motif.width,
             "trim": motif.trim,
             "n_seqlets": motif.n_seqlets,
-            "cwm_logo": images.add(
-                None,
-                "motif_logo",
-                trimmed,
-                "cwm",
-            ),
+            "cwm_logo": images.add(None, "motif_logo", trimmed, "cwm"),
             "ppm_logo": images.add(None, "ppm_logo", trimmed.ppm),
         }
         motif_matches = matches.get(motif.id, [])
