@@ -35,6 +35,11 @@ cleanup() {
     for pid in "${PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     done
+    if [ -e "$WORK/etc/slurm.conf.before" ]; then
+        $SUDO cp -p "$WORK/etc/slurm.conf.before" /etc/slurm/slurm.conf
+    elif [ -e "$WORK/etc/slurm.conf" ]; then
+        $SUDO rm -f /etc/slurm/slurm.conf
+    fi
     stamp "daemons stopped; work folder $WORK; exit $status"
     exit "$status"
 }
@@ -77,7 +82,14 @@ SlurmdLogFile=$WORK/log/slurmd.log
 NodeName=$HOST CPUs=$NPROC RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=ci Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
-export SLURM_CONF="$WORK/etc/slurm.conf"
+# Jobs run `srun` inside their batch script, which reads the default path (SLURM_CONF is not
+# passed into the job): the config goes to /etc/slurm, and any file there is put back on exit.
+$SUDO mkdir -p /etc/slurm
+if [ -e /etc/slurm/slurm.conf ]; then
+    $SUDO cp -p /etc/slurm/slurm.conf "$WORK/etc/slurm.conf.before"
+fi
+$SUDO cp "$WORK/etc/slurm.conf" /etc/slurm/slurm.conf
+export SLURM_CONF=/etc/slurm/slurm.conf
 
 stamp "starting munged, slurmctld, slurmd ($NPROC CPUs, $MEM_MB MB)"
 $SUDO install -d -o munge -g munge -m 0700 /var/lib/munge /var/log/munge /etc/munge
@@ -131,7 +143,7 @@ POLLER=$!
 PIDS+=($POLLER)
 stamp "workflow through SLURM"
 t0=$(date +%s)
-"$SEQSAL" run --config "$WORK/hpc.yaml" --profile slurm --directory "$WORK/slurm" \
+timeout 2400 "$SEQSAL" run --config "$WORK/hpc.yaml" --profile slurm --directory "$WORK/slurm" \
     -- --max-threads "$NPROC" --jobs 4 --slurm-keep-successful-logs \
     >"$WORK/slurm-run.log" 2>&1 || { tail -50 "$WORK/slurm-run.log"; exit 1; }
 t_slurm=$(($(date +%s) - t0))
@@ -141,7 +153,7 @@ stamp "SLURM run: ${t_slurm}s"
 # 5. The same locally ---------------------------------------------------------------------
 stamp "the same workflow locally"
 t0=$(date +%s)
-"$SEQSAL" run --config "$WORK/hpc.yaml" --directory "$WORK/local" --cores "$NPROC" \
+timeout 2400 "$SEQSAL" run --config "$WORK/hpc.yaml" --directory "$WORK/local" --cores "$NPROC" \
     >"$WORK/local-run.log" 2>&1 || { tail -50 "$WORK/local-run.log"; exit 1; }
 t_local=$(($(date +%s) - t0))
 stamp "local run: ${t_local}s"

@@ -217,7 +217,7 @@ def test_missing_inputs_named(tmp_path):
 
 
 def test_demo_run_end_to_end(demo_run):
-    run_dir, result, seconds = demo_run
+    run_dir, result, _ = demo_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = run_dir / "results" / "tiny"
     report = results / "report.html"
