@@ -435,6 +435,11 @@ def test_bad_inputs_give_a_report_that_says_so(tmp_path):
     empty = write_report(tmp_path / "empty.html", n_jobs=1)
     html = empty.path.read_text()
     assert "No motifs in this run" in html and "no attribution store given" in html
+    # a store that holds no regions
+    with AttributionStore(tmp_path / "empty.h5", length=10):
+        pass
+    html = write_report(tmp_path / "e.html", store=tmp_path / "empty.h5", n_jobs=1).path.read_text()
+    assert "the attribution store holds no regions" in html and "No regions to show" in html
     # a store without motifs, and motifs without matches
     run = make_run(tmp_path / "nomatch", matches=False, n_regions=2, motif_names=("pos_pattern_0",))
     (run["motifs_dir"] / "hits.bed").unlink()
