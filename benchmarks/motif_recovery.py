@@ -90,7 +90,7 @@ def prepare(out: Path, *, n_regions: int, seed: int, reuse: bool, steps: int, re
         )
         info["train_s"] = round(time.perf_counter() - t, 1)
     metrics = json.loads((model_dir / "metrics.json").read_text())
-    info["test_pearson"] = metrics["test"]["activity"]["pearson"] if "test" in metrics else None
+    info["test_pearson"] = metrics.get("test", {}).get("pearson", {}).get("activity")
     test_chroms = metrics["splits"]["test"]["chroms"]
     attr_path = out / "attributions.npz"
     if not (reuse and attr_path.exists()):
