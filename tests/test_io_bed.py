@@ -3,6 +3,7 @@
 import gzip
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -228,3 +229,62 @@ def test_large_file_parses_quickly_and_keeps_dtypes(tmp_path):
     df = read_bed(path)
     assert df["start"].dtype == np.int64 and df["score"].dtype == np.float64
     np.testing.assert_array_equal(df["start"].to_numpy(), starts)
+
+
+# --- repeated names and windows BEDs ---------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def test_repeated_names_are_an_error_by_default_and_allowed_with_unique_names_false(tmp_path):
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t0\t10\tCTCF\nchr1\t20\t30\tGATA1\nchr1\t40\t50\tCTCF\n")
+    with pytest.raises(
+        InputError, match=r"line 3: duplicate region name 'CTCF' \(also on line 1\)"
+    ):
+        read_bed(bed)
+    df = read_bed(bed, unique_names=False)
+    assert list(df["name"]) == ["CTCF", "GATA1", "CTCF"]
+    assert list(df["start"]) == [0, 20, 40]
+
+
+@pytest.mark.skipif(not (DEMO / "planted.bed").exists(), reason="bundled demo data absent")
+def test_bundled_planted_bed_reads_with_unique_names_false():
+    path = DEMO / "planted.bed"
+    with pytest.raises(InputError, match="duplicate region name"):
+        read_bed(path)  # the TF name repeats: refused as keys...
+    df = read_bed(path, unique_names=False)  # ...read as labels
+    text_rows = [
+        line.split("\t")
+        for line in path.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert len(df) == len(text_rows) and df["name"].duplicated().any()
+    assert list(df["name"]) == [row[3] for row in text_rows]
+    assert list(df["start"]) == [int(row[1]) for row in text_rows]
+    assert set(df["strand"]) <= {"+", "-"}
+    assert "motif_id" in df.columns
+
+
+def test_windows_bed_from_extract_reads_back_without_padding_as_targets(tmp_path):
+    from seqsal.cli import main
+    from seqsal.io.fasta import write_fasta
+
+    fa = tmp_path / "g.fa"
+    write_fasta([("chr1", "ACGT" * 10)], fa)
+    regions = tmp_path / "r.bed"
+    regions.write_text(
+        "chrom\tstart\tend\tname\tscore\tstrand\tactivity\n"
+        "chr1\t0\t4\ta\t0\t+\t1.5\n"
+        "chr1\t10\t20\tb\t0\t-\t2.5\n"
+    )
+    windows_bed = tmp_path / "w.bed"
+    args = ["extract", "--fasta", fa, "--regions", regions, "--width", 10]
+    args += ["--out", tmp_path / "x.npz", "--windows-bed", windows_bed]
+    assert main([str(a) for a in args]) == 0
+    assert "pad_left" in windows_bed.read_text().splitlines()[0]
+    df = read_bed(windows_bed)
+    assert df.attrs["targets"] == ["activity"]
+    assert df["pad_left"].dtype == np.int64 and list(df["pad_left"]) == [3, 0]
+    assert list(df["pad_right"]) == [0, 0]
+    np.testing.assert_array_equal(df["activity"], [1.5, 2.5])

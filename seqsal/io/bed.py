@@ -42,6 +42,10 @@ _STANDARD_ALIASES = {
 }
 _NARROWPEAK_EXTRAS = ["signalValue", "pValue", "qValue", "peak"]
 _MISSING = frozenset({"", ".", "NA", "NaN", "nan", "na"})
+# Bookkeeping columns that seqsal itself writes next to windows (make_windows, ``seqsal
+# extract --windows-bed``): the N bases padded past a chromosome end.  Read back as integers
+# and never taken for targets, so a windows BED round-trips.
+WINDOW_COLUMNS = ("pad_left", "pad_right")
 
 
 def _open_text(path: str | os.PathLike):
@@ -113,6 +117,7 @@ def read_bed(
     *,
     chrom_sizes: Mapping[str, int] | None = None,
     skip_missing: bool = False,
+    unique_names: bool = True,
 ) -> pd.DataFrame:
     """Read and validate a BED file (BED3 to BED6+, optional header, gzip ok).
 
@@ -128,13 +133,19 @@ def read_bed(
         Drop regions on chromosomes not in ``chrom_sizes`` (with a warning and the count)
         instead of raising.  Off by default because mismatched names (``chr1`` vs ``1``)
         usually mean the wrong genome.
+    unique_names : bool, default True
+        Refuse two regions with the same name (the error names both lines): region names
+        key outputs (attribution stores, predictions), so a repeat is usually a mistake.
+        Pass False for files where names are labels, not keys, such as ``planted.bed`` from
+        :mod:`seqsal.sequence.synthetic` (the transcription factor of each instance).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``chrom, start, end, name, score, strand`` (absent ones filled:
         name = ``"chrom:start-end"``, score = 0, strand = ``"."``), then the file's extra
-        columns.  ``attrs["targets"]``: the header's extra numeric columns, in file order;
+        columns.  ``attrs["targets"]``: the header's extra numeric columns, in file order,
+        except the windows bookkeeping columns ``pad_left``/``pad_right`` (read as integers);
         ``attrs["source"]``: the path; ``attrs["columns"]``: the DataFrame column of each
         file column, in file order (so a 1-based column number, such as narrowPeak's summit
         column 10, can be resolved).
@@ -144,7 +155,8 @@ def read_bed(
     InputError
         Naming the file and line: a missing or empty file, too few or inconsistent columns,
         a non-integer or negative coordinate, ``end <= start``, a strand other than
-        ``+ - .``, a non-numeric score or target value, duplicate names (both lines),
+        ``+ - .``, a non-numeric score or target value, duplicate names (both lines; unless
+        ``unique_names=False``),
         chromosomes not in ``chrom_sizes`` (a few named, with the count).
     """
     source = os.fspath(path)
@@ -272,16 +284,18 @@ def read_bed(
         ]
     else:
         name_col = [f"{c}:{s}-{e}" for c, s, e in zip(chrom, starts, ends, strict=True)]
-    first_line: dict[str, int] = {}
-    for name, lineno in zip(name_col, line_numbers, strict=True):
-        if name in first_line:
-            raise InputError(
-                f"duplicate region name {name!r} (also on line {first_line[name]}); names must be unique "
-                "(regions without a name are named chrom:start-end)",
-                path=source,
-                line=lineno,
-            )
-        first_line[name] = lineno
+    if unique_names:
+        first_line: dict[str, int] = {}
+        for name, lineno in zip(name_col, line_numbers, strict=True):
+            if name in first_line:
+                raise InputError(
+                    f"duplicate region name {name!r} (also on line {first_line[name]}); names "
+                    "must be unique (regions without a name are named chrom:start-end; "
+                    "unique_names=False allows repeats)",
+                    path=source,
+                    line=lineno,
+                )
+            first_line[name] = lineno
     data["name"] = np.asarray(name_col, dtype=object)
 
     if "score" in by_name:
@@ -304,7 +318,7 @@ def read_bed(
         if name in BED_COLUMNS:
             continue
         values = columns[i]
-        if header is not None and _looks_numeric(values):
+        if header is not None and name not in WINDOW_COLUMNS and _looks_numeric(values):
             data[name] = _float_column(
                 values,
                 f"numeric column {name!r} (a target: its first value is a number) has value",
