@@ -279,7 +279,12 @@ def test_onehot_from_codes_writes_into_out_and_checks_it():
         onehot_from_codes(code_rows, dtype=np.int8, out=out[1:, :, ::-1])  # not contiguous
 
 
-def test_codes_are_writeable_and_equal_a_lookup_for_every_byte():
+@pytest.mark.parametrize("numba_path", [False, True])
+def test_codes_are_writeable_and_equal_a_lookup_for_every_byte(monkeypatch, numba_path):
+    from seqsal.sequence import onehot
+
+    if numba_path:
+        monkeypatch.setattr(onehot, "_NUMBA_MIN_BYTES", 1)
     every_byte = bytes(range(256))
     expected = np.full(256, 4, dtype=np.uint8)
     for k, base in enumerate("ACGT"):
@@ -287,5 +292,9 @@ def test_codes_are_writeable_and_equal_a_lookup_for_every_byte():
     result = codes(every_byte)
     np.testing.assert_array_equal(result, expected)
     result[0] = 0  # a fresh array the caller may change
+    np.testing.assert_array_equal(
+        codes(every_byte.decode("latin-1")), expected[:128].tolist() + [4] * 128
+    )
+    np.testing.assert_array_equal(codes(memoryview(every_byte)), expected)
     X = encode(every_byte, warn=False)
     np.testing.assert_array_equal(X, onehot_from_codes(expected))

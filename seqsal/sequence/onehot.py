@@ -12,15 +12,17 @@ float16, int8, uint8 (:data:`DTYPES`) where memory matters; the values are the s
 
 The primitives other modules reuse (one implementation each, used by :func:`encode` and by
 :mod:`seqsal.sequence.windows`): :func:`codes` turns a string into uint8 codes (A=0, C=1, G=2,
-T=3, anything else 4) with one ``bytes.translate``, and :func:`onehot_from_codes` turns codes
-into the one-hot array, optionally into a preallocated ``out``.  Both :func:`encode` and
-:func:`onehot_from_codes` write the result in one pass, comparing every input byte with the
-four bases straight into the output of the requested dtype (no intermediate arrays): for long
-rows (a chromosome, a 50 Mb string) through a small numba kernel that LLVM vectorises, for
-short rows (batches of windows) through one broadcast ``np.equal(..., out=)``, which measured
-faster than the kernel there and never loads numba (about a second of start-up in a fresh
-process).  On 50 Mb both dtypes are faster than tangermeme's ``one_hot_encode`` with the same
-dtype (``benchmarks/onehot_speed.py``), and the arrays are equal to its output.
+T=3, anything else 4), and :func:`onehot_from_codes` turns codes into the one-hot array,
+optionally into a preallocated ``out``.  Every conversion compares each input byte with the
+four bases (after OR-ing 0x20 into ASCII, which lowercases letters) and writes the result
+straight into an output of the requested dtype, in one pass with no intermediate arrays: for
+long rows (a chromosome, a 50 Mb string) through small numba kernels that LLVM vectorises
+(no table lookups in them, no running sums), for short rows (batches of windows) through one
+broadcast ``np.equal(..., out=)``, which measured faster than the kernel there and never loads
+numba (about a second of start-up in a fresh process).  A long string is converted to bytes
+piece by piece, so it is never copied whole.  On 50 Mb both dtypes are faster than
+tangermeme's ``one_hot_encode`` asked for the same dtype (``benchmarks/onehot_speed.py``), and
+the arrays are equal to its output.
 """
 
 from __future__ import annotations
@@ -88,6 +90,16 @@ def _onehot_loop(rows, mask, v0, v1, v2, v3, one, out, offset):
             o3[i] = one if b == v3 else zero
 
 
+def _codes_loop(src, out):
+    """``out[i]`` = code of ASCII byte ``src[i]`` (A=0, C=1, G=2, T=3 either case, else 4).
+
+    Comparisons and selects, no table lookup, so that LLVM vectorises it.
+    """
+    for i in range(src.shape[0]):
+        b = src[i] | 0x20
+        out[i] = 0 if b == 97 else (1 if b == 99 else (2 if b == 103 else (3 if b == 116 else 4)))
+
+
 def _known_loop(rows, mask, v0, v1, v2, v3):
     """How many of ``rows | mask`` equal one of ``v0..v3``."""
     n = 0
@@ -135,7 +147,13 @@ def check_dtype(dtype) -> np.dtype:
 
 
 def _fill_onehot(
-    rows: np.ndarray, mask: int, targets: np.ndarray, out: np.ndarray, offset: int = 0
+    rows: np.ndarray,
+    mask: int,
+    targets: np.ndarray,
+    out: np.ndarray,
+    offset: int = 0,
+    *,
+    count: bool = False,
 ) -> int | None:
     """Write the one-hot of uint8 ``rows`` (m, c) into ``out[:, :, offset:offset + c]``.
 
@@ -146,8 +164,8 @@ def _fill_onehot(
     measured faster than the kernel on (1024, 1000) batches and never loads numba (about a
     second of start-up in a fresh process).
 
-    Returns how many entries of ``rows`` are one of ``targets`` when that is free (the numpy
-    way counts the ones written), else None.
+    With ``count``, returns how many entries of ``rows`` are one of ``targets`` when that is
+    cheap (the numpy way counts the ones written), else None.
     """
     half = out.dtype == np.float16
     target = out.view(np.uint16) if half else out
@@ -159,7 +177,7 @@ def _fill_onehot(
     masked = rows | np.uint8(mask) if mask else rows
     part = target[:, :, offset : offset + rows.shape[-1]]
     np.equal(masked[:, None, :], targets[None, :, None], out=part)
-    n_known = int(np.count_nonzero(part))
+    n_known = int(np.count_nonzero(part)) if count else None
     if half:
         part *= np.uint16(_FLOAT16_ONE)
     return n_known
@@ -223,8 +241,9 @@ def _as_bytes(seq, name: str) -> bytes:
 def codes(seq: str | bytes) -> np.ndarray:
     """Integer codes of a DNA string: A=0, C=1, G=2, T=3 (either case), anything else 4.
 
-    One ``bytes.translate`` through a 256-entry table: about twice as fast as indexing a
-    numpy lookup table with the bytes, which matters for a whole chromosome.
+    Long sequences (a chromosome) go through a vectorised numba kernel, several times faster
+    than ``bytes.translate``; short ones through one ``bytes.translate`` with a 256-entry
+    table (about twice as fast as indexing a numpy table with the bytes).
 
     Parameters
     ----------
@@ -239,9 +258,16 @@ def codes(seq: str | bytes) -> np.ndarray:
     if isinstance(seq, str):
         raw = bytearray(seq, "ascii", errors="replace")
     elif isinstance(seq, (bytes, bytearray, memoryview)):
-        raw = bytearray(seq)
+        raw = seq
     else:
         raise InputError(f"seq is a {type(seq).__name__}; expected a str (or bytes) of DNA")
+    if len(raw) >= _NUMBA_MIN_BYTES:
+        out = np.empty(len(raw), dtype=np.uint8)
+        _jit(_codes_loop)(np.frombuffer(raw, dtype=np.uint8), out)
+        return out
+    # bytearray.translate gives a new bytearray: a writeable result.
+    if not isinstance(raw, bytearray):
+        raw = bytearray(raw)
     return np.frombuffer(raw.translate(_TRANSLATE), dtype=np.uint8)
 
 
@@ -311,7 +337,7 @@ def _encode_pieces(
     out = np.empty((n, 4, length), dtype=dtype)
     n_known = offset = 0
     for rows in pieces():
-        known = _fill_onehot(rows, _BYTE_MASK, _BYTE_TARGETS, out, offset)
+        known = _fill_onehot(rows, _BYTE_MASK, _BYTE_TARGETS, out, offset, count=warn)
         if warn:
             n_known += _count_known(rows) if known is None else known
         offset += rows.shape[-1]

@@ -353,9 +353,14 @@ def _gather(
     chroms = win.chrom[rows]
     first = win.first[rows]
     width = win.width
+    same = chroms[0] == chroms[-1] and (chroms == chroms[0]).all()
+    if same:
+        seq = cache[chroms[0]]
+        if first.min() >= 0 and first.max() + width <= seq.shape[0]:
+            # The common case (a sorted table, nothing past an end): one copy per window.
+            return np.lib.stride_tricks.sliding_window_view(seq, width)[first], 0
     out = np.empty((len(first), width), dtype=np.uint8)
     n_padded = 0
-    same = chroms[0] == chroms[-1] and (chroms == chroms[0]).all()
     groups = [(chroms[0], np.arange(len(first)))] if same else _group_rows(chroms)
     for chrom, idx in groups:
         seq = cache[chrom]
