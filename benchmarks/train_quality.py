@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -84,7 +85,8 @@ def main(argv=None) -> int:
     if args.device:
         command += ["--device", args.device]
     began = time.perf_counter()
-    code = seqsal_main(command)
+    with contextlib.redirect_stdout(sys.stderr):  # the CLI's summary line; stdout is the JSON
+        code = seqsal_main(command)
     seconds = time.perf_counter() - began
     if code != 0:
         print(json.dumps({"benchmark": "train_quality", "error": f"seqsal train exited {code}"}))

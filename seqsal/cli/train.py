@@ -86,7 +86,10 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=64, metavar="B", help="training batch size"
     )
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate")
+    parser.add_argument(
+        "--weight-decay", type=float, default=0.0, help="AdamW decoupled weight decay"
+    )
     parser.add_argument(
         "--patience",
         type=int,
@@ -149,6 +152,7 @@ def run(args) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         patience=args.patience,
         rc_augment=args.rc_augment,
         seed=args.seed,

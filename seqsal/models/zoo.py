@@ -119,7 +119,7 @@ def _first_device(module: nn.Module) -> torch.device:
 
 
 class CompactCNN(ZooModel):
-    """A compact CNN: motif-scanning first layer, one or more conv/pool blocks, dense head.
+    """A compact CNN: motif-scanning first layer, optional conv/pool blocks, dense head.
 
     Parameters
     ----------
@@ -137,10 +137,13 @@ class CompactCNN(ZooModel):
     conv_filters : int, default 64
         Filters of each later convolution.
     conv_kernel : int, default 7
-    n_blocks : int, default 1
-        Later conv/pool blocks; dropped automatically (with a log message) when the input
-        is too short for them.  One block learns the planted-motif benchmark to test r 0.9;
-        more blocks learn more slowly on a few thousand regions.
+    n_blocks : int, default 0
+        Later conv/pool blocks (each ``conv_filters`` x ``conv_kernel``, ReLU, max pool);
+        dropped automatically (with a log message) when the input is too short for them.  The
+        default is none: on the planted-motif benchmark (8,000 x 300 bp, additive grammar) one
+        motif-scanning layer reaches test r 0.86 in 7 epochs, while one more block overfits
+        the 5,000 training regions (r 0.83 after 17 epochs).  Add blocks for grammars that
+        need motif combinations over distance, or use the dilated model.
     pool : int, default 4
         Max-pooling size (and stride) after the first conv and after each block.
     hidden : int, default 64
@@ -159,7 +162,7 @@ class CompactCNN(ZooModel):
         kernel_size: int = 19,
         conv_filters: int = 64,
         conv_kernel: int = 7,
-        n_blocks: int = 1,
+        n_blocks: int = 0,
         pool: int = 4,
         hidden: int = 64,
         pool_modes: tuple[str, ...] | list[str] = ("mean", "max"),
