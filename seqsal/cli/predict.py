@@ -52,7 +52,7 @@ def add_arguments(parser) -> None:
         type=int,
         default=None,
         metavar="W",
-        help="window length (default: the model's input length)",
+        help="window length; if not given: the model's input length",
     )
     parser.add_argument(
         "--out-of-bounds",
@@ -72,9 +72,13 @@ def add_arguments(parser) -> None:
         metavar="B",
         help="sequences per forward pass (does not change results)",
     )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
     parser.add_argument(
-        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=None,
+        help="no progress bar (shown by default only on a terminal)",
     )
 
 

@@ -41,7 +41,7 @@ def add_arguments(parser) -> None:
         "--targets",
         default=None,
         metavar="A,B",
-        help="comma-separated target columns (default: every numeric extra column of the BED header)",
+        help="comma-separated target columns; if not given: every numeric extra column of the BED header",
     )
     parser.add_argument(
         "--arch",
@@ -66,19 +66,19 @@ def add_arguments(parser) -> None:
         type=int,
         default=None,
         metavar="W",
-        help="window length (default: the regions' width, or their median)",
+        help="window length; if not given: the regions' width, or their median",
     )
     parser.add_argument(
         "--val-chroms",
         default=None,
         metavar="C1,C2",
-        help="validation chromosomes (default: the one before last holding regions)",
+        help="validation chromosomes; if not given: the one before last holding regions",
     )
     parser.add_argument(
         "--test-chroms",
         default=None,
         metavar="C1,C2",
-        help="test chromosomes (default: the last holding regions)",
+        help="test chromosomes; if not given: the last holding regions",
     )
     parser.add_argument(
         "--epochs", type=int, default=30, help="most epochs (early stopping usually ends sooner)"
@@ -100,14 +100,18 @@ def add_arguments(parser) -> None:
         "--no-rc-augment",
         dest="rc_augment",
         action="store_false",
-        help="turn off reverse-complement augmentation",
+        help="turn off reverse-complement augmentation (on by default)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
     )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
     parser.add_argument(
-        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=None,
+        help="no progress bar (shown by default only on a terminal)",
     )
 
 
