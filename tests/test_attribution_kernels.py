@@ -4,7 +4,7 @@ import pytest
 import torch
 from _attribution_toys import onehot, pooled_cnn
 
-from seqsal.attribution import integrated_gradients, saliency
+from seqsal.attribution import gradcam, integrated_gradients, saliency
 from seqsal.attribution._kernels import fast_kernels
 
 captum_attr = pytest.importorskip("captum.attr")
@@ -53,3 +53,15 @@ def test_attributions_on_a_pooled_model_agree_with_captum():
     torch.testing.assert_close(ours.attributions, theirs.detach(), atol=1e-5, rtol=1e-5)
     sal = captum_attr.Saliency(model).attribute(X.clone().requires_grad_(), target=0, abs=False)
     torch.testing.assert_close(saliency(model, X, target=0), sal, atol=1e-6, rtol=1e-5)
+
+
+def test_gradcam_on_a_relu_before_a_pool_sees_the_relu_output():
+    model, X = pooled_cnn(), onehot(4, length=23, seed=3)
+    # the hooked ReLU must not be folded into the pool, or the map would use pre-ReLU values
+    theirs = captum_attr.LayerGradCam(model, model[4]).attribute(
+        X, target=0, relu_attributions=True
+    )
+    up = captum_attr.LayerAttribution.interpolate(theirs, (23,), "linear").expand(-1, 4, -1)
+    torch.testing.assert_close(
+        gradcam(model, X, layer="4", target=0), up.detach(), atol=1e-5, rtol=1e-5
+    )
