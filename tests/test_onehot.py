@@ -298,3 +298,17 @@ def test_codes_are_writeable_and_equal_a_lookup_for_every_byte(monkeypatch, numb
     np.testing.assert_array_equal(codes(memoryview(every_byte)), expected)
     X = encode(every_byte, warn=False)
     np.testing.assert_array_equal(X, onehot_from_codes(expected))
+
+
+def test_small_inputs_never_import_numba():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from seqsal.sequence.onehot import codes, encode, onehot_from_codes\n"
+        "encode(['ACGTN' * 20] * 10, dtype='int8'); onehot_from_codes(codes('ACGT' * 100))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

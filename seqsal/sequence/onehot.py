@@ -1,7 +1,7 @@
 """DNA strings <-> one-hot arrays, and the reverse complement of one-hot arrays.
 
-One-hot DNA is float32 (unless ``dtype`` says otherwise) with shape ``(4, L)`` for one sequence or ``(n, 4, L)`` for a batch,
-rows A, C, G, T (``ALPHABET``).  Lowercase (soft-masked) bases are the same bases.  N and every
+One-hot DNA is float32 (unless ``dtype`` says otherwise) with shape ``(4, L)`` for one
+sequence or ``(n, 4, L)`` for a batch, rows A, C, G, T (``ALPHABET``).  Lowercase (soft-masked) bases are the same bases.  N and every
 other character (IUPAC ambiguity codes, gaps) become an all-zero column; they are never an
 error, and each call counts them in ONE warning sent through :mod:`logging` (logger
 ``seqsal.sequence.onehot``, level WARNING) so that a pipeline's log shows how much of its
@@ -15,12 +15,12 @@ The primitives other modules reuse (one implementation each, used by :func:`enco
 T=3, anything else 4), and :func:`onehot_from_codes` turns codes into the one-hot array,
 optionally into a preallocated ``out``.  Every conversion compares each input byte with the
 four bases (after OR-ing 0x20 into ASCII, which lowercases letters) and writes the result
-straight into an output of the requested dtype, in one pass with no intermediate arrays: for
-long rows (a chromosome, a 50 Mb string) through small numba kernels that LLVM vectorises
-(no table lookups in them, no running sums), for short rows (batches of windows) through one
-broadcast ``np.equal(..., out=)``, which measured faster than the kernel there and never loads
-numba (about a second of start-up in a fresh process).  A long string is converted to bytes
-piece by piece, so it is never copied whole.  On 50 Mb both dtypes are faster than
+straight into an output of the requested dtype, in one pass with no intermediate arrays:
+from 1 Mb of input on through small numba kernels that LLVM vectorises (no table lookups,
+no running sums; ``seqsal.sequence._onehot_kernels``), below that through one broadcast
+``np.equal(..., out=)``, so that encoding a few sequences never loads numba (about a second
+and 150 MB on first use in a process).  A long string is converted to bytes piece by
+piece, so it is never copied whole.  On 50 Mb both dtypes are faster than
 tangermeme's ``one_hot_encode`` asked for the same dtype (``benchmarks/onehot_speed.py``), and
 the arrays are equal to its output.
 """
@@ -60,67 +60,20 @@ _CODE_MASK, _CODE_TARGETS = 0, np.arange(4, dtype=np.uint8)
 _FLOAT16_ONE = 0x3C00
 """The bits of float16 1.0: float16 output is written as uint16 (numba has no float16)."""
 
-_NUMBA_MIN_BYTES = 1 << 20
-"""Rows of at least this many bases go through the numba kernel; shorter ones numpy."""
+_NUMBA_MIN_BYTES = 1_000_000
+"""Inputs of at least this many bases in all go through the numba kernels, smaller ones
+numpy: numba costs about a second and 150 MB on first use in a process, which a few
+sequences should not pay.  (1,000 windows of 1 kb, ``iter_onehot``'s batch, are above it.)"""
 
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 _COMPLEMENT_CODES = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 
 
-def _onehot_loop(rows, mask, v0, v1, v2, v3, one, out, offset):
-    """``out[r, k, offset + i] = one if rows[r, i] | mask == v_k else 0``, row by row.
+def _kernels():
+    """The numba kernels module, imported (numba with it) on first use."""
+    from seqsal.sequence import _onehot_kernels
 
-    No counting in this loop: a running sum stops LLVM from vectorising it (measured 10x
-    slower); :func:`_known_loop` counts in a second, also vectorised, pass when asked.
-    """
-    zero = one - one
-    n = rows.shape[1]
-    for r in range(rows.shape[0]):
-        src = rows[r]
-        # Slices, not ``offset + i`` indexing: the latter stops LLVM vectorising the loop.
-        o0 = out[r, 0, offset : offset + n]
-        o1 = out[r, 1, offset : offset + n]
-        o2 = out[r, 2, offset : offset + n]
-        o3 = out[r, 3, offset : offset + n]
-        for i in range(n):
-            b = src[i] | mask
-            o0[i] = one if b == v0 else zero
-            o1[i] = one if b == v1 else zero
-            o2[i] = one if b == v2 else zero
-            o3[i] = one if b == v3 else zero
-
-
-def _codes_loop(src, out):
-    """``out[i]`` = code of ASCII byte ``src[i]`` (A=0, C=1, G=2, T=3 either case, else 4).
-
-    Comparisons and selects, no table lookup, so that LLVM vectorises it.
-    """
-    for i in range(src.shape[0]):
-        b = src[i] | 0x20
-        out[i] = 0 if b == 97 else (1 if b == 99 else (2 if b == 103 else (3 if b == 116 else 4)))
-
-
-def _known_loop(rows, mask, v0, v1, v2, v3):
-    """How many of ``rows | mask`` equal one of ``v0..v3``."""
-    n = 0
-    for r in range(rows.shape[0]):
-        src = rows[r]
-        for i in range(src.shape[0]):
-            b = src[i] | mask
-            n += (b == v0) | (b == v1) | (b == v2) | (b == v3)
-    return n
-
-
-_compiled: dict = {}
-
-
-def _jit(function):
-    """``function`` compiled by numba (cached on disk), imported and compiled on first use."""
-    if function.__name__ not in _compiled:
-        import numba
-
-        _compiled[function.__name__] = numba.njit(cache=True, nogil=True)(function)
-    return _compiled[function.__name__]
+    return _onehot_kernels
 
 
 def check_dtype(dtype) -> np.dtype:
@@ -158,21 +111,20 @@ def _fill_onehot(
     """Write the one-hot of uint8 ``rows`` (m, c) into ``out[:, :, offset:offset + c]``.
 
     ``out`` is (m, 4, L), C-contiguous, any of DTYPES.  Row k is 1 where
-    ``rows | mask == targets[k]``, 0 elsewhere, in one pass over ``out``.  Long rows (one
-    chromosome, a 50 Mb string) go through a numba kernel, 3-4x faster than numpy there;
-    short rows (batches of windows) through one broadcast ``np.equal`` into ``out``, which
-    measured faster than the kernel on (1024, 1000) batches and never loads numba (about a
-    second of start-up in a fresh process).
+    ``rows | mask == targets[k]``, 0 elsewhere, in one pass over ``out``.  Large inputs go
+    through the numba kernel (about 2x numpy's broadcast ``np.equal`` on (4096, 1000)
+    batches, 3-4x on one 50 Mb row); small ones through one broadcast ``np.equal`` into
+    ``out``, which never loads numba.
 
     With ``count``, returns how many entries of ``rows`` are one of ``targets`` when that is
     cheap (the numpy way counts the ones written), else None.
     """
     half = out.dtype == np.float16
     target = out.view(np.uint16) if half else out
-    if out.shape[-1] >= _NUMBA_MIN_BYTES:
+    if rows.size and out.shape[0] * out.shape[-1] >= _NUMBA_MIN_BYTES:
         one = np.uint16(_FLOAT16_ONE) if half else out.dtype.type(1)
         v = [np.uint8(t) for t in targets]
-        _jit(_onehot_loop)(rows, np.uint8(mask), *v, one, target, offset)
+        _kernels().onehot_rows(rows, np.uint8(mask), *v, one, target, offset)
         return None
     masked = rows | np.uint8(mask) if mask else rows
     part = target[:, :, offset : offset + rows.shape[-1]]
@@ -186,24 +138,13 @@ def _fill_onehot(
 def _count_known(rows: np.ndarray) -> int:
     """How many bytes of ``rows`` (m, c) are A/C/G/T (either case), vectorised by numba."""
     v = [np.uint8(t) for t in _BYTE_TARGETS]
-    return int(_jit(_known_loop)(rows, np.uint8(_BYTE_MASK), *v))
-
-
-def _unknown_counts_loop(rows, unknown):
-    """How often each byte value with ``unknown`` set occurs in ``rows``."""
-    counts = np.zeros(256, dtype=np.int64)
-    for r in range(rows.shape[0]):
-        for i in range(rows.shape[1]):
-            b = rows[r, i]
-            if unknown[b]:  # rare: no store (and no dependency between stores) per base
-                counts[b] += 1
-    return counts
+    return int(_kernels().count_matches(rows, np.uint8(_BYTE_MASK), *v))
 
 
 def _unknown_counts(rows: np.ndarray) -> np.ndarray:
     """(256,) counts of the bytes of ``rows`` (m, c) that are not A/C/G/T (either case)."""
-    if rows.shape[-1] >= _NUMBA_MIN_BYTES:
-        return _jit(_unknown_counts_loop)(rows, _LOOKUP == N_CODE)
+    if rows.size >= _NUMBA_MIN_BYTES:
+        return _kernels().flagged_counts(rows, _LOOKUP == N_CODE)
     counts = np.bincount(rows.ravel(), minlength=256)
     counts[_LOOKUP != N_CODE] = 0
     return counts
@@ -263,7 +204,7 @@ def codes(seq: str | bytes) -> np.ndarray:
         raise InputError(f"seq is a {type(seq).__name__}; expected a str (or bytes) of DNA")
     if len(raw) >= _NUMBA_MIN_BYTES:
         out = np.empty(len(raw), dtype=np.uint8)
-        _jit(_codes_loop)(np.frombuffer(raw, dtype=np.uint8), out)
+        _kernels().codes(np.frombuffer(raw, dtype=np.uint8), out)
         return out
     # bytearray.translate gives a new bytearray: a writeable result.
     if not isinstance(raw, bytearray):
