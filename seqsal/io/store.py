@@ -480,6 +480,7 @@ def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024, attrs=None) ->
     pathlib.Path
         ``out``.
     """
+    extra_attrs = dict(attrs or {})
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("merge_stores: paths is empty; expected at least one store")
@@ -515,7 +516,7 @@ def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024, attrs=None) ->
         writer = AttributionStore(
             out,
             length=first.length,
-            attrs={**reference, **dict(attrs or {})},
+            attrs={**reference, **extra_attrs},
             float16=bool(first.attrs.get("float16", first.hypothetical.dtype == np.float16)),
             with_delta=first.delta is not None,
         )
