@@ -200,8 +200,8 @@ def integrated_gradients(
                     grad_sum = part if grad_sum is None else grad_sum + part
                 grad_x = path.pullback(grad_sum)  # (T, P, ...)
                 attributions = grad_x * diff
-                f_x = path.values(x if entry is None else start + direction)
-                f_b = path.values(start)
+                end = x if entry is None else start + direction
+                f_x, f_b = path.values(torch.cat([end, start])).split(len(pair), dim=1)  # one call
                 delta = attributions.sum(dim=feature_dims) - (f_x - f_b)
                 sums.index_add_(1, example, attributions.cpu())
                 delta_sums.index_add_(1, example, delta.cpu())
