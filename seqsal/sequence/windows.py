@@ -63,7 +63,8 @@ def _as_regions(regions: pd.DataFrame, what: str = "regions") -> pd.DataFrame:
     missing = [c for c in ("chrom", "start", "end") if c not in regions.columns]
     if missing:
         raise InputError(f"{what} lacks column(s) {missing}; expected chrom, start, end")
-    df = regions.copy()
+    # Shallow: pandas 3 copies on write, so the caller's table is never changed through it.
+    df = regions.copy(deep=False)
     df.attrs = dict(regions.attrs)
     for col in ("start", "end"):
         if not pd.api.types.is_integer_dtype(df[col]):
