@@ -4,13 +4,14 @@
 #   1. install Debian's slurm-wlm and munge (apt-get);
 #   2. start munged (as user munge), slurmctld and slurmd (as root) on a private slurm.conf
 #      (DESIGN.md section 5: linuxproc/none/cons_tres, no accounting, nproc CPUs);
-#   3. run a small planted-motif workflow with `seqsal run --profile slurm` (the executor
+#   3. run the demo workflow with `seqsal run --profile slurm` (the executor
 #      plugin submits every job with sbatch) while a poller records squeue;
 #   4. run the same config and seeds locally and compare motifs.tsv and seqlets.bed;
 #   5. stop the daemons it started, by pid (trap on exit).
 #
 # Environment: VENV (default .venv, built by `make dev`), WORK (default: a new /tmp folder),
-# N_REGIONS (default 600). Needs root (or sudo) for apt-get and the daemons.
+# CONFIG (default: the packaged demo config on data/demo). Needs root (or sudo) for apt-get
+# and the daemons.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +19,6 @@ VENV=${VENV:-$ROOT/.venv}
 VENV=$(cd "$VENV" && pwd)
 SEQSAL="$VENV/bin/seqsal"
 WORK=${WORK:-$(mktemp -d /tmp/seqsal-hpc.XXXXXX)}
-N_REGIONS=${N_REGIONS:-600}
 NPROC=$(nproc)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -119,22 +119,9 @@ sinfo -N -l
 [ "$(sinfo -h -N -o '%T' | head -1)" = "idle" ] || { echo "node did not come up"; cat "$WORK"/log/*; exit 1; }
 stamp "cluster up: $(sbatch --wait --wrap 'echo hello from $SLURM_JOB_ID' -o "$WORK/hello.out" >/dev/null && cat "$WORK/hello.out")"
 
-# 3. Data and config ----------------------------------------------------------------------
-"$SEQSAL" -q simulate --out "$WORK/data" --n-regions "$N_REGIONS" --seed 0
-THREADS=$((NPROC < 2 ? NPROC : 2))
-cat >"$WORK/hpc.yaml" <<EOF
-genome: $WORK/data/genome.fa
-regions: $WORK/data/regions.bed
-sample: hpc
-train: {targets: activity, epochs: 3, patience: 2, seed: 0}
-attribute: {steps: 8, baseline: "shuffle:2", shard_size: 200, seed: 0}
-seqlets: {fdr: 0.05}
-motifs: {min_seqlets: 10, seed: 0}
-report: {n_regions: 4}
-threads: {train: $THREADS, attribute: 1, default: 1}
-mem_mb: {train: 3000, attribute: 2000, default: 1500}
-runtime: {train: 30, attribute: 30, default: 30}
-EOF
+# 3. Config: the demo (data/demo, docs/workflow.md) ------------------------------------------
+CONFIG=${CONFIG:-$ROOT/workflows/config/demo.yaml}
+SAMPLE=$("$VENV/bin/python" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1])).get('sample', 'demo'))" "$CONFIG")
 
 # 4. SLURM run, with squeue polled in the background ---------------------------------------
 (while true; do squeue -h -o "%i %j %T" 2>/dev/null | sed "s/^/$(date +%s) /"; sleep 1; done) \
@@ -143,7 +130,7 @@ POLLER=$!
 PIDS+=($POLLER)
 stamp "workflow through SLURM"
 t0=$(date +%s)
-timeout 2400 "$SEQSAL" run --config "$WORK/hpc.yaml" --profile slurm --directory "$WORK/slurm" \
+timeout 2400 "$SEQSAL" run --config "$CONFIG" --profile slurm --directory "$WORK/slurm" \
     -- --max-threads "$NPROC" --jobs 4 --slurm-keep-successful-logs \
     >"$WORK/slurm-run.log" 2>&1 || { tail -50 "$WORK/slurm-run.log"; exit 1; }
 t_slurm=$(($(date +%s) - t0))
@@ -153,7 +140,7 @@ stamp "SLURM run: ${t_slurm}s"
 # 5. The same locally ---------------------------------------------------------------------
 stamp "the same workflow locally"
 t0=$(date +%s)
-timeout 2400 "$SEQSAL" run --config "$WORK/hpc.yaml" --directory "$WORK/local" --cores "$NPROC" \
+timeout 2400 "$SEQSAL" run --config "$CONFIG" --directory "$WORK/local" --cores "$NPROC" \
     >"$WORK/local-run.log" 2>&1 || { tail -50 "$WORK/local-run.log"; exit 1; }
 t_local=$(($(date +%s) - t0))
 stamp "local run: ${t_local}s"
@@ -171,15 +158,15 @@ echo "SLURM job log files: $n_logs; distinct jobs seen by the squeue poller: $n_
 [ "$n_logs" -ge 5 ] || { echo "FAIL: too few SLURM job log files"; fail=1; }
 [ "$n_seen" -ge 1 ] || { echo "FAIL: squeue never showed a job"; fail=1; }
 for f in motifs/motifs.tsv seqlets.bed; do
-    if cmp -s "$WORK/slurm/results/hpc/$f" "$WORK/local/results/hpc/$f"; then
-        echo "identical: $f ($(($(wc -l <"$WORK/local/results/hpc/$f") - 1)) rows)"
+    if cmp -s "$WORK/slurm/results/$SAMPLE/$f" "$WORK/local/results/$SAMPLE/$f"; then
+        echo "identical: $f ($(($(wc -l <"$WORK/local/results/$SAMPLE/$f") - 1)) rows)"
     else
         echo "FAIL: $f differs between the SLURM and the local run"
-        diff <(head -5 "$WORK/slurm/results/hpc/$f") <(head -5 "$WORK/local/results/hpc/$f") || true
+        diff <(head -5 "$WORK/slurm/results/$SAMPLE/$f") <(head -5 "$WORK/local/results/$SAMPLE/$f") || true
         fail=1
     fi
 done
-[ "$(wc -l <"$WORK/local/results/hpc/seqlets.bed")" -gt 1 ] || { echo "FAIL: no seqlets called"; fail=1; }
-[ -s "$WORK/slurm/results/hpc/report.html" ] || { echo "FAIL: no report from the SLURM run"; fail=1; }
+[ "$(wc -l <"$WORK/local/results/$SAMPLE/seqlets.bed")" -gt 1 ] || { echo "FAIL: no seqlets called"; fail=1; }
+[ -s "$WORK/slurm/results/$SAMPLE/report.html" ] || { echo "FAIL: no report from the SLURM run"; fail=1; }
 stamp "timings: SLURM run ${t_slurm}s, local run ${t_local}s, total $(($(date +%s) - began))s"
 exit "$fail"

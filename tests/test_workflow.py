@@ -19,6 +19,8 @@ import yaml
 
 from seqsal.cli import main as seqsal_main
 from seqsal.cli.run import workflow_dir
+from seqsal.io.bed import read_bed
+from seqsal.io.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +55,26 @@ def snakemake_cmd(run_dir: Path, config: Path, *extra: str) -> list[str]:
         str(config),
         *extra,
     ]
+
+
+def incomplete_markers(run_dir: Path) -> set[str]:
+    """Outputs Snakemake has marked as incomplete (jobs started, not recorded as finished).
+
+    Snakemake keeps one marker per output under .snakemake/incomplete/, named by the output
+    path in URL-safe base64 (cut into folder levels when long).
+    """
+    import base64
+
+    folder = run_dir / ".snakemake" / "incomplete"
+    paths = set()
+    for marker in folder.rglob("*") if folder.exists() else []:
+        if marker.is_file():
+            encoded = "".join(marker.relative_to(folder).parts)
+            try:
+                paths.add(base64.urlsafe_b64decode(encoded).decode())
+            except ValueError:
+                continue
+    return paths
 
 
 def write_config(path: Path, **settings) -> Path:
@@ -156,6 +178,22 @@ def test_dry_run_one_region_set(data, tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_default_config_is_the_demo(tmp_path):
+    """Without --config, seqsal run plans the demo on data/demo from any folder."""
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "regions.bed"
+    if not demo.exists():
+        pytest.skip("no data/demo in this checkout")
+    result = seqsal("run", "--dry-run", "--directory", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    stats = job_stats(result.stdout + result.stderr)
+    n_regions = sum(1 for line in demo.read_text().splitlines() if not line.startswith("#"))
+    demo_config = yaml.safe_load((WORKFLOW / "config" / "demo.yaml").read_text())
+    shards = -(-n_regions // demo_config["attribute"]["shard_size"])
+    assert stats["attribute"] == 2 * shards
+    assert stats["train"] == 1 and stats["report"] == 1
+    assert "results/demo/report.html" in result.stdout + result.stderr
+
+
 def test_dry_run_sample_sheet(data, tmp_path):
     sheet = tmp_path / "samples.tsv"
     sheet.write_text(
@@ -226,9 +264,6 @@ def test_demo_run_end_to_end(demo_run):
     html = report.read_text()
     assert html.lstrip().lower().startswith("<!doctype html")
     # Merged stores hold every region once, in BED order, whatever the sharding.
-    from seqsal.io.bed import read_bed
-    from seqsal.io.store import open_store
-
     regions = read_bed(Path(yaml.safe_load((run_dir / "tiny.yaml").read_text())["regions"]))
     with open_store(results / "attr.h5") as store:
         assert list(store.coords["name"]) == list(regions["name"])
@@ -296,7 +331,17 @@ def test_kill_and_resume_redoes_only_unfinished_shards(demo_run, data, tmp_path)
     )
     shards = tmp_path / "results" / "k" / "shards"
     target = "results/k/attr.h5"
-    # One job at a time, so the kill lands between shards with some done and some not.
+
+    def finished() -> dict[str, tuple[int, int]]:
+        """Shard stores Snakemake has recorded as complete: {name: (inode, mtime)}."""
+        running = incomplete_markers(tmp_path)
+        return {
+            p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in shards.glob("attr.*.h5")
+            if f"results/k/shards/{p.name}" not in running
+        }
+
+    # One job at a time, so the kill lands with some shards done and some not.
     first = subprocess.Popen(
         snakemake_cmd(tmp_path, config, "--cores", "1", target),
         stdout=subprocess.DEVNULL,
@@ -305,13 +350,13 @@ def test_kill_and_resume_redoes_only_unfinished_shards(demo_run, data, tmp_path)
         start_new_session=True,
     )
     deadline = time.monotonic() + 240
-    while len(list(shards.glob("attr.*.h5"))) < 2:
+    while len(finished()) < 2:
         assert first.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline, "no shard appeared in time"
+        assert time.monotonic() < deadline, "no shard finished in time"
         time.sleep(0.2)
     os.killpg(first.pid, signal.SIGKILL)  # a crash: Snakemake and its running job die at once
     first.wait()
-    done = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in shards.glob("attr.*.h5")}
+    done = finished()
     assert 2 <= len(done) < 6
     assert not (tmp_path / target).exists()
 
@@ -335,9 +380,7 @@ def test_kill_and_resume_redoes_only_unfinished_shards(demo_run, data, tmp_path)
     rerun = re.findall(r"rule attribute:.*?wildcards: [^\n]*shard=(\d+)", resumed.stderr, re.S)
     missing = {f"attr.{s}.h5" for s in rerun}
     assert missing == set(after) - set(done)
-    with __import__("seqsal.io.store", fromlist=["open_store"]).open_store(
-        tmp_path / target
-    ) as store:
+    with open_store(tmp_path / target) as store:
         assert store.n == 120
 
 
