@@ -77,7 +77,15 @@ def make_run(
         }
     )
     store = folder / "attr.h5"
-    with AttributionStore(store, length=L, attrs={"method": "ig", "target": 0, "steps": 8}) as s:
+    (folder / "genome.fa").write_text(">chr1\n" + "ACGT" * 20 + "\n")
+    attrs = {
+        "method": "ig",
+        "target": 0,
+        "steps": 8,
+        "fasta": str(folder / "genome.fa"),
+        "regions": str(folder / "deleted.bed"),  # an input that is gone: not linked
+    }
+    with AttributionStore(store, length=L, attrs=attrs) as s:
         s.append(X, hypothetical, coords=coords)
 
     motifs_dir = folder / "motifs"
@@ -358,6 +366,8 @@ def test_report_content_and_files(run_report):
     from seqsal.plot.report import sha256
 
     assert sha256(run["store"]) in html
+    assert sha256(run["store"].parent / "genome.fa") in html and "genome.fa" in linked
+    assert "deleted.bed" not in linked
     assert ">ig<" in html
 
 

@@ -359,6 +359,24 @@ def _format_size(size: int) -> str:
     return f"{size} B"
 
 
+#: Store attributes that name input files (written by ``seqsal attribute``), with their role.
+INPUT_ATTRIBUTES = {"fasta": "input: genome FASTA", "regions": "input: regions BED"}
+
+
+def _input_files(attrs: Mapping, store_path: Path) -> list[tuple[Path, str]]:
+    """Input files named in the store's attributes that exist (as given, or beside the store)."""
+    found = []
+    for key, role in INPUT_ATTRIBUTES.items():
+        value = attrs.get(key)
+        if not isinstance(value, str) or not value or value == "none":
+            continue
+        for candidate in (Path(value), store_path.parent / value):
+            if candidate.is_file():
+                found.append((candidate, role))
+                break
+    return found
+
+
 def _matches_by_motif(annotation) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     if annotation is None or len(annotation) == 0:
@@ -697,9 +715,9 @@ def write_report(
         if handle is not None:
             n_windows, length = handle.n, handle.length
             store_info = {key: str(value) for key, value in sorted(handle.attrs.items())}
-            files.insert(
-                0, _file_row(Path(store), "attribution store (HDF5)", base, checksum=checksums)
-            )
+            inputs = [(Path(store), "attribution store (HDF5)")]
+            inputs += _input_files(handle.attrs, Path(store))
+            files[:0] = [_file_row(path, role, base, checksum=checksums) for path, role in inputs]
             if n_windows == 0:
                 problems.append("the attribution store holds no regions")
             region_rows = _region_rows(
