@@ -391,9 +391,19 @@ def test_chromium_dom_screenshot_and_no_network(run_report, tmp_path):
     url = out.resolve().as_uri()
     netlog = tmp_path / "netlog.json"
     dom = _chromium(
-        ["--virtual-time-budget=2000", f"--log-net-log={netlog}", "--dump-dom", url], tmp_path
+        [
+            "--virtual-time-budget=2000",
+            f"--log-net-log={netlog}",
+            "--enable-logging=stderr",
+            "--dump-dom",
+            url,
+        ],
+        tmp_path,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
+    # the inline script ran without an error and the page's security policy blocked nothing
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    assert not [line for line in console if "Uncaught" in line or "Content Security" in line]
     c = collect(dom.stdout)
     # the script ran and left the table intact; the escaped names are text, not elements
     assert len(c.motif_rows) == 3
