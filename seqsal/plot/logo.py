@@ -140,6 +140,9 @@ def save_figure(fig, path: str | os.PathLike, *, format: str | None = None, dpi:
 
 
 def _style_axis(ax, *, ylabel: str | None = None, xticks: bool = True) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # columns are whole positions
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if ylabel:
