@@ -152,3 +152,21 @@ def test_bad_input_is_one_line_exit_2(run_dir, tmp_path, capsys):
         ]
     )
     assert code == 2
+    capsys.readouterr()
+    # a missing database fails before anything is written
+    code = main(
+        [
+            "motifs",
+            "--store",
+            str(root / "attr.h5"),
+            "--seqlets",
+            str(root / "seqlets.bed"),
+            "--out",
+            str(tmp_path / "o"),
+            "--database",
+            str(tmp_path / "missing.meme"),
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "missing.meme" in err[-1]
+    assert not (tmp_path / "o").exists()

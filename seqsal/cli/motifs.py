@@ -107,6 +107,7 @@ def run(args) -> int:
     from seqsal.io.meme import write_meme
     from seqsal.io.store import open_store
     from seqsal.motifs.cwm_io import write_motifs
+    from seqsal.motifs.database import load_database
     from seqsal.motifs.discover import discover
     from seqsal.motifs.match import ANNOTATION_COLUMNS, match, write_annotation
     from seqsal.motifs.scan import HIT_COLUMNS, scan, write_hits_bed
@@ -123,6 +124,7 @@ def run(args) -> int:
         raise InputError("--out exists and is not a folder", path=out)
     if not Path(args.seqlets).exists():
         raise InputError("no such seqlets BED", path=args.seqlets)
+    database = load_database(args.database)  # a bad database fails before any output
     with open_store(args.store) as store:
         X = np.asarray(store.raw[:], dtype=np.float32)
         hypothetical = np.asarray(store.hypothetical[:], dtype=np.float32)
@@ -147,7 +149,7 @@ def run(args) -> int:
     write_meme(motifs, out / "motifs.meme")
     write_motifs(motifs, out / "motifs.h5")
     if motifs:
-        annotation = match(motifs, args.database, top=args.top, alpha=args.alpha)
+        annotation = match(motifs, database, top=args.top, alpha=args.alpha)
         hits = scan(motifs, X, projected, coords=coords)
     else:
         log.warning("no motif has %d or more seqlets; the outputs are empty", args.min_seqlets)
