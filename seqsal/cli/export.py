@@ -18,7 +18,9 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    sub = parser.add_subparsers(
+        dest="format", metavar="FORMAT", required=True, help="what to export: modisco or bigwig"
+    )
     modisco = sub.add_parser(
         "modisco", help="npz pair for modisco motifs -s/-a", description=DESCRIPTION
     )
