@@ -16,7 +16,7 @@ With ``--run-dir DIR`` (a finished ``seqsal run`` folder) it also reads every ru
 ``benchmark:`` file there and reports wall seconds per rule, and the start-up share per rule:
 the same command on 2 regions, divided by the rule's time.
 
-    nice .venv/bin/python benchmarks/workflow_shards.py [--regions 1000] [--steps 8]
+    nice .venv/bin/python benchmarks/workflow_shards.py [--regions 2000] [--steps 8]
         [--repeats 2] [--run-dir RUN]
 
 Prints one JSON line.
@@ -200,7 +200,7 @@ def _startup_costs(root: Path, run_dir: Path | None, genome, regions, model) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--regions", type=int, default=1000, help="regions attributed")
+    parser.add_argument("--regions", type=int, default=2000, help="regions attributed")
     parser.add_argument("--steps", type=int, default=8, help="IG steps")
     parser.add_argument("--shuffles", type=int, default=4, help="shuffled references per region")
     parser.add_argument("--repeats", type=int, default=2, help="alternating repeats (best kept)")
