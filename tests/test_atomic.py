@@ -41,3 +41,25 @@ def test_output_gets_default_permissions_not_0600(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_directory_appears_whole_with_default_permissions(tmp_path):
+    import os
+
+    from seqsal.io.atomic import atomic_directory
+
+    out = tmp_path / "model"
+    mask = os.umask(0o022)
+    try:
+        with atomic_directory(out) as tmp:
+            (tmp / "a.txt").write_text("a")
+            assert not out.exists()
+    finally:
+        os.umask(mask)
+    assert (out / "a.txt").read_text() == "a"
+    assert out.stat().st_mode & 0o777 == 0o755
+    with pytest.raises(RuntimeError), atomic_directory(out) as tmp:
+        (tmp / "b.txt").write_text("b")
+        raise RuntimeError("crash")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]

@@ -24,8 +24,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -38,6 +36,7 @@ from torch import nn
 from seqsal import __version__
 from seqsal._runtime import model_on
 from seqsal.errors import InputError, ModelError
+from seqsal.io.atomic import atomic_directory as _atomic_directory
 from seqsal.models import zoo
 
 log = logging.getLogger(__name__)
@@ -151,27 +150,11 @@ def check_output_folder(path: str | os.PathLike) -> Path:
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path`` that replaces ``path`` when the block completes.
-
-    On an exception the temporary folder is removed and ``path`` is untouched.  An existing
-    ``path`` is replaced only if it is empty or a seqsal model directory (holds
-    ``model.json``); anything else raises InputError before any work is done.
-    """
+    """:func:`seqsal.io.atomic.atomic_directory`, refusing to replace anything but an empty
+    folder or a seqsal model directory (holds ``model.json``): InputError before any work."""
     final = check_output_folder(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
+    with _atomic_directory(final) as tmp:
         yield tmp
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-            os.replace(final, old / "x")
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_model_files(
