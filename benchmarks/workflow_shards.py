@@ -6,9 +6,11 @@ depend on training), then runs the packaged Snakemake workflow up to the merged 
 alternation:
 
 * one shard holding every region, its job given both cores (``threads.attribute: 2``);
+* the same one shard with one thread (torch's intra-op threading gains little on these
+  small convolutions and costs CPU, so this is the stricter anchor);
 * four shards, one core each, two running at a time (``--cores 2``).
 
-Anchor: the one-shard run; the figure is the ratio four/one (best of ``--repeats`` each).
+Anchors: the one-shard runs; the figures are the ratios four/one (best of ``--repeats``).
 The per-job start-up cost (interpreter, imports, model load, numba/torch warm-up) is the wall
 time of ``seqsal attribute`` on 2 regions, given as a share of the one-shard attribute job.
 
@@ -221,14 +223,19 @@ def main() -> None:
                 "shuffle_control": False,
             },
         }
-        one, four = [], []
+        runs: dict[str, list[float]] = {"one": [], "one_1thread": [], "four": []}
+        settings = {
+            # name: (shards, threads per attribute job)
+            "one": (1, 2),
+            "one_1thread": (1, 1),
+            "four": (4, 1),
+        }
         for repeat in range(args.repeats):
-            cfg = {**base, "sample": "one", "threads": {"attribute": 2}}
-            cfg["attribute"] = {**base["attribute"], "shard_size": args.regions}
-            one.append(_workflow(root / f"one{repeat}", cfg, cores=2))
-            cfg = {**base, "sample": "four", "threads": {"attribute": 1}}
-            cfg["attribute"] = {**base["attribute"], "shard_size": -(-args.regions // 4)}
-            four.append(_workflow(root / f"four{repeat}", cfg, cores=2))
+            for name, (shards, threads) in settings.items():
+                cfg = {**base, "sample": name, "threads": {"attribute": threads}}
+                cfg["attribute"] = {**base["attribute"], "shard_size": -(-args.regions // shards)}
+                runs[name].append(_workflow(root / f"{name}{repeat}", cfg, cores=2))
+        one, four = runs["one"], runs["four"]
         one_job = _benchmark_seconds(root / "one0/results/one/benchmarks/attribute.attr.0.tsv")
         startup = _startup_costs(root, args.run_dir, genome, regions, model)
         result = {
@@ -240,6 +247,8 @@ def main() -> None:
             "one_shard_s": round(min(one), 2),
             "four_shards_s": round(min(four), 2),
             "ratio_four_vs_one": round(min(four) / min(one), 3),
+            "one_shard_1thread_s": round(min(runs["one_1thread"]), 2),
+            "ratio_four_vs_one_1thread": round(min(four) / min(runs["one_1thread"]), 3),
             "attribute_startup_s": startup["attribute"],
             "attribute_startup_share": round(startup["attribute"] / one_job, 3),
             "startup_s": startup,
