@@ -4,11 +4,9 @@ Run by Snakemake's ``script:`` directive (rule ``logos``), which defines ``snake
 """
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from seqsal.io.atomic import atomic_directory
 from seqsal.motifs.cwm_io import read_motifs
 from seqsal.plot.logo import motif_logo, save_figure
 
@@ -21,29 +19,15 @@ def write_logos(motifs_h5, folder) -> list[Path]:
     import matplotlib.pyplot as plt
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        names = []
+    names = []
+    with atomic_directory(folder) as tmp:
         for motif in read_motifs(motifs_h5):
-            fig = motif_logo(
-                motif, "cwm", trim=True, title=f"{motif.name} ({motif.n_seqlets} seqlets)"
-            )
+            title = f"{motif.name} ({motif.n_seqlets} seqlets)"
+            fig = motif_logo(motif, "cwm", trim=True, title=title)
             save_figure(fig, tmp / f"{motif.name}.png")
             plt.close(fig)
             names.append(f"{motif.name}.png")
-        os.chmod(tmp, 0o777 & ~_umask())
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [folder / name for name in names]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 if __name__ == "__main__":
