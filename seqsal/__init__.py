@@ -5,6 +5,6 @@ Importing seqsal changes nothing global: no seeds, no warnings filters, no panda
 
 __version__ = "0.1.0"
 
-from seqsal.errors import InputError, ModelError, SeqsalError  # noqa: E402
+from seqsal.errors import InputError, ModelError, SeqsalError
 
 __all__ = ["InputError", "ModelError", "SeqsalError", "__version__"]

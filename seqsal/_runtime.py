@@ -29,9 +29,13 @@ def resolve_device(device=None, model=None):
         try:
             dev = torch.device(device)
         except (RuntimeError, TypeError) as err:
-            raise InputError(f"device={device!r} is not a device; expected 'cpu', 'cuda' or 'cuda:N'") from err
+            raise InputError(
+                f"device={device!r} is not a device; expected 'cpu', 'cuda' or 'cuda:N'"
+            ) from err
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device={device!r} was asked for but CUDA is not available on this machine")
+            raise InputError(
+                f"device={device!r} was asked for but CUDA is not available on this machine"
+            )
         return dev
     if model is not None:
         for tensor in list(model.parameters()) + list(model.buffers()):
@@ -87,18 +91,29 @@ def progress_enabled(progress) -> bool:
     return bool(progress)
 
 
-def progress_bar(iterable: Iterable | None = None, *, total=None, desc: str = "", unit: str = "it", progress=None):
+def progress_bar(
+    iterable: Iterable | None = None, *, total=None, desc: str = "", unit: str = "it", progress=None
+):
     """A tqdm progress bar on stderr, silent unless ``progress`` says otherwise."""
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(progress), leave=False)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        disable=not progress_enabled(progress),
+        leave=False,
+    )
 
 
 def rng(seed) -> np.random.Generator:
     """A numpy Generator from ``seed`` (int, None or an existing Generator)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
         raise InputError(f"seed={seed!r}; must be a non-negative integer or None")
     return np.random.default_rng(seed)
 

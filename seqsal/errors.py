@@ -26,7 +26,9 @@ class InputError(SeqsalError, ValueError):
         1-based line number in ``path``.
     """
 
-    def __init__(self, message: str, *, path: str | os.PathLike | None = None, line: int | None = None):
+    def __init__(
+        self, message: str, *, path: str | os.PathLike | None = None, line: int | None = None
+    ):
         self.path = os.fspath(path) if path is not None else None
         self.line = line
         where = ""

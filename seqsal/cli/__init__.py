@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         "call seqlets and motifs, match JASPAR and write a report.",
     )
     parser.add_argument("--version", action="version", version=f"seqsal {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
