@@ -6,6 +6,12 @@ import logging
 import sys
 from pathlib import Path
 
+from seqsal.cli._options import (
+    add_model_options,
+    add_progress_option,
+    add_window_options,
+    load_model_from_args,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -24,26 +30,7 @@ DESCRIPTION = (
 def add_arguments(parser) -> None:
     from seqsal.dna import METHODS
 
-    parser.add_argument(
-        "--model",
-        required=True,
-        metavar="M",
-        help="seqsal model folder, TorchScript file, or package.module:Class with --state-dict",
-    )
-    parser.add_argument(
-        "--state-dict", default=None, metavar="PT", help="weights for a package.module:Class model"
-    )
-    parser.add_argument(
-        "--model-kwargs",
-        default=None,
-        metavar="JSON",
-        help="keyword arguments of a package.module:Class model (JSON object or file)",
-    )
-    parser.add_argument(
-        "--trust-pickle",
-        action="store_true",
-        help="allow loading a fully pickled model, which runs code from the file; only for files you trust",
-    )
+    add_model_options(parser)
     parser.add_argument("--fasta", required=True, metavar="G", help="genome FASTA")
     parser.add_argument("--regions", required=True, metavar="R", help="BED file of regions")
     parser.add_argument("--out", required=True, metavar="H5", help="attribution store (.h5)")
@@ -115,17 +102,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--float16", action="store_true", help="store attributions as float16 (half the disk)"
     )
-    parser.add_argument(
-        "--out-of-bounds",
-        choices=["pad", "drop", "error"],
-        default="pad",
-        help="windows past a chromosome end: pad with N, drop, or stop with an error",
-    )
-    parser.add_argument(
-        "--skip-missing",
-        action="store_true",
-        help="drop regions on chromosomes not in the FASTA instead of stopping",
-    )
+    add_window_options(parser)
     parser.add_argument(
         "--shuffle-control",
         action="store_true",
@@ -136,9 +113,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seeds shuffled references and smoothgrad noise"
     )
-    parser.add_argument(
-        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
-    )
+    add_progress_option(parser)
 
 
 def _check(args) -> None:
@@ -166,16 +141,10 @@ def run(args) -> int:
     from seqsal.dna import attribute_to_store
     from seqsal.io.bed import read_bed
     from seqsal.io.fasta import open_genome
-    from seqsal.models.load import load_model
     from seqsal.sequence.windows import make_windows
 
     _check(args)
-    model = load_model(
-        args.model,
-        state_dict=args.state_dict,
-        kwargs=args.model_kwargs,
-        trust_pickle=args.trust_pickle,
-    )
+    model = load_model_from_args(args)
     width = args.width if args.width is not None else model.input_length
     if width is None:
         raise InputError("the model does not record its input length; give --width")

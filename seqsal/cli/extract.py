@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqsal.cli._options import add_window_options
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -51,17 +52,7 @@ def add_arguments(parser) -> None:
         help="centre on start + this column (1-based number, e.g. 10 for narrowPeak, or a header name) "
         "instead of the region middle; -1 in it means no summit (middle used)",
     )
-    parser.add_argument(
-        "--out-of-bounds",
-        choices=["pad", "drop", "error"],
-        default="pad",
-        help="windows past a chromosome end: pad with N (flagged in pad_left/pad_right), drop them, or stop with an error",
-    )
-    parser.add_argument(
-        "--skip-missing",
-        action="store_true",
-        help="drop regions on chromosomes not in the FASTA (counted in a warning) instead of stopping",
-    )
+    add_window_options(parser)
     parser.add_argument(
         "--batch-size",
         type=int,

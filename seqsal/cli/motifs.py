@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqsal.cli._options import add_progress_option
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--seed", type=int, default=None, help="seed (subsampling of very large seqlet sets)"
     )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar even on a terminal"
-    )
+    add_progress_option(parser)
 
 
 def seqlets_to_rows(bed: pd.DataFrame, coords: pd.DataFrame, *, path=None) -> pd.DataFrame:
@@ -114,7 +113,7 @@ def run(args) -> int:
     from seqsal.seqlets.call import BED_COLUMNS, read_seqlets_bed
 
     began = time.perf_counter()
-    progress = False if args.no_progress else None
+    progress = args.progress
     if args.top < 1:
         raise InputError(f"--top {args.top}; expected a positive integer")
     if args.min_seqlets < 1:

@@ -5,6 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
+from seqsal.cli._options import (
+    add_model_options,
+    add_progress_option,
+    add_window_options,
+    load_model_from_args,
+)
+
 log = logging.getLogger(__name__)
 
 HELP = "predict BED regions with a model; write a table of BED columns + one column per target"
@@ -19,29 +26,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--model",
-        required=True,
-        metavar="M",
-        help="seqsal model folder, TorchScript file, or package.module:Class with --state-dict",
-    )
-    parser.add_argument(
-        "--state-dict",
-        default=None,
-        metavar="PT",
-        help="weights for a package.module:Class model (read with weights_only)",
-    )
-    parser.add_argument(
-        "--model-kwargs",
-        default=None,
-        metavar="JSON",
-        help="keyword arguments of a package.module:Class model (JSON object or file)",
-    )
-    parser.add_argument(
-        "--trust-pickle",
-        action="store_true",
-        help="allow loading a fully pickled model, which runs code from the file; only for files you trust",
-    )
+    add_model_options(parser)
     parser.add_argument("--fasta", required=True, metavar="G", help="genome FASTA")
     parser.add_argument("--regions", required=True, metavar="R", help="BED file of regions")
     parser.add_argument(
@@ -54,17 +39,7 @@ def add_arguments(parser) -> None:
         metavar="W",
         help="window length; if not given: the model's input length",
     )
-    parser.add_argument(
-        "--out-of-bounds",
-        choices=["pad", "drop", "error"],
-        default="pad",
-        help="windows past a chromosome end: pad with N, drop, or stop with an error",
-    )
-    parser.add_argument(
-        "--skip-missing",
-        action="store_true",
-        help="drop regions on chromosomes not in the FASTA instead of stopping",
-    )
+    add_window_options(parser)
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -73,27 +48,15 @@ def add_arguments(parser) -> None:
         help="sequences per forward pass (does not change results)",
     )
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
-    parser.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=None,
-        help="no progress bar (shown by default only on a terminal)",
-    )
+    add_progress_option(parser)
 
 
 def run(args) -> int:
     from seqsal.io.atomic import atomic_path
-    from seqsal.models.load import load_model
     from seqsal.models.predict import predict_regions
 
     began = time.perf_counter()
-    model = load_model(
-        args.model,
-        state_dict=args.state_dict,
-        kwargs=args.model_kwargs,
-        trust_pickle=args.trust_pickle,
-    )
+    model = load_model_from_args(args)
     table = predict_regions(
         model,
         args.fasta,

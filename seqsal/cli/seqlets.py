@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqsal.cli._options import add_progress_option
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--seed", type=int, default=None, help="accepted for uniformity; calling is deterministic"
     )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar even on a terminal"
-    )
+    add_progress_option(parser)
 
 
 def read_positions(path, *, progress=None) -> tuple[np.ndarray, object]:
@@ -87,7 +86,7 @@ def run(args) -> int:
     from seqsal.seqlets import call_seqlets, write_seqlets_bed
 
     began = time.perf_counter()
-    progress = False if args.no_progress else None
+    progress = args.progress
     projected, coords = read_positions(args.store, progress=progress)
     if projected.shape[0] == 0:
         raise InputError("the attribution store holds no windows", path=args.store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from seqsal.cli._options import add_progress_option
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -106,13 +107,7 @@ def add_arguments(parser) -> None:
         "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
     )
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
-    parser.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=None,
-        help="no progress bar (shown by default only on a terminal)",
-    )
+    add_progress_option(parser)
 
 
 def _summary(metrics: dict) -> str:

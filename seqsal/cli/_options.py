@@ -1,0 +1,70 @@
+"""Option groups shared by several subcommands, defined once so that the same option means
+the same thing (name, default, help) everywhere."""
+
+from __future__ import annotations
+
+
+def add_model_options(parser) -> None:
+    """--model, --state-dict, --model-kwargs, --trust-pickle (see :func:`load_model_from_args`)."""
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="M",
+        help="seqsal model folder, TorchScript file, or package.module:Class with --state-dict",
+    )
+    parser.add_argument(
+        "--state-dict",
+        default=None,
+        metavar="PT",
+        help="weights for a package.module:Class model (read with weights_only)",
+    )
+    parser.add_argument(
+        "--model-kwargs",
+        default=None,
+        metavar="JSON",
+        help="keyword arguments of a package.module:Class model (JSON object or file)",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow loading a fully pickled model, which runs code from the file; only for "
+        "files you trust",
+    )
+
+
+def load_model_from_args(args):
+    """Load the model named by :func:`add_model_options`' options (a LoadedModel)."""
+    from seqsal.models.load import load_model
+
+    return load_model(
+        args.model,
+        state_dict=args.state_dict,
+        kwargs=args.model_kwargs,
+        trust_pickle=args.trust_pickle,
+    )
+
+
+def add_window_options(parser) -> None:
+    """--out-of-bounds and --skip-missing: how regions become windows of one width."""
+    parser.add_argument(
+        "--out-of-bounds",
+        choices=["pad", "drop", "error"],
+        default="pad",
+        help="windows past a chromosome end: pad with N, drop, or stop with an error",
+    )
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="drop regions on chromosomes not in the FASTA instead of stopping",
+    )
+
+
+def add_progress_option(parser) -> None:
+    """--no-progress (``args.progress``: None = only on a terminal, False = never)."""
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=None,
+        help="no progress bar (shown by default only on a terminal)",
+    )
