@@ -84,6 +84,13 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_non_negative_int(value, name: str) -> int:
+    """Return ``value`` as int, or raise an InputError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"{name}={value!r}; must be a non-negative integer")
+    return int(value)
+
+
 def progress_enabled(progress) -> bool:
     """Resolve ``progress`` (True / False / None = only on a terminal) to a bool."""
     if progress is None:

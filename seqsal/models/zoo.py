@@ -23,12 +23,23 @@ import logging
 import torch
 from torch import nn
 
-from seqsal._runtime import check_positive_int, torch_seed
+from seqsal._runtime import check_non_negative_int, check_positive_int, torch_seed
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
 
 TASKS = ("regression", "classification")
+
+
+def _first_conv_length(input_length: int, kernel_size: int) -> int:
+    """Output length of the unpadded first convolution, or an InputError if it has none."""
+    length = input_length - kernel_size + 1
+    if length < 1:
+        raise InputError(
+            f"input_length={input_length} is shorter than the first convolution "
+            f"(kernel_size={kernel_size}); use longer windows or a smaller kernel_size"
+        )
+    return length
 
 
 class OutputTransform(nn.Module):
@@ -177,14 +188,8 @@ class CompactCNN(ZooModel):
             ("hidden", hidden),
         ]:
             check_positive_int(value, name)
-        if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
-            raise InputError(f"n_blocks={n_blocks!r}; must be a non-negative integer")
-        length = input_length - kernel_size + 1
-        if length < 1:
-            raise InputError(
-                f"input_length={input_length} is shorter than the first convolution "
-                f"(kernel_size={kernel_size}); use longer windows or a smaller kernel_size"
-            )
+        check_non_negative_int(n_blocks, "n_blocks")
+        length = _first_conv_length(input_length, kernel_size)
         layers: list[nn.Module] = [nn.Conv1d(4, filters, kernel_size), nn.ReLU()]
         stride = 1
         if length // pool >= 1:
@@ -291,14 +296,8 @@ class DilatedCNN(ZooModel):
             ("dilated_kernel", dilated_kernel),
         ]:
             check_positive_int(value, name)
-        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
-            raise InputError(f"n_layers={n_layers!r}; must be a non-negative integer")
-        length = input_length - kernel_size + 1
-        if length < 1:
-            raise InputError(
-                f"input_length={input_length} is shorter than the first convolution "
-                f"(kernel_size={kernel_size}); use longer windows or a smaller kernel_size"
-            )
+        check_non_negative_int(n_layers, "n_layers")
+        length = _first_conv_length(input_length, kernel_size)
         layers: list[nn.Module] = [nn.Conv1d(4, filters, kernel_size), nn.ReLU()]
         built = 0
         for i in range(1, n_layers + 1):
