@@ -48,7 +48,7 @@ trap cleanup EXIT
 # 1. Packages -----------------------------------------------------------------------------
 stamp "installing slurm-wlm and munge"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq slurm-wlm munge >/dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 
 # 2. Cluster ------------------------------------------------------------------------------
 mkdir -p "$WORK"/{etc,state,spool,log}
