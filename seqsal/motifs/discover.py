@@ -260,8 +260,12 @@ def _log_odds(counts: np.ndarray, background: np.ndarray) -> np.ndarray:
     return np.vstack([lo, np.full((1, lo.shape[1]), PAD_LOG_ODDS)])
 
 
-def _score_threshold(lo: np.ndarray, background: np.ndarray, p: float) -> float:
-    """Smallest log-odds score whose upper-tail probability under the background is <= p."""
+def _score_tail(lo: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, int]:
+    """Exact upper tail of the log-odds score under the background, by dynamic programming.
+
+    Returns ``tail`` with ``tail[i] = P(score >= (i + offset) / SCORE_RESOLUTION)`` and the
+    integer ``offset`` (the lowest reachable score, in SCORE_RESOLUTION units).
+    """
     ints = np.round(lo[:4] * SCORE_RESOLUTION).astype(np.int64)
     lo_min = ints.min(axis=0)
     shifted = ints - lo_min
@@ -271,25 +275,22 @@ def _score_threshold(lo: np.ndarray, background: np.ndarray, p: float) -> float:
         for b in range(4):
             new[shifted[b, j] : shifted[b, j] + dist.size] += background[b] * dist
         dist = new
-    tail = np.cumsum(dist[::-1])[::-1]  # P(score >= i)
+    return np.cumsum(dist[::-1])[::-1], int(lo_min.sum())
+
+
+def _score_threshold(lo: np.ndarray, background: np.ndarray, p: float) -> float:
+    """Smallest log-odds score whose upper-tail probability under the background is <= p."""
+    tail, offset = _score_tail(lo, background)
     ok = np.flatnonzero(tail <= p)
-    index = ok[0] if ok.size else dist.size
-    return (index + lo_min.sum()) / SCORE_RESOLUTION
+    index = ok[0] if ok.size else tail.size
+    return (index + offset) / SCORE_RESOLUTION
 
 
 def _score_pvalues(lo: np.ndarray, background: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Upper-tail p-values of log-odds scores under the background (same DP as the threshold)."""
-    ints = np.round(lo[:4] * SCORE_RESOLUTION).astype(np.int64)
-    lo_min = ints.min(axis=0)
-    shifted = ints - lo_min
-    dist = np.ones(1)
-    for j in range(ints.shape[1]):
-        new = np.zeros(dist.size + shifted[:, j].max())
-        for b in range(4):
-            new[shifted[b, j] : shifted[b, j] + dist.size] += background[b] * dist
-        dist = new
-    tail = np.append(np.cumsum(dist[::-1])[::-1], 0.0)
-    index = np.ceil(scores * SCORE_RESOLUTION - 1e-9).astype(np.int64) - lo_min.sum()
+    """Upper-tail p-values of log-odds scores under the background."""
+    tail, offset = _score_tail(lo, background)
+    tail = np.append(tail, 0.0)
+    index = np.ceil(scores * SCORE_RESOLUTION - 1e-9).astype(np.int64) - offset
     index = np.clip(index, 0, tail.size - 1)
     return np.where(np.isfinite(scores), np.maximum(tail[index], 1e-300), 1.0)
 
