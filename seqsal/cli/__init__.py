@@ -33,6 +33,7 @@ SUBCOMMANDS = [
     "report",
     "run",
     "scan",
+    "candidates",
     "image",
     "evaluate",
 ]
