@@ -1,4 +1,7 @@
-"""Built-in architectures: a compact CNN and a BPNet-like dilated residual CNN.
+"""Built-in architectures: a compact CNN and a BPNet-like dilated residual CNN for DNA, and a
+small image CNN (:class:`ImageCNN`, zoo name ``"imagecnn"``, see the end of this module).
+
+The DNA models below take one-hot ``(n, 4, L)``.
 
 Every zoo model is split in two, ``model(X) == model.head(model.trunk(X))``:
 
@@ -19,6 +22,7 @@ train and eval mode compute the same function.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -323,26 +327,127 @@ class DilatedCNN(ZooModel):
         )
 
 
-ARCHITECTURES: dict[str, type[ZooModel]] = {"cnn": CompactCNN, "dilated": DilatedCNN}
+class ImageCNN(nn.Module):
+    """A small image classifier: conv blocks, global average pooling, one linear layer.
+
+    ``features`` is an ``nn.Sequential`` with named layers ``conv1, relu1, pool1, conv2, relu2,
+    pool2, ..., convK, reluK`` (no pool after the last block); ``head`` is ``pool`` (global
+    average over H and W, so any image size works) then ``fc`` (linear, logits).  Grad-CAM's
+    usual layer is the last convolution, ``"features.conv3"`` with the default three blocks
+    (:func:`seqsal.attribution.conv_layer_names` lists them all).  Convolutions are padded
+    ("same", zero padding) so the maps keep the image's size up to pooling; pools are 2 x 2,
+    ``ceil_mode=True``, so even a 1 x 1 image goes through.  Plain layers only (no BatchNorm,
+    no Dropout): train and eval compute the same function and gradients are well defined.
+
+    Parameters
+    ----------
+    n_targets : int
+        Number of classes (outputs, logits).
+    task : {"classification", "regression"}, default "classification"
+    in_channels : int, default 1
+        Image channels C: 1 for grey, 3 for RGB.
+    channels : sequence of int, default (16, 32, 64)
+        Output channels of each conv block.
+    kernel_size : int, default 3
+        Odd convolution size.
+    input_length : None
+        Accepted (and must be None) so :func:`build` and the model loader can pass it; images
+        have an input shape, not a length.
+
+    Attributes
+    ----------
+    input_length : None
+    n_targets, task, in_channels
+    last_conv : str
+        Dotted name of the last convolution, e.g. ``"features.conv3"``.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_targets: int,
+        task: str = "classification",
+        in_channels: int = 1,
+        channels: tuple[int, ...] | list[int] = (16, 32, 64),
+        kernel_size: int = 3,
+        input_length: None = None,
+    ):
+        super().__init__()
+        if input_length is not None:
+            raise InputError(
+                f"input_length={input_length!r}; ImageCNN takes images (n, C, H, W) of any size, "
+                "give input_length=None"
+            )
+        self.input_length = None
+        self.n_targets = check_positive_int(n_targets, "n_targets")
+        if task not in TASKS:
+            raise InputError(f"task={task!r}; expected one of {', '.join(TASKS)}")
+        self.task = task
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        check_positive_int(kernel_size, "kernel_size")
+        if kernel_size % 2 == 0:
+            raise InputError(f"kernel_size={kernel_size}; must be odd (same padding)")
+        if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or not channels:
+            raise InputError(f"channels={channels!r}; expected a non-empty list of positive ints")
+        channels = [check_positive_int(c, "channels") for c in channels]
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        previous = self.in_channels
+        for i, width in enumerate(channels, start=1):
+            layers[f"conv{i}"] = nn.Conv2d(previous, width, kernel_size, padding=kernel_size // 2)
+            layers[f"relu{i}"] = nn.ReLU()
+            if i < len(channels):
+                layers[f"pool{i}"] = nn.MaxPool2d(2, ceil_mode=True)
+            previous = width
+        self.features = nn.Sequential(layers)
+        self.head = nn.Sequential(
+            OrderedDict(
+                pool=nn.AdaptiveAvgPool2d(1),
+                flatten=nn.Flatten(),
+                fc=nn.Linear(previous, self.n_targets),
+            )
+        )
+        self.last_conv = f"features.conv{len(channels)}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise InputError(
+                f"ImageCNN got input of shape {tuple(x.shape)}; expected (n, {self.in_channels}, H, W)"
+            )
+        return self.head(self.features(x))
+
+
+#: Zoo names -> classes.  "cnn" and "dilated" take DNA ``(n, 4, L)``; "imagecnn" takes images.
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "cnn": CompactCNN,
+    "dilated": DilatedCNN,
+    "imagecnn": ImageCNN,
+}
+#: The zoo names that take DNA one-hot input (what DNA training accepts).
+SEQUENCE_ARCHITECTURES = ("cnn", "dilated")
+#: The zoo names that take images ``(n, C, H, W)``.
+IMAGE_ARCHITECTURES = ("imagecnn",)
 
 
 def build(
     name: str,
     *,
-    input_length: int,
+    input_length: int | None = None,
     n_targets: int,
     task: str = "regression",
     seed: int | None = 0,
     **kwargs,
-) -> ZooModel:
+) -> nn.Module:
     """Build a zoo model by name, with deterministic initial weights.
 
     Parameters
     ----------
-    name : {"cnn", "dilated"}
-        ``"cnn"``: :class:`CompactCNN`; ``"dilated"``: :class:`DilatedCNN` (BPNet-like).
+    name : {"cnn", "dilated", "imagecnn"}
+        ``"cnn"``: :class:`CompactCNN`; ``"dilated"``: :class:`DilatedCNN` (BPNet-like);
+        ``"imagecnn"``: :class:`ImageCNN` (images; give ``in_channels``, leave
+        ``input_length`` None, and pass ``task="classification"`` for logits of classes).
     input_length : int
-        Window length L; input is ``(n, 4, L)``.
+        Window length L; input is ``(n, 4, L)``.  Required for the DNA models, None for
+        ``"imagecnn"``.
     n_targets : int
         Number of outputs T; output is ``(n, T)``.
     task : {"regression", "classification"}, default "regression"
@@ -355,8 +460,8 @@ def build(
 
     Returns
     -------
-    ZooModel
-        In eval mode, on the CPU.
+    nn.Module
+        A :class:`ZooModel` (DNA) or :class:`ImageCNN`, in eval mode, on the CPU.
     """
     if name not in ARCHITECTURES:
         raise InputError(f"arch={name!r}; expected one of {', '.join(sorted(ARCHITECTURES))}")
