@@ -1,0 +1,523 @@
+"""Attribution maps over images: heatmap overlays, method comparison grids, an HTML gallery.
+
+Everything here draws maps that were computed elsewhere (``seqsal.attribution``); nothing
+computes an attribution.  The layout is channels first, as everywhere in seqsal: an image is
+``(C, H, W)`` (C = 1 grey or 3 colour) with values in [0, 1], a map has the image's shape.
+
+Reading a map takes three choices, all explicit:
+
+* **Channel reduction** (:func:`reduce_channels`): a map ``(C, H, W)`` becomes one value per
+  pixel ``(H, W)``.  ``"sum"`` (the default) adds the channels, keeping the sign: for
+  contributions (grad x input, Integrated Gradients, occlusion) the sum over channels is the
+  pixel's contribution.  ``"abs_max"`` takes the largest absolute value over channels, as
+  Simonyan et al. (2014) draw saliency: a gradient's sign says which way to move a value, not
+  whether it helped, so saliency and SmoothGrad are drawn as non-negative magnitudes.
+  ``"mean"`` averages (Grad-CAM repeats one map over the channels: mean gives it back).
+  :data:`REDUCTIONS` lists the default per method.
+* **Colour scale** (:func:`heat_limits`): a map with negative values is signed and drawn with
+  a diverging colormap (:data:`SIGNED_CMAP`, blue - white - red) centred at 0 with symmetric
+  limits ``(-v, v)``, so equal colour means equal magnitude on both sides; a non-negative map
+  (saliency magnitudes, Grad-CAM) is drawn with a sequential colormap (:data:`POSITIVE_CMAP`)
+  from 0 to ``v``.  ``v`` is a high percentile of ``|map|`` (99.5 by default), so that one
+  extreme pixel does not wash out the rest; larger values saturate.
+* **Blending** (:func:`overlay`): ``out = (1 - a) * image + a * colour`` with
+  ``a = alpha * min(|value| / v, 1)`` per pixel by default, so a pixel with zero attribution
+  shows the image unchanged and only where the map has mass is coloured; ``scale_alpha=False``
+  blends every pixel with the same ``alpha`` (the classic Grad-CAM look).
+
+matplotlib is imported on first use and never through pyplot (figures get their own Agg
+canvas), so importing this module changes no global state and output bytes are reproducible:
+the same inputs give the same PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+from seqsal.errors import InputError
+
+#: Colormap of signed maps: diverging, white at 0 (matplotlib name).
+SIGNED_CMAP = "RdBu_r"
+#: Colormap of non-negative maps: sequential, perceptually uniform (matplotlib name).
+POSITIVE_CMAP = "inferno"
+#: Channel reductions :func:`reduce_channels` knows.
+REDUCTION_NAMES = ("sum", "abs_max", "mean")
+#: Default channel reduction per attribution method; methods not listed use "sum".
+REDUCTIONS = {"saliency": "abs_max", "smoothgrad": "abs_max", "gradcam": "mean"}
+#: Default percentile of |map| that sets the colour limit.
+PERCENTILE = 99.5
+
+
+def reduction_for(method: str) -> str:
+    """The default channel reduction for an attribution method name (see :data:`REDUCTIONS`)."""
+    return REDUCTIONS.get(method, "sum")
+
+
+# ------------------------------------------------------------------------------- arrays
+
+
+def _array(value, name: str) -> np.ndarray:
+    if hasattr(value, "detach"):  # torch.Tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} has type {type(value).__name__}; expected an array") from err
+    if not np.isfinite(array).all():
+        raise InputError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def reduce_channels(attributions, reduce: str = "sum") -> np.ndarray:
+    """One value per pixel from a channels-first map.
+
+    Parameters
+    ----------
+    attributions : array, shape (C, H, W) or (n, C, H, W)
+    reduce : {"sum", "abs_max", "mean"}, default "sum"
+        ``"sum"``: signed sum over channels (a pixel's total contribution); ``"abs_max"``:
+        largest absolute value over channels (saliency magnitude, non-negative); ``"mean"``:
+        average (gives back a map repeated over channels, such as Grad-CAM).
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (H, W) or (n, H, W)
+    """
+    a = _array(attributions, "attributions")
+    if a.ndim not in (3, 4):
+        raise InputError(
+            f"attributions has shape {a.shape}; expected (C, H, W) or (n, C, H, W), channels first"
+        )
+    axis = a.ndim - 3
+    if reduce == "sum":
+        return a.sum(axis=axis)
+    if reduce == "abs_max":
+        return np.abs(a).max(axis=axis)
+    if reduce == "mean":
+        return a.mean(axis=axis)
+    raise InputError(f"reduce={reduce!r}; expected one of {list(REDUCTION_NAMES)}")
+
+
+def heat_limits(heat, *, signed: bool | None = None, percentile: float = PERCENTILE):
+    """Colour limits ``(vmin, vmax)`` of a per-pixel map.
+
+    Parameters
+    ----------
+    heat : array, shape (H, W)
+    signed : bool, optional
+        True: symmetric limits ``(-v, v)`` for a diverging colormap; False: ``(0, v)``.  None
+        decides from the data: signed when any value is negative.
+    percentile : float, default 99.5
+        ``v`` is this percentile of ``|heat|`` (100 = the maximum); when that is 0 (a sparse
+        map) the maximum is used, and an all-zero map gets ``v = 1``.
+
+    Returns
+    -------
+    (float, float)
+    """
+    h = _array(heat, "heat")
+    if not 0 < percentile <= 100:
+        raise InputError(f"percentile={percentile!r}; expected a number in (0, 100]")
+    magnitude = np.abs(h)
+    v = float(np.percentile(magnitude, percentile)) if magnitude.size else 0.0
+    if v <= 0:
+        v = float(magnitude.max()) if magnitude.size else 0.0
+    if v <= 0:
+        v = 1.0
+    if signed is None:
+        signed = bool((h < 0).any())
+    return (-v, v) if signed else (0.0, v)
+
+
+def heat_norm(heat, *, signed: bool | None = None, percentile: float = PERCENTILE):
+    """A :class:`matplotlib.colors.Normalize` with :func:`heat_limits`' limits (clipping)."""
+    from matplotlib.colors import Normalize
+
+    vmin, vmax = heat_limits(heat, signed=signed, percentile=percentile)
+    return Normalize(vmin=vmin, vmax=vmax, clip=True)
+
+
+def _cmap(name: str | None, signed: bool):
+    import matplotlib
+
+    name = name or (SIGNED_CMAP if signed else POSITIVE_CMAP)
+    try:
+        return matplotlib.colormaps[name]
+    except KeyError as err:
+        raise InputError(f"cmap={name!r} is not a matplotlib colormap") from err
+
+
+def image_rgb(image) -> np.ndarray:
+    """An image ``(C, H, W)`` (C = 1 or 3) as display RGB ``(H, W, 3)`` in [0, 1].
+
+    Values already in [0, 1] are kept; anything else (a normalised image) is rescaled by its
+    own minimum and maximum.  Grey images are repeated over the three colour channels.
+    """
+    x = _array(image, "image")
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        raise InputError(
+            f"image has shape {x.shape}; expected (C, H, W) with C = 1 (grey) or 3 (colour)"
+        )
+    low, high = float(x.min()), float(x.max())
+    if low < 0 or high > 1:
+        x = (x - low) / (high - low) if high > low else np.zeros_like(x)
+    rgb = np.repeat(x, 3, axis=0) if x.shape[0] == 1 else x
+    return np.ascontiguousarray(rgb.transpose(1, 2, 0))
+
+
+def overlay(
+    image,
+    attributions,
+    *,
+    alpha: float = 0.7,
+    reduce: str = "sum",
+    signed: bool | None = None,
+    cmap: str | None = None,
+    percentile: float = PERCENTILE,
+    scale_alpha: bool = True,
+) -> np.ndarray:
+    """The map drawn over the image, as an RGB array.
+
+    Parameters
+    ----------
+    image : array, shape (C, H, W)
+        C = 1 or 3, values in [0, 1] (see :func:`image_rgb`).
+    attributions : array, shape (C', H, W) or (H, W)
+        The map; a 3-D map is reduced over channels with ``reduce`` first.
+    alpha : float, default 0.7
+        Opacity of the heatmap, in [0, 1]; 0 gives back the image.
+    reduce : {"sum", "abs_max", "mean"}, default "sum"
+        See :func:`reduce_channels`.
+    signed : bool, optional
+        Diverging (True) or sequential (False) colours; None: signed when the map has
+        negative values (see :func:`heat_limits`).
+    cmap : str, optional
+        A matplotlib colormap name; default :data:`SIGNED_CMAP` or :data:`POSITIVE_CMAP`.
+    percentile : float, default 99.5
+        Colour limit (see :func:`heat_limits`).
+    scale_alpha : bool, default True
+        Opacity proportional to ``|value| / limit`` (zero attribution leaves the pixel as it
+        is); False blends every pixel with ``alpha``.
+
+    Returns
+    -------
+    numpy.ndarray, uint8, shape (H, W, 3)
+    """
+    rgb = image_rgb(image)
+    a = _array(attributions, "attributions")
+    heat = a if a.ndim == 2 else reduce_channels(a, reduce)
+    if heat.shape != rgb.shape[:2]:
+        raise InputError(
+            f"attributions cover {heat.shape[0]} x {heat.shape[1]} pixels but the image is "
+            f"{rgb.shape[0]} x {rgb.shape[1]}; expected the image's height and width"
+        )
+    if not 0 <= alpha <= 1:
+        raise InputError(f"alpha={alpha!r}; expected a number in [0, 1]")
+    vmin, vmax = heat_limits(heat, signed=signed, percentile=percentile)
+    is_signed = vmin < 0
+    colours = _cmap(cmap, is_signed)(np.clip((heat - vmin) / (vmax - vmin), 0, 1))[..., :3]
+    if scale_alpha:
+        weight = alpha * np.clip(np.abs(heat) / vmax, 0, 1)
+    else:
+        weight = np.full(heat.shape, float(alpha))
+    out = (1 - weight[..., None]) * rgb + weight[..., None] * colours
+    return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------- PNG files
+
+
+def png_bytes(rgb, *, scale: int = 1) -> bytes:
+    """An RGB (or grey) uint8 array ``(H, W, 3)`` as PNG bytes, enlarged ``scale`` times.
+
+    Enlargement repeats pixels (nearest neighbour), so small images stay sharp.  Pillow
+    writes no time stamp: the same array gives the same bytes.
+    """
+    from PIL import Image
+
+    array = np.asarray(rgb)
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise InputError(
+            f"rgb has dtype {array.dtype} and shape {array.shape}; expected uint8 (H, W, 3)"
+        )
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise InputError(f"scale={scale!r}; must be a positive integer")
+    if scale > 1:
+        array = np.repeat(np.repeat(array, scale, axis=0), scale, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def save_png(rgb, path: str | os.PathLike, *, scale: int = 1) -> Path:
+    """Write :func:`png_bytes` to ``path`` atomically (complete or absent)."""
+    from seqsal.io.atomic import atomic_open
+
+    data = png_bytes(rgb, scale=scale)
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def display_scale(height: int, width: int, *, target: int = 256) -> int:
+    """Integer enlargement that brings the longer side of an image near ``target`` pixels."""
+    return max(1, round(target / max(height, width, 1)))
+
+
+def data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URI (for inline HTML images)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# ------------------------------------------------------------------------------- grids
+
+
+def comparison_grid(
+    images,
+    maps: Mapping[str, object],
+    *,
+    row_labels: Sequence[str] | None = None,
+    alpha: float = 0.7,
+    reductions: Mapping[str, str] | None = None,
+    percentile: float = PERCENTILE,
+    cell_inches: float = 1.6,
+):
+    """A figure comparing methods: one row per image, columns = original + one per method.
+
+    Each cell is :func:`overlay` of that method's map, with the method's name as the column
+    title and the colour limit under the cell (``±v`` for a signed map, ``0..v`` otherwise):
+    each map is scaled to its own limit, so compare patterns across cells, not colours.
+
+    Parameters
+    ----------
+    images : array, shape (n, C, H, W)
+        Display images in [0, 1].
+    maps : mapping of str to array, shape (n, C, H, W)
+        Method name -> attributions, in column order.
+    row_labels : sequence of str, optional
+        One label per image (e.g. file name and predicted class), left of each row.
+    alpha, percentile
+        As in :func:`overlay`.
+    reductions : mapping of str to str, optional
+        Channel reduction per method; default :func:`reduction_for` of the name.
+    cell_inches : float, default 1.6
+        Width of one cell; a cell's height follows the image's aspect ratio.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its size is exactly ``(1 + n_methods) * cell_inches`` by ``n * cell_height`` inches
+        (plus title space); render it with :func:`seqsal.plot.logo.render` or
+        :func:`save_grid`.
+    """
+    from seqsal.plot.logo import new_figure
+
+    X = _array(images, "images")
+    if X.ndim != 4:
+        raise InputError(f"images has shape {X.shape}; expected (n, C, H, W)")
+    n, _, height, width = X.shape
+    if n == 0:
+        raise InputError("images is empty; expected at least one image")
+    names = list(maps)
+    arrays = {}
+    for name in names:
+        a = _array(maps[name], f"maps[{name!r}]")
+        if a.ndim != 4 or a.shape[0] != n or a.shape[2:] != (height, width):
+            raise InputError(
+                f"maps[{name!r}] has shape {a.shape}; expected (n, C, H, W) with n = {n}, "
+                f"H x W = {height} x {width}"
+            )
+        arrays[name] = a
+    if row_labels is not None and len(row_labels) != n:
+        raise InputError(f"row_labels has {len(row_labels)} entries; expected {n}, one per image")
+    reductions = dict(reductions or {})
+    cell_h = cell_inches * height / width
+    fig = new_figure((1 + len(names)) * cell_inches, n * (cell_h + 0.35) + 0.3)
+    axes = fig.subplots(n, 1 + len(names), squeeze=False)
+    for i in range(n):
+        columns = [("original", None, image_rgb(X[i]))]
+        for name in names:
+            reduce = reductions.get(name, reduction_for(name))
+            heat = reduce_channels(arrays[name][i], reduce)
+            vmin, vmax = heat_limits(heat, percentile=percentile)
+            limit = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
+            columns.append((name, limit, overlay(X[i], heat, alpha=alpha, percentile=percentile)))
+        for j, (name, limit, picture) in enumerate(columns):
+            ax = axes[i, j]
+            ax.imshow(picture, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(name, fontsize=9)
+            if limit is not None:
+                ax.set_xlabel(limit, fontsize=7)
+            if j == 0 and row_labels is not None:
+                ax.set_ylabel(str(row_labels[i]), fontsize=7)
+    return fig
+
+
+def save_grid(fig, path: str | os.PathLike, *, dpi: int = 100) -> Path:
+    """Write a figure as PNG atomically (:func:`seqsal.plot.logo.save_figure`)."""
+    from seqsal.plot.logo import save_figure
+
+    return save_figure(fig, path, format="png", dpi=dpi)
+
+
+# ------------------------------------------------------------------------------- gallery
+
+
+@dataclasses.dataclass
+class GalleryImage:
+    """One image of the gallery.
+
+    Attributes
+    ----------
+    name : str
+        File name shown as the row title.
+    original : bytes
+        PNG of the image as read.
+    prediction : str
+        Predicted class (name or index).
+    probability : float or None
+        Softmax probability of the predicted class (None for a non-classifier).
+    target : str
+        The output the maps explain.
+    maps : dict of str to bytes
+        Method -> PNG of the overlay, in column order.
+    limits : dict of str to str
+        Method -> colour limit text (``±v`` or ``0..v``).
+    """
+
+    name: str
+    original: bytes
+    prediction: str
+    probability: float | None
+    target: str
+    maps: dict
+    limits: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class GallerySection:
+    """An extra section of the gallery: a title, a note, an optional table and figure.
+
+    Attributes
+    ----------
+    title : str
+    note : str
+        A sentence saying how to read the section.
+    columns : list of str
+        Table header.
+    rows : list of list
+        Table cells (numbers are formatted with 4 significant digits).
+    figure : bytes or None
+        PNG shown under the table.
+    """
+
+    title: str
+    note: str = ""
+    columns: list = dataclasses.field(default_factory=list)
+    rows: list = dataclasses.field(default_factory=list)
+    figure: bytes | None = None
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+def render_gallery(
+    images: Sequence[GalleryImage],
+    *,
+    title: str = "seqsal image attributions",
+    methods: Mapping[str, Mapping] | None = None,
+    grid: bytes | None = None,
+    sections: Sequence[GallerySection] = (),
+    provenance: Mapping[str, object] | None = None,
+    files: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The gallery page as one self-contained HTML string (images inline, no script).
+
+    Parameters
+    ----------
+    images : sequence of GalleryImage
+        Rows of the gallery: original, prediction and one overlay per method.
+    title : str
+    methods : mapping of str to mapping, optional
+        Method name -> its settings, listed in the methods table.
+    grid : bytes, optional
+        PNG of :func:`comparison_grid`.
+    sections : sequence of GallerySection
+        Evaluation or sanity results.
+    provenance : mapping, optional
+        Model checksum, seqsal version, command ... (shown as a table).
+    files : sequence of (relative path, description)
+        Output files beside the page, linked relatively.
+
+    Every string from an input (file names, labels) is escaped by jinja2's autoescaping.
+    """
+    from jinja2 import Environment, PackageLoader
+
+    env = Environment(
+        loader=PackageLoader("seqsal.plot", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cell"] = _cell
+    template = env.get_template("gallery.html.j2")
+    method_names = list(methods or {})
+    if not method_names and images:
+        method_names = list(images[0].maps)
+    return template.render(
+        title=title,
+        images=[
+            {
+                "name": im.name,
+                "original": data_uri(im.original),
+                "prediction": im.prediction,
+                "probability": im.probability,
+                "target": im.target,
+                "maps": [(m, data_uri(im.maps[m]), im.limits.get(m, "")) for m in method_names],
+            }
+            for im in images
+        ],
+        methods=[
+            (m, ", ".join(f"{k}={v}" for k, v in (methods or {}).get(m, {}).items()))
+            for m in method_names
+        ],
+        grid=data_uri(grid) if grid is not None else None,
+        sections=[
+            {
+                "title": s.title,
+                "note": s.note,
+                "columns": list(s.columns),
+                "rows": [list(r) for r in s.rows],
+                "figure": data_uri(s.figure) if s.figure is not None else None,
+            }
+            for s in sections
+        ],
+        provenance=[(str(k), _cell(v)) for k, v in (provenance or {}).items()],
+        files=[(quote(str(p)), str(p), str(d)) for p, d in files],
+    )
+
+
+def write_gallery(path: str | os.PathLike, images: Sequence[GalleryImage], **kwargs) -> Path:
+    """Write :func:`render_gallery` to ``path`` atomically; keywords as there."""
+    from seqsal.io.atomic import atomic_open
+
+    html = render_gallery(images, **kwargs)
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(html)
+    return Path(path)
