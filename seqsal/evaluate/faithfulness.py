@@ -110,6 +110,34 @@ class Faithfulness:
     deletion: CurveResult | None
     insertion: CurveResult | None
 
+    @classmethod
+    def concat(cls, parts) -> Faithfulness:
+        """Join the results of several chunks of examples, in order."""
+        parts = list(parts)
+        if not parts:
+            raise InputError("Faithfulness.concat needs at least one result")
+        joined = {}
+        for kind in KINDS:
+            items = [getattr(p, kind) for p in parts]
+            if all(item is None for item in items):
+                joined[kind] = None
+                continue
+            if any(item is None for item in items) or any(
+                not np.array_equal(item.x, items[0].x) for item in items
+            ):
+                raise InputError(
+                    f"Faithfulness.concat: the {kind} curves of the parts differ in steps"
+                )
+            joined[kind] = CurveResult(
+                kind=kind,
+                x=items[0].x,
+                **{
+                    field: np.concatenate([getattr(item, field) for item in items])
+                    for field in ("curves", "auc", "random_curves", "random_auc", "target")
+                },
+            )
+        return cls(joined["deletion"], joined["insertion"])
+
     @property
     def results(self) -> list[CurveResult]:
         """The curves computed (deletion first)."""
@@ -286,11 +314,26 @@ def _numpy(array):
     return array
 
 
-def attribution_ranks(scores, n_random: int, seed) -> np.ndarray:
+def attribution_ranks(scores, n_random: int, seed, keys=None) -> np.ndarray:
     """Rank of every feature in each ordering: row 0 by descending score, rows 1.. random.
 
-    Ties in the score keep feature order (stable sort).  Returns int32 ``(n, 1 + n_random, F)``;
-    a feature is changed at step s when its rank is below the number of features changed.
+    Ties in the score keep feature order (stable sort).  A feature is changed at step s when
+    its rank is below the number of features changed.
+
+    Parameters
+    ----------
+    scores : np.ndarray, shape (n, F)
+    n_random : int
+    seed : int or None
+        None draws fresh randomness.
+    keys : array of n ints, optional
+        Per-example keys mixed into the seed (e.g. a digest of the example's content), so an
+        example's random orderings do not depend on which other examples share the call or
+        on its position: any chunking gives the same curves.  Default: the example index.
+
+    Returns
+    -------
+    np.ndarray of int32, shape (n, 1 + n_random, F)
     """
     n, n_features = scores.shape
     ranks = np.empty((n, 1 + n_random, n_features), dtype=np.int32)
@@ -298,11 +341,27 @@ def attribution_ranks(scores, n_random: int, seed) -> np.ndarray:
     np.put_along_axis(
         ranks[:, 0], order, np.broadcast_to(np.arange(n_features, dtype=np.int32), order.shape), 1
     )
-    generator = rng(seed)
-    for i in range(n):  # per example, so example i's orderings do not depend on n
+    if n_random == 0:
+        return ranks
+    keys = np.arange(n) if keys is None else np.asarray(keys)
+    fresh = rng(seed) if seed is None else None
+    for i in range(n):
+        generator = fresh or np.random.default_rng([int(seed), int(keys[i]), 0xDE1])
         for r in range(n_random):
             ranks[i, 1 + r] = generator.permutation(n_features)
     return ranks
+
+
+def content_keys(X, scores) -> np.ndarray:
+    """A 32-bit digest of each example's input and feature scores (see attribution_ranks)."""
+    import zlib
+
+    X = np.ascontiguousarray(_numpy(X), dtype=np.float32)
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    return np.array(
+        [zlib.crc32(scores[i].tobytes(), zlib.crc32(X[i].tobytes())) for i in range(len(X))],
+        dtype=np.int64,
+    )
 
 
 # ------------------------------------------------------------------------------ references
@@ -540,7 +599,9 @@ def faithfulness(
         As in :func:`seqsal.attribution.saliency`; ``batch_size`` counts perturbed copies per
         model call.  Results do not depend on it.
     seed : int, default 0
-        Seeds the random orderings and the shuffled reference.
+        Seeds the random orderings and the shuffled reference.  Both depend only on the seed
+        and each example's own content (input and map), so the curves of an example do not
+        depend on the other examples in the call: chunks give the results of one call.
 
     Returns
     -------
@@ -584,7 +645,9 @@ def faithfulness(
         )
         for kind in kinds
     }
-    ranks = torch.from_numpy(attribution_ranks(scores, n_random, seed))  # (n, R + 1, F)
+    ranks = torch.from_numpy(
+        attribution_ranks(scores, n_random, seed, keys=content_keys(X, scores))
+    )  # (n, R + 1, F)
     n_orderings = 1 + n_random
     per_kind = n_orderings * (steps + 1)
     index_t = torch.from_numpy(index.reshape(-1))
