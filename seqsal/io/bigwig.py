@@ -194,3 +194,74 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
             reader.close()
     log.debug("wrote %s", out)
     return Path(out)
+
+
+def write_interval_bigwig(
+    intervals, out, chrom_sizes: Mapping[str, int], *, block: int = 100_000
+) -> Path:
+    """Write one value per interval (a bedGraph-like table) to a bigWig file, atomically.
+
+    Parameters
+    ----------
+    intervals : pandas.DataFrame
+        ``chrom, start, end, value``: 0-based half-open, non-overlapping within a chromosome,
+        sorted by start within each chromosome (chromosomes may come in any order).
+        Intervals are clipped to the chromosome; empty ones are dropped.
+    out : path
+        The ``.bw`` file; appears only when complete.
+    chrom_sizes : mapping of str to int
+        Chromosome sizes in genome order (``Genome.chrom_sizes``); the bigWig header.
+    block : int, default 100000
+        Intervals handed to pyBigWig per call.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    InputError
+        For an interval on a chromosome missing from ``chrom_sizes``, or intervals that
+        overlap or are out of order.
+    """
+    import pyBigWig
+
+    missing = [c for c in ("chrom", "start", "end", "value") if c not in intervals.columns]
+    if missing:
+        raise InputError(f"intervals lack column(s) {missing}; expected chrom, start, end, value")
+    sizes = {str(c): int(s) for c, s in chrom_sizes.items()}
+    unknown = sorted(set(map(str, intervals["chrom"])) - set(sizes))
+    if unknown:
+        raise InputError(f"intervals on chromosome(s) not in the genome: {unknown[:5]}")
+    chrom = intervals["chrom"].astype(str).to_numpy()
+    with atomic_path(out) as tmp:
+        writer = pyBigWig.open(str(tmp), "w")
+        try:
+            writer.addHeader(list(sizes.items()))
+            for name in sizes:
+                rows = np.flatnonzero(chrom == name)
+                if rows.size == 0:
+                    continue
+                start = np.clip(intervals["start"].to_numpy(np.int64)[rows], 0, sizes[name])
+                end = np.clip(intervals["end"].to_numpy(np.int64)[rows], 0, sizes[name])
+                value = intervals["value"].to_numpy(np.float64)[rows]
+                keep = end > start
+                start, end, value = start[keep], end[keep], value[keep]
+                if start.size > 1 and np.any(start[1:] < end[:-1]):
+                    raise InputError(
+                        f"intervals on {name} overlap or are not sorted by start; "
+                        "expected non-overlapping intervals in order"
+                    )
+                for lo in range(0, start.size, block):
+                    sl = slice(lo, lo + block)
+                    writer.addEntries(
+                        [name] * len(start[sl]),
+                        start[sl].tolist(),
+                        ends=end[sl].tolist(),
+                        values=value[sl].tolist(),
+                    )
+        finally:
+            writer.close()
+    log.debug("wrote %s", out)
+    return Path(out)
