@@ -407,8 +407,8 @@ def train_digits_demo(
 ) -> Path:
     """Train the demo digits classifier and save it as a seqsal model directory.
 
-    An :class:`~seqsal.models.zoo.ImageCNN` (``channels=(16, 32, 64)``, Grad-CAM layer
-    ``"features.conv3"``) on :func:`digits_dataset` (``size`` x ``size`` grey images in
+    An :class:`~seqsal.models.zoo.ImageCNN` (``channels=(16, 32, 64, 64)``, Grad-CAM layers
+    ``"features.conv4"`` (last, 4 x 4) or ``"features.conv3"`` (8 x 8)) on :func:`digits_dataset` (``size`` x ``size`` grey images in
     [0, 1], no normalisation: mean 0, std 1), 70/15/15 stratified split.  Held-out
     accuracy is about 0.97 at the defaults (``metadata["metrics"]["test_accuracy"]``); it
     takes about 20 s on one CPU thread.  The same seed gives the same weights.
