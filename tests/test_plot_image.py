@@ -219,7 +219,7 @@ def test_gallery_is_self_contained_and_escapes_names(tmp_path):
         for name in (evil, "two.png")
     ]
     section = pi.GallerySection(
-        "Faithfulness", "lower is better", ["method", "AUC"], [["ig", 0.123456]]
+        "Faithfulness", "lower is better", ["method", "AUC"], [["ig", 0.123456]], [("ig", png)]
     )
     path = pi.write_gallery(
         tmp_path / "gallery.html",
@@ -236,7 +236,7 @@ def test_gallery_is_self_contained_and_escapes_names(tmp_path):
     maps = [im for im in parser.images if im.get("class") == "map"]
     assert [(im["data-method"]) for im in maps] == ["saliency", "ig"] * 2
     assert all(im["src"].startswith("data:image/png;base64,") for im in parser.images)
-    assert len(parser.images) == 2 * 3 + 1  # original + 2 maps per image, and the grid
+    assert len(parser.images) == 2 * 3 + 2  # original + 2 maps per image, grid, figure
     import base64
 
     decoded = base64.b64decode(maps[0]["src"].split(",", 1)[1])

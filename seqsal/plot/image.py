@@ -342,7 +342,7 @@ def comparison_grid(
         raise InputError(f"row_labels has {len(row_labels)} entries; expected {n}, one per image")
     reductions = dict(reductions or {})
     cell_h = cell_inches * height / width
-    fig = new_figure((1 + len(names)) * cell_inches, n * (cell_h + 0.35) + 0.3)
+    fig = new_figure((1 + len(names)) * cell_inches, n * (cell_h + 0.25) + 0.3)
     axes = fig.subplots(n, 1 + len(names), squeeze=False)
     for i in range(n):
         columns = [("original", None, image_rgb(X[i]))]
@@ -420,15 +420,15 @@ class GallerySection:
         Table header.
     rows : list of list
         Table cells (numbers are formatted with 4 significant digits).
-    figure : bytes or None
-        PNG shown under the table.
+    figures : list of (str, bytes)
+        Captions and PNGs shown under the table.
     """
 
     title: str
     note: str = ""
     columns: list = dataclasses.field(default_factory=list)
     rows: list = dataclasses.field(default_factory=list)
-    figure: bytes | None = None
+    figures: list = dataclasses.field(default_factory=list)
 
 
 def _cell(value) -> str:
@@ -504,7 +504,7 @@ def render_gallery(
                 "note": s.note,
                 "columns": list(s.columns),
                 "rows": [list(r) for r in s.rows],
-                "figure": data_uri(s.figure) if s.figure is not None else None,
+                "figures": [(str(caption), data_uri(png)) for caption, png in s.figures],
             }
             for s in sections
         ],
