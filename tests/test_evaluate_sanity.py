@@ -182,3 +182,15 @@ def test_bad_arguments(dna):
         parameter_randomization(model, X, "saliency", modes="random")
     with pytest.raises(InputError, match="data_range"):
         ssim(np.ones(9), np.ones(9), data_range=0)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_torchscript_models_are_copied_not_changed(dna):
+    model, X = dna
+    traced = torch.jit.trace(model.eval(), X[:1])
+    state = {k: v.clone() for k, v in traced.state_dict().items()}
+    table = parameter_randomization(traced, X, "saliency", target=0, modes="independent")
+    assert table.loc[0, "spearman_signed"] == 1.0
+    assert (table.loc[1:, "spearman_signed"] < 0.9).all()
+    assert all(torch.equal(state[k], v) for k, v in traced.state_dict().items())
+    assert all(p.is_leaf for p in traced.parameters())

@@ -227,6 +227,35 @@ def randomize_layer(module, seed) -> None:
             parameter.normal_(0.0, sd if sd > 0 else 1.0)
 
 
+def copy_model(model):
+    """An independent copy of ``model`` (weights included) that can be changed freely.
+
+    ``copy.deepcopy`` for ordinary modules; a TorchScript module is saved and loaded again
+    (its deep copy has parameters that are not leaves, which autograd then refuses to free).
+    """
+    import io
+    import warnings
+
+    import torch
+
+    if isinstance(model, torch.jit.ScriptModule):
+        buffer = io.BytesIO()
+        params = list(model.parameters())
+        location = params[0].device if params else "cpu"
+        with warnings.catch_warnings():  # torch 2.x deprecates TorchScript; the user chose it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.jit.save(model, buffer)
+            buffer.seek(0)
+            copied = torch.jit.load(buffer, map_location=location)
+        copied.train(model.training)
+        return copied
+    return copy.deepcopy(model)
+
+
+def _submodule(model, name):
+    return dict(model.named_modules())[name]
+
+
 def layer_seed(seed, index: int) -> int:
     """The seed that re-initialises layer ``index`` (counted from the input) for ``seed``.
 
@@ -390,13 +419,13 @@ def parameter_randomization(
     ):
         if mode == "cascading":
             if cascade is None:
-                cascade = copy.deepcopy(model)
-            randomize_layer(cascade.get_submodule(layer), seeds[layer])
+                cascade = copy_model(model)
+            randomize_layer(_submodule(cascade, layer), seeds[layer])
             copy_ = cascade
         else:
-            copy_ = copy.deepcopy(model)
+            copy_ = copy_model(model)
             for name in randomised:
-                randomize_layer(copy_.get_submodule(name), seeds[name])
+                randomize_layer(_submodule(copy_, name), seeds[name])
         maps = _maps(function, copy_, X, targets)
         metrics = compare_maps(original, maps, channels=channels)
         frames.append(
