@@ -416,7 +416,7 @@ class ImageCNN(nn.Module):
         self.last_conv = f"features.conv{len(channels)}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
+        if not torch.jit.is_tracing() and (x.ndim != 4 or x.shape[1] != self.in_channels):
             raise InputError(
                 f"ImageCNN got input of shape {tuple(x.shape)}; expected (n, {self.in_channels}, H, W)"
             )
