@@ -322,3 +322,143 @@ def test_cli_extract_dtype_writes_that_type_with_the_same_values(tmp_path):
             ]
         )
     assert not (tmp_path / "x.npz").exists()
+
+
+# -- the one-pass numba kernel (large extractions) against a plain reference ----------------
+
+_BASES = {"A": 0, "C": 1, "G": 2, "T": 3}
+
+
+def _reference_onehot(records: dict[str, str], w: pd.DataFrame) -> np.ndarray:
+    """Window by window in plain Python: N padding, reverse complement, case folded."""
+    out = np.zeros((len(w), 4, w.attrs["width"]), dtype=np.float32)
+    for i, row in enumerate(w.itertuples()):
+        seq = "N" * row.pad_left + records[row.chrom][row.start : row.end] + "N" * row.pad_right
+        seq = seq.upper()
+        if row.strand == "-":
+            seq = seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+        for j, base in enumerate(seq):
+            if base in _BASES:
+                out[i, _BASES[base], j] = 1
+    return out
+
+
+def _random_genome(tmp_path, rng, line_width, crlf=False):
+    alphabet = list("ACGTacgtNnRYkm-")
+    p = [0.2, 0.2, 0.2, 0.2, 0.03, 0.03, 0.03, 0.03, 0.03, 0.01, 0.01, 0.01, 0.01, 0.005, 0.005]
+    records = {}
+    for k, size in enumerate([1, 7, 150, 613, 2000]):
+        seq = np.array(rng.choice(alphabet, p=np.array(p) / sum(p), size=size))
+        if size > 100:  # a run of N, as an assembly gap
+            a = int(rng.integers(0, size - 50))
+            seq[a : a + 40] = "N"
+        records[f"chr{k}"] = "".join(seq)
+    path = tmp_path / f"g{line_width}{'crlf' if crlf else ''}.fa"
+    write_fasta(records.items(), path, line_width=line_width)
+    if crlf:
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    return path, records
+
+
+def _random_windows(rng, records, n, width):
+    chroms = rng.choice(list(records), size=n)
+    sizes = np.array([len(records[c]) for c in chroms])
+    starts = (rng.random(n) * sizes).astype(np.int64)
+    df = pd.DataFrame(
+        {
+            "chrom": chroms,
+            "start": starts,
+            "end": np.minimum(starts + rng.integers(1, 30, size=n), sizes),
+            "strand": rng.choice(["+", "-", "."], size=n),
+        }
+    )
+    sizes_map = {c: len(s) for c, s in records.items()}
+    return make_windows(df, width, chrom_sizes=sizes_map)
+
+
+@pytest.mark.parametrize(
+    ("line_width", "crlf", "width"),
+    [(1, False, 33), (7, False, 50), (60, True, 61), (5000, False, 8)],
+)
+def test_kernel_and_numpy_paths_equal_a_reference_for_every_dtype(
+    tmp_path, monkeypatch, line_width, crlf, width
+):
+    rng = np.random.default_rng(line_width)
+    path, records = _random_genome(tmp_path, rng, line_width, crlf)
+    w = _random_windows(rng, records, 300, width)
+    assert (w["pad_left"] > 0).any() and (w["pad_right"] > 0).any()
+    assert (w["strand"] == "-").any()
+    expected = _reference_onehot(records, w)
+    with Genome(path) as g:
+        for fused in (True, False):
+            monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", 0 if fused else 10**12)
+            for dtype in (np.float32, np.float16, np.int8, np.uint8):
+                for n_jobs, batch_size in ((1, None), (3, 7), (-1, 1)):
+                    X = extract_onehot(g, w, dtype=dtype, n_jobs=n_jobs, batch_size=batch_size)
+                    assert X.dtype == np.dtype(dtype)
+                    np.testing.assert_array_equal(X, expected.astype(dtype))
+                streamed = list(iter_onehot(g, w, batch_size=64, dtype=dtype, n_jobs=2))
+                assert [len(b) for b in streamed] == [64] * 4 + [300 - 256]
+                np.testing.assert_array_equal(np.concatenate(streamed), expected.astype(dtype))
+
+
+def test_kernel_warns_with_the_same_counts_as_the_numpy_path(tmp_path, monkeypatch, caplog):
+    rng = np.random.default_rng(3)
+    path, records = _random_genome(tmp_path, rng, 13)
+    w = _random_windows(rng, records, 200, 40)
+    expected = _reference_onehot(records, w)
+    n_known = int(expected.sum())
+    n_padded = int((w["pad_left"] + w["pad_right"]).sum())
+    texts = []
+    for threshold in (0, 10**12):
+        monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", threshold)
+        for fn in (extract_onehot, lambda g, w: list(iter_onehot(g, w, batch_size=9))):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="seqsal.sequence.windows"):
+                fn(path, w)
+            texts.append([r.getMessage() for r in caplog.records if "A/C/G/T" in r.getMessage()])
+    assert texts[0] == [
+        f"{w.attrs['width'] * len(w) - n_known} of {w.attrs['width'] * len(w)} bases are not "
+        f"A/C/G/T ({n_padded} of them N padding past chromosome ends); encoded as all-zero columns"
+    ]
+    assert all(t == texts[0] for t in texts)
+
+
+def test_kernel_reads_unsorted_windows_with_a_tiny_cache_and_names_unknown_chromosomes(
+    tmp_path, monkeypatch
+):
+    rng = np.random.default_rng(5)
+    path, records = _random_genome(tmp_path, rng, 11)
+    w = _random_windows(rng, records, 120, 25).sample(frac=1, random_state=1)
+    w = w.reset_index(drop=True)
+    monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", 0)
+    monkeypatch.setattr(windows_module, "CACHE_BYTES", 10)
+    with Genome(path) as g:
+        np.testing.assert_array_equal(extract_onehot(g, w, n_jobs=2), _reference_onehot(records, w))
+        bad = w.copy()
+        bad.loc[50, "chrom"] = "chrZ"
+        with pytest.raises(InputError, match="chrZ"):
+            extract_onehot(g, bad, n_jobs=2)
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True, "2"])
+def test_bad_n_jobs_is_an_input_error(genome, n_jobs):
+    w = make_windows(regions([("chr1", 5, 17)]), 4)
+    with pytest.raises(InputError, match="n_jobs"):
+        extract_onehot(genome, w, n_jobs=n_jobs)
+    with pytest.raises(InputError, match="n_jobs"):
+        next(iter_onehot(genome, w, n_jobs=n_jobs))
+
+
+def test_kernel_zero_fills_windows_wholly_past_the_end_as_the_numpy_path(genome, monkeypatch):
+    # Without chrom_sizes nothing is padded up front: a window may lie wholly past the end.
+    w = make_windows(regions([("chr2", 40, 44, "a", 0, "+"), ("chr2", 20, 24, "b", 0, "-")]), 8)
+    results = []
+    for threshold in (0, 10**12):
+        monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", threshold)
+        results.append(extract_onehot(genome, w, dtype=np.int8, n_jobs=2))
+    np.testing.assert_array_equal(results[0], results[1])
+    assert (results[0][0] == 0).all()
+    np.testing.assert_array_equal(
+        results[0][1], encode(rc(CHR2[18:] + "NN"), dtype=np.int8, warn=False)
+    )

@@ -79,3 +79,101 @@ def flagged_counts(rows, flagged):
             if flagged[b]:  # rare: no store (and no dependency between stores) per base
                 counts[b] += 1
     return counts
+
+
+# -- windows of a chromosome, gathered and encoded in one pass ---------------------------------
+# ``seqsal.sequence.windows`` reads each chromosome once as ASCII bytes; these kernels write the
+# one-hot of each window straight from those bytes into the output (no byte or code array per
+# window), reverse-complementing ``-`` windows on the fly and counting the A/C/G/T written.
+# They release the GIL: windows runs blocks of windows on Python threads (not numba's
+# parallel=True: its OpenMP pool costs a barrier per call, slow on a loaded machine, and
+# is not fork-safe).
+
+
+@numba.njit(cache=True, nogil=True, inline="never")
+def _window_plus(seq, lo, one, o0, o1, o2, o3):
+    # o_k[i] = one if seq[lo + i] is base k (either case).  Never inlined, as _onehot_row.
+    zero = one - one
+    n = 0
+    for i in range(o0.shape[0]):
+        b = seq[lo + i] | 0x20
+        e0 = b == 97
+        e1 = b == 99
+        e2 = b == 103
+        e3 = b == 116
+        o0[i] = one if e0 else zero
+        o1[i] = one if e1 else zero
+        o2[i] = one if e2 else zero
+        o3[i] = one if e3 else zero
+        n += e0 | e1 | e2 | e3
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="never")
+def _window_minus(seq, hi, one, o0, o1, o2, o3):
+    # Reverse complement: o_k[i] = one if seq[hi - 1 - i] is the complement of base k.
+    zero = one - one
+    n = 0
+    for i in range(o0.shape[0]):
+        b = seq[hi - 1 - i] | 0x20
+        e0 = b == 116
+        e1 = b == 103
+        e2 = b == 99
+        e3 = b == 97
+        o0[i] = one if e0 else zero
+        o1[i] = one if e1 else zero
+        o2[i] = one if e2 else zero
+        o3[i] = one if e3 else zero
+        n += e0 | e1 | e2 | e3
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _zero_columns(out, i, a, b, zero):
+    for k in range(4):
+        for j in range(a, b):
+            out[i, k, j] = zero
+
+
+@numba.njit(cache=True, nogil=True)
+def onehot_windows_range(seq, rows, first, minus, one, out, begin, end):
+    """Windows ``begin <= r < end``: ``out[rows[r]]`` = one-hot of ``seq[first[r]:first[r] + L]``.
+
+    ``seq`` uint8 (size,) ASCII bytes of one chromosome; ``rows``, ``first`` int64 (m,);
+    ``minus`` bool (m,); ``out`` (n, 4, L) C-contiguous.  Positions outside ``[0, size)`` are
+    all-zero columns (N); ``minus[r]`` windows are reverse-complemented.  Returns how many
+    A/C/G/T positions were written.
+    """
+    length = out.shape[2]
+    size = seq.shape[0]
+    zero = one - one
+    known = 0
+    for r in range(begin, end):
+        i = rows[r]
+        f = first[r]
+        lo = max(f, 0)
+        hi = min(f + length, size)
+        if hi <= lo:
+            _zero_columns(out, i, 0, length, zero)
+            continue
+        if minus[r]:
+            # window position j holds genome position f + L - 1 - j
+            a = f + length - hi
+            b = f + length - lo
+        else:
+            a = lo - f
+            b = hi - f
+        if a > 0:
+            _zero_columns(out, i, 0, a, zero)
+        if b < length:
+            _zero_columns(out, i, b, length, zero)
+        o0 = out[i, 0, a:b]
+        o1 = out[i, 1, a:b]
+        o2 = out[i, 2, a:b]
+        o3 = out[i, 3, a:b]
+        if minus[r]:
+            known += _window_minus(seq, hi, one, o0, o1, o2, o3)
+        else:
+            known += _window_plus(seq, lo, one, o0, o1, o2, o3)
+    return known
+

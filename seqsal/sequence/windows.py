@@ -8,16 +8,23 @@ A window is never silently shifted to fit.
 :func:`extract_onehot`, :func:`iter_onehot` and :func:`extract_sequences` read the windows from
 a :class:`~seqsal.io.fasta.Genome`.  A ``-`` strand window is the reverse complement, so its
 base 0 is the 3' end of the window on the ``+`` strand.  Each chromosome is read once and kept
-as a uint8 code array; windows are then cut out of it with array indexing, so extraction costs
-a memory copy per window, not a file read.
+as a uint8 array, so extraction costs memory passes per window, not a file read.  For one-hot
+output of at least a million bases in all, a numba kernel reads each window's bytes straight
+from the chromosome and writes its one-hot (strand, padding and the N count included) in one
+pass, on ``n_jobs`` threads, so that the first-touch page faults of the output are spread over
+the threads too; smaller extractions cut code arrays out with numpy and never load numba.
+Both give the same arrays.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -26,7 +33,10 @@ import pandas as pd
 from seqsal._runtime import batch_slices, check_positive_int
 from seqsal.errors import InputError
 from seqsal.sequence.onehot import (
+    _FLOAT16_ONE,
+    _NUMBA_MIN_BYTES,
     N_CODE,
+    _kernels,
     check_dtype,
     codes,
     onehot_from_codes,
@@ -41,6 +51,16 @@ CENTERS = ("middle", "summit")
 # Chromosome arrays kept at once.  A sorted windows table touches one chromosome at a time;
 # the budget bounds memory for a large genome with unsorted windows (re-reads then happen).
 CACHE_BYTES = 2 * 1024**3
+
+# One-hot extractions of at least this many bases in all (windows x width) take the one-pass
+# numba kernel; smaller ones the numpy path, which never loads numba.
+_FUSED_MIN_BASES = _NUMBA_MIN_BYTES
+
+# Windows per block handed to a thread: about 4 blocks per thread, 64 to 1024 windows each
+# (1024 x 4 x 1 kb is 4 MB of int8 output), so that a thread slowed by other work on the
+# machine leaves its share to the others.
+_ROWS_PER_TASK = 64
+_MAX_ROWS_PER_TASK = 1024
 
 # Complement of every ASCII byte: IUPAC codes to their complements, case kept; others as is.
 _COMPLEMENT_BYTES = bytes.maketrans(
@@ -276,6 +296,8 @@ def make_windows(
 
 class _Windows(NamedTuple):
     chrom: np.ndarray  # (n,) object
+    chrom_code: np.ndarray  # (n,) int64, index into chrom_names
+    chrom_names: list  # distinct chromosome names, in order of first appearance
     first: np.ndarray  # (n,) int64, genome position of window base 0 on + (may be < 0)
     minus: np.ndarray  # (n,) bool
     width: int
@@ -304,8 +326,12 @@ def _window_arrays(windows: pd.DataFrame) -> _Windows:
             f"windows have different widths ({widths[0]} for the first, {widths[i]} for "
             f"{_region_label(df, i)}); make them with make_windows(regions, width)"
         )
+    chrom = df["chrom"].to_numpy(dtype=object)
+    chrom_code, chrom_names = pd.factorize(chrom)
     return _Windows(
-        chrom=df["chrom"].to_numpy(dtype=object),
+        chrom=chrom,
+        chrom_code=chrom_code.astype(np.int64, copy=False),
+        chrom_names=list(chrom_names),
         first=starts - pad_left,
         minus=(df["strand"] == "-").to_numpy(),
         width=int(widths[0]),
@@ -429,6 +455,89 @@ def _onehot_batches(
         yield rows, code_array, n_unknown, n_padded
 
 
+def _check_jobs(n_jobs) -> int:
+    """``n_jobs`` as a thread count: -1 is every core this process may run on."""
+    if (
+        isinstance(n_jobs, bool)
+        or not isinstance(n_jobs, (int, np.integer))
+        or (n_jobs < 1 and n_jobs != -1)
+    ):
+        raise InputError(f"n_jobs={n_jobs!r}; expected a positive integer or -1 (all cores)")
+    if n_jobs == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return os.cpu_count() or 1
+    return int(n_jobs)
+
+
+def _chrom_groups(win: _Windows, rows: slice) -> list[tuple[object, np.ndarray]]:
+    """(chromosome, row indices within ``rows``) for each chromosome of those windows."""
+    code = win.chrom_code[rows]
+    if code.size and code[0] == code[-1] and (code == code[0]).all():
+        return [(win.chrom[rows.start], np.arange(code.size, dtype=np.int64))]
+    order = np.argsort(code, kind="stable")
+    starts = np.flatnonzero(np.r_[True, code[order][1:] != code[order][:-1]])
+    return [
+        (win.chrom[rows.start + order[a]], order[a:b].astype(np.int64, copy=False))
+        for a, b in itertools.pairwise(np.r_[starts, code.size])
+    ]
+
+
+def _encode_windows(
+    cache: _ChromosomeCache,
+    win: _Windows,
+    rows: slice,
+    out: np.ndarray,
+    n_jobs: int,
+    pool: ThreadPoolExecutor | None = None,
+) -> tuple[int, int]:
+    """One-hot of the windows ``rows`` into ``out`` (b, 4, L) by the one-pass numba kernel.
+
+    ``cache`` holds ASCII bytes.  Every element of ``out`` is written.  With a ``pool``
+    (``n_jobs`` threads), blocks of windows are encoded on its threads (the kernel releases
+    the GIL) while the next chromosome is read here.  Returns (n_not_acgt, n_padded), as
+    :func:`_onehot_batches` counts them.
+    """
+    kernel = _kernels().onehot_windows_range
+    half = out.dtype == np.float16
+    target = out.view(np.uint16) if half else out
+    one = np.uint16(_FLOAT16_ONE) if half else out.dtype.type(1)
+    width = win.width
+    n_rows = rows.stop - rows.start
+    step = min(_MAX_ROWS_PER_TASK, max(_ROWS_PER_TASK, -(-n_rows // (4 * n_jobs))))
+    first_all = win.first[rows]
+    minus_all = win.minus[rows]
+    n_known = n_padded = 0
+    waiting: list = []  # the previous chromosome's blocks, still being encoded
+    for chrom, idx in _chrom_groups(win, rows):
+        seq = cache[chrom]
+        first = first_all[idx]
+        minus = minus_all[idx]
+        inside = np.minimum(first + width, seq.shape[0]) - np.maximum(first, 0)
+        n_padded += int(width * len(idx) - np.maximum(inside, 0).sum())
+        if pool is None:
+            n_known += kernel(seq, idx, first, minus, one, target, 0, len(idx))
+            continue
+        submitted = [
+            pool.submit(kernel, seq, idx, first, minus, one, target, lo, min(lo + step, len(idx)))
+            for lo in range(0, len(idx), step)
+        ]
+        n_known += sum(f.result() for f in waiting)
+        waiting = submitted
+    n_known += sum(f.result() for f in waiting)
+    return n_rows * width - int(n_known), n_padded
+
+
+def _pool(n_jobs: int):
+    """A thread pool of ``n_jobs`` threads, or a context holding None for one."""
+    return ThreadPoolExecutor(n_jobs, "seqsal-onehot") if n_jobs > 1 else nullcontext()
+
+
+def _use_kernel(win: _Windows) -> bool:
+    return len(win.first) * win.width >= _FUSED_MIN_BASES
+
+
 def _warn_counts(n_unknown: int, n_padded: int, n_total: int) -> None:
     if n_unknown:
         log.warning(
@@ -440,7 +549,12 @@ def _warn_counts(n_unknown: int, n_padded: int, n_total: int) -> None:
 
 
 def iter_onehot(
-    genome, windows: pd.DataFrame, *, batch_size: int = 1024, dtype=np.float32
+    genome,
+    windows: pd.DataFrame,
+    *,
+    batch_size: int = 1024,
+    dtype=np.float32,
+    n_jobs: int = -1,
 ) -> Iterator[np.ndarray]:
     """Yield one-hot batches of the windows, in order; memory does not grow with their number.
 
@@ -457,6 +571,10 @@ def iter_onehot(
     dtype : numpy dtype, default np.float32
         float32 (what models take), or float16, int8, uint8 for less memory
         (:data:`seqsal.sequence.onehot.DTYPES`).
+    n_jobs : int, default -1
+        Threads that encode the windows of large extractions (-1: all of numba's threads,
+        ``numba.get_num_threads()``, the cores available; as tangermeme's ``extract_loci``).
+        1 never starts numba's thread pool.  The arrays are the same for any value.
 
     Yields
     ------
@@ -466,9 +584,21 @@ def iter_onehot(
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     dtype = check_dtype(dtype)
+    n_jobs = _check_jobs(n_jobs)
     win = _window_arrays(windows)
     n_unknown = n_padded = 0
     with _Opened(genome) as g:
+        if _use_kernel(win):
+            cache = _ChromosomeCache(g, as_codes=False)
+            with _pool(n_jobs) as pool:
+                for rows in batch_slices(len(win.first), batch_size):
+                    X = np.empty((rows.stop - rows.start, 4, win.width), dtype=dtype)
+                    unknown, padded = _encode_windows(cache, win, rows, X, n_jobs, pool)
+                    n_unknown += unknown
+                    n_padded += padded
+                    yield X
+            _warn_counts(n_unknown, n_padded, len(win.first) * win.width)
+            return
         for _rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
             n_unknown += unknown
             n_padded += padded
@@ -477,7 +607,12 @@ def iter_onehot(
 
 
 def extract_onehot(
-    genome, windows: pd.DataFrame, *, batch_size: int | None = None, dtype=np.float32
+    genome,
+    windows: pd.DataFrame,
+    *,
+    batch_size: int | None = None,
+    dtype=np.float32,
+    n_jobs: int = -1,
 ) -> np.ndarray:
     """One-hot array of all windows.
 
@@ -493,6 +628,10 @@ def extract_onehot(
     dtype : numpy dtype, default np.float32
         float32 (what models take), or float16, int8, uint8 for a half or a quarter of the
         memory (:data:`seqsal.sequence.onehot.DTYPES`).
+    n_jobs : int, default -1
+        Threads that encode the windows of large extractions (-1: all of numba's threads,
+        ``numba.get_num_threads()``, the cores available; as tangermeme's ``extract_loci``).
+        1 never starts numba's thread pool.  The result is the same for any value.
 
     Returns
     -------
@@ -501,14 +640,24 @@ def extract_onehot(
     """
     batch_size = 4096 if batch_size is None else check_positive_int(batch_size, "batch_size")
     dtype = check_dtype(dtype)
+    n_jobs = _check_jobs(n_jobs)
     win = _window_arrays(windows)
     out = np.empty((len(win.first), 4, win.width), dtype=dtype)
     n_unknown = n_padded = 0
     with _Opened(genome) as g:
-        for rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
-            n_unknown += unknown
-            n_padded += padded
-            onehot_from_codes(code_array, dtype=dtype, out=out[rows])
+        if _use_kernel(win):
+            # No intermediate arrays here, so all windows go at once: each chromosome is read
+            # once, and its windows are encoded while the next one is read.
+            cache = _ChromosomeCache(g, as_codes=False)
+            with _pool(n_jobs) as pool:
+                n_unknown, n_padded = _encode_windows(
+                    cache, win, slice(0, len(win.first)), out, n_jobs, pool
+                )
+        else:
+            for rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
+                n_unknown += unknown
+                n_padded += padded
+                onehot_from_codes(code_array, dtype=dtype, out=out[rows])
     _warn_counts(n_unknown, n_padded, out.shape[0] * out.shape[2])
     return out
 
