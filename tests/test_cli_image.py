@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -333,6 +334,29 @@ def test_digits_demo_name_uses_the_cache(files, tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     assert run["provenance"]["model"] == str(cache / "models" / "digits-demo")
     assert run["provenance"]["model sha256"] == _load(files["grey_model"]).checksum
+
+
+def test_torchscript_model_with_input_shape(files, tmp_path, capsys):
+    import torch
+
+    module = _load(files["grey_model"]).module
+    scripted = tmp_path / "model.pt"
+    with warnings.catch_warnings():  # TorchScript is deprecated but still the one-file format
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.trace(module, torch.zeros(1, 1, 16, 16)).save(str(scripted))
+    out = tmp_path / "ts"
+    argv = ["image", "attribute", "--model", str(scripted), "--input-shape", "1,16,16"]
+    argv += ["--images", str(files["grey"][1]), "--methods", "grad_x_input", "--target", "5"]
+    code, err = _run([*argv, "--out", str(out), "--no-progress"], capsys)
+    assert code == 0, err
+    X = _read([files["grey"][1]], _load(files["grey_model"]))
+    with np.load(out / "maps.npz") as npz:
+        expected = A.grad_x_input(module, X, target=5).numpy()
+        np.testing.assert_allclose(npz["grad_x_input"], expected, rtol=1e-5, atol=1e-7)
+    # without the shape the TorchScript file says nothing about its input: one-line error
+    code, err = _run([*argv[:4], *argv[6:], "--out", str(tmp_path / "no"), "--no-progress"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "input_shape" in err, err
+    assert not (tmp_path / "no").exists()
 
 
 # --------------------------------------------------------------------------- evaluate, sanity
