@@ -40,7 +40,6 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from seqsal._runtime import check_positive_int, model_on, progress_bar
 from seqsal.errors import InputError, ModelError
@@ -186,7 +185,10 @@ class _TrunkPlan:
             if isinstance(layer, nn.MaxPool1d) and _pool_is_plain(layer):
                 size = layer.stride if isinstance(layer.stride, int) else layer.stride[0]
                 trunk_stride *= size
-                phased.append(layer)
+                phased.append(_BlockMax(size))
+            elif type(layer) is nn.ReLU and (shared or phased):
+                # in place: its input is a fresh output of the layer before, used nowhere else
+                (phased if phased else shared).append(nn.ReLU(inplace=True))
             elif isinstance(layer, (nn.ReLU, DilatedResidualBlock)) or (
                 isinstance(layer, nn.Conv1d) and _conv_is_plain(layer)
             ):
@@ -254,16 +256,12 @@ class _TrunkPlan:
             parts = []
             for mode in self.pool_modes:
                 if mode == "max":
-                    parts.append(F.max_pool1d(trunk, width, step)[0, :, :k])
-                else:  # windowed sums from a float64 running sum: exact to float32 rounding
-                    total = F.pad(trunk[0].double().cumsum(dim=-1), (1, 0))
-                    starts = torch.arange(k, device=trunk.device) * step
-                    sums = total[:, starts + width] - total[:, starts]
-                    parts.append((sums / width).to(trunk.dtype))
+                    parts.append(_sliding_max(trunk, width, step, k)[0])
+                else:
+                    parts.append(_sliding_mean(trunk[0], width, step, k))
             features = torch.cat(parts, dim=0).T.contiguous()  # (k, C * modes)
-            values = [
-                self.head_rest(features[lo : lo + batch_size]) for lo in range(0, k, batch_size)
-            ]
+            rows = max(batch_size, 4096)  # the dense layers are cheap: larger calls
+            values = [self.head_rest(features[lo : lo + rows]) for lo in range(0, k, rows)]
         else:
             sliding = trunk[0].unfold(-1, width, step).permute(1, 0, 2)  # (k, C, width) view
             values = [
@@ -272,6 +270,67 @@ class _TrunkPlan:
             ]
         out = torch.cat(values, dim=0)
         return out[:, None] if out.ndim == 1 else out
+
+
+def _running_max(x: torch.Tensor, q: int) -> torch.Tensor:
+    """``max(x[..., j : j + q])`` for every j (length n - q + 1), by doubling: exact, and
+    O(n log q) instead of the O(n q) of ``max_pool1d`` with a wide kernel."""
+    span, m = 1, x
+    while 2 * span <= q:
+        m = torch.maximum(m[..., :-span], m[..., span:])
+        span *= 2
+    if span == q:
+        return m
+    return torch.maximum(m[..., : m.shape[-1] - (q - span)], m[..., q - span :])
+
+
+def _block_max(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``max_pool1d(x, size)`` (kernel = stride = size, floor) as a reduction over a strided
+    view: the same values, several times faster on CPU, and no copy of a sliced input."""
+    return x.unfold(-1, size, size).amax(dim=-1)
+
+
+def _sliding_max(x: torch.Tensor, width: int, step: int, k: int) -> torch.Tensor:
+    """``max(x[..., j*step : j*step + width])`` for j < k: maxima of step-wide blocks, the
+    running max over ``width // step`` blocks, and the remainder (exact)."""
+    q, rem = divmod(width, step)
+    if q == 0:
+        return x.unfold(-1, width, step)[..., :k, :].amax(dim=-1)
+    blocks = _block_max(x, step) if step > 1 else x
+    out = _running_max(blocks, q)[..., :k]
+    if rem:
+        tail = x[..., q * step :].unfold(-1, rem, step)[..., :k, :].amax(dim=-1)
+        out = torch.maximum(out, tail)
+    return out
+
+
+def _sliding_mean(x: torch.Tensor, width: int, step: int, k: int) -> torch.Tensor:
+    """Mean of ``x[:, j*step : j*step + width]`` for j < k, from float64 sums of step-wide
+    blocks, their running sum and the remainder (equal to the direct mean to float32
+    rounding).  x: (C, n); returns (C, k)."""
+    q, rem = divmod(width, step)
+    if q == 0:
+        sums = x.unfold(-1, width, step)[:, :k, :].sum(dim=-1, dtype=torch.float64)
+    else:
+        blocks = x.unfold(-1, step, step).sum(dim=-1, dtype=torch.float64) if step > 1 else x
+        total = blocks.cumsum(dim=-1, dtype=torch.float64)
+        sums = total[:, q - 1 : q - 1 + k].clone()
+        sums[:, 1:] -= total[:, : k - 1]
+        if rem:
+            tail = x[:, q * step :].unfold(-1, rem, step)[:, :k, :]
+            sums += tail.sum(dim=-1, dtype=torch.float64)
+    return (sums / width).to(x.dtype)
+
+
+class _BlockMax(nn.Module):
+    """``nn.MaxPool1d(size)`` (kernel = stride, no padding) computed by :func:`_block_max`."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _block_max(x, self.size)
 
 
 class _NotReusable(Exception):
