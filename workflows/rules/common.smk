@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import shlex
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from snakemake.utils import validate
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 RESULTS = config["results"]
+SCAN = config["mode"] == "scan"
 
 
 def _path_near(path, anchor):
@@ -27,6 +29,8 @@ def _sample_table():
     """Sample name -> regions BED and model (None: train one), from the sheet or the config."""
     if config["genome"] is None:
         raise WorkflowError("config: 'genome' is required (a FASTA file); it is null")
+    if SCAN:
+        return _scan_sample()
     if config["samples"]:
         sheet = Path(config["samples"])
         if not sheet.exists():
@@ -65,6 +69,25 @@ def _sample_table():
     return pd.DataFrame(rows, dtype=object).set_index("sample", drop=False)
 
 
+def _scan_sample():
+    """The one sample of scan mode: its model is given, or trained on ``regions``."""
+    if config["samples"]:
+        raise WorkflowError(
+            "config: scan mode explains the candidates of one model; give 'model' or "
+            "'regions' (to train one), not 'samples'"
+        )
+    if config["model"] is None and not config["regions"]:
+        raise WorkflowError(
+            "config: scan mode needs a model: give 'model', or 'regions' to train one on"
+        )
+    row = {
+        "sample": config["sample"],
+        "regions": config["regions"] or None,
+        "model": config["model"],
+    }
+    return pd.DataFrame([row], dtype=object).set_index("sample", drop=False)
+
+
 def _count_regions(path):
     """Regions in a BED (read with seqsal, so a bad file fails here, naming file and line)."""
     from seqsal.errors import SeqsalError
@@ -77,12 +100,15 @@ def _count_regions(path):
 
 
 def _index_genome(path):
-    """Open the genome once so its .fai exists before parallel jobs read it."""
+    """Open the genome once so its .fai exists before parallel jobs read it; its sizes."""
     from seqsal.errors import SeqsalError
     from seqsal.io.fasta import open_genome
 
     try:
-        open_genome(path).close()
+        genome = open_genome(path)
+        sizes = dict(genome.chrom_sizes)
+        genome.close()
+        return sizes
     except SeqsalError as err:
         raise WorkflowError(f"genome: {err}") from err
     except FileNotFoundError as err:
@@ -90,12 +116,71 @@ def _index_genome(path):
 
 
 SAMPLES = _sample_table()
-N_REGIONS = {s: _count_regions(SAMPLES.loc[s, "regions"]) for s in SAMPLES.index}
+N_REGIONS = {
+    s: _count_regions(SAMPLES.loc[s, "regions"])
+    for s in SAMPLES.index
+    if SAMPLES.loc[s, "regions"] is not None
+}
+# Regions mode: shards fixed now. Scan mode: counted from the top candidates (checkpoint).
 N_SHARDS = {
     s: max(1, math.ceil(n / config["attribute"]["shard_size"]))
     for s, n in N_REGIONS.items()
 }
-_index_genome(config["genome"])
+CHROM_SIZES = _index_genome(config["genome"])
+
+
+def _scan_spans():
+    """Scan mode: ``{chrom: (first, last)}``, the span of window starts scanned per sequence.
+
+    Whole sequences, or from the first to the last base of ``scan.regions`` on it, for the
+    chromosomes named by ``scan.chroms`` (all when null), in genome order.
+    """
+    from seqsal.errors import SeqsalError
+    from seqsal.io.bed import read_bed
+
+    settings = config["scan"]
+    if settings["regions"]:
+        try:
+            table = read_bed(settings["regions"], chrom_sizes=CHROM_SIZES)
+        except SeqsalError as err:
+            raise WorkflowError(f"config scan.regions: {err}") from err
+        except FileNotFoundError as err:
+            raise WorkflowError(
+                f"config scan.regions: no such BED {settings['regions']}"
+            ) from err
+        grouped = table.groupby("chrom", sort=False)
+        spans = {c: (int(g["start"].min()), int(g["end"].max())) for c, g in grouped}
+    else:
+        spans = {c: (0, n) for c, n in CHROM_SIZES.items()}
+    if settings["chroms"]:
+        wanted = [c.strip() for c in settings["chroms"].split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in CHROM_SIZES]
+        if unknown:
+            raise WorkflowError(
+                f"config scan.chroms: {', '.join(unknown)} not in the genome "
+                f"({', '.join(list(CHROM_SIZES)[:10])}...)"
+            )
+        spans = {c: spans[c] for c in wanted if c in spans}
+    if not spans:
+        raise WorkflowError(
+            "config scan: no chromosome left to scan (scan.chroms, scan.regions)"
+        )
+    return {c: spans[c] for c in CHROM_SIZES if c in spans}
+
+
+def _scan_chunks():
+    """Scan mode: ``{chrom: [chunk, ...]}``; chunk k scans window starts in
+    ``[k * chunk_size, (k + 1) * chunk_size)`` (clipped to the sequence)."""
+    size = config["scan"]["chunk_size"]
+    return {
+        chrom: list(
+            range(first // size, max(first // size + 1, math.ceil(last / size)))
+        )
+        for chrom, (first, last) in _scan_spans().items()
+    }
+
+
+SCAN_CHUNKS = _scan_chunks() if SCAN else {}
 
 
 def out(sample, name):
@@ -104,6 +189,14 @@ def out(sample, name):
 
 
 def regions_of(wildcards):
+    """Regions explained: the sample's BED, or in scan mode the top candidates' windows."""
+    if SCAN:
+        return out(wildcards.sample, "scan/top.bed")
+    return SAMPLES.loc[wildcards.sample, "regions"]
+
+
+def training_regions_of(wildcards):
+    """Regions a model is trained on (the sample's BED, in either mode)."""
     return SAMPLES.loc[wildcards.sample, "regions"]
 
 
@@ -123,9 +216,41 @@ def model_input(wildcards):
     return [out(wildcards.sample, "model")] if trained(wildcards.sample) else []
 
 
+def n_shards(sample):
+    """Attribution shards of a sample; in scan mode once the top candidates exist."""
+    if SCAN:
+        top = checkpoints.scan_regions.get(sample=sample).output.bed
+        n = _count_regions(top)
+        return max(1, math.ceil(n / config["attribute"]["shard_size"]))
+    return N_SHARDS[sample]
+
+
 def shard_names(sample):
-    width = len(str(N_SHARDS[sample] - 1))
-    return [f"{i:0{width}d}" for i in range(N_SHARDS[sample])]
+    count = n_shards(sample)
+    width = len(str(count - 1))
+    return [f"{i:0{width}d}" for i in range(count)]
+
+
+def chunk_name(chunk):
+    width = len(str(max(max(c) for c in SCAN_CHUNKS.values())))
+    return f"{chunk:0{width}d}"
+
+
+def scan_shards(wildcards):
+    """Every scan shard (scores table) of a sample, in genome order."""
+    return [
+        out(wildcards.sample, f"scan/{chrom}.{chunk_name(chunk)}.tsv.gz")
+        for chrom, chunks in SCAN_CHUNKS.items()
+        for chunk in chunks
+    ]
+
+
+def scan_span(wildcards):
+    """``chrom:start-end`` of window starts scanned by one shard."""
+    size = config["scan"]["chunk_size"]
+    start = int(wildcards.chunk) * size
+    end = min(start + size, CHROM_SIZES[wildcards.chrom])
+    return f"{wildcards.chrom}:{start}-{end}"
 
 
 def shard_stores(wildcards):
@@ -168,10 +293,22 @@ def resources_of(stage):
 GPUS = config["gpus"]
 
 
+def report_title(wildcards):
+    """Title of a sample's report: the configured title, the sample and (scan) the run mode."""
+    title = f"{config['report']['title']}: {wildcards.sample}"
+    if SCAN:
+        title += f" (scan mode: top {config['scan']['top']} candidates)"
+    return title
+
+
 def final_outputs():
-    """The targets of the whole run, per sample: the report, logos and (optionally) predictions."""
+    """The targets of the whole run, per sample: the report, logos and (optionally) predictions;
+    in scan mode also the candidates and the bigWig of window scores."""
     targets = []
     for sample in SAMPLES.index:
+        if SCAN:
+            targets.append(out(sample, "candidates.bed"))
+            targets.append(out(sample, "scores.bw"))
         targets.append(out(sample, "report.html"))
         targets.append(out(sample, "logos"))
         if config["predict"]["enabled"]:

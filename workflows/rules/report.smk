@@ -28,7 +28,7 @@ rule report:
         model=lambda wildcards: option(
             "--model", model_of(wildcards) if trained(wildcards.sample) else None
         ),
-        title=lambda wildcards: f"{config['report']['title']}: {wildcards.sample}",
+        title=report_title,
         n_regions=config["report"]["n_regions"],
     shell:
         "seqsal report --store {input.store:q} --motifs {input.motifs:q} {params.model}"

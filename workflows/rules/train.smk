@@ -4,7 +4,7 @@
 rule train:
     input:
         genome=config["genome"],
-        regions=regions_of,
+        regions=training_regions_of,
     output:
         model=directory(out("{sample}", "model")),
     log:
