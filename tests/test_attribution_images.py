@@ -198,3 +198,39 @@ def test_gaussian_blur_keeps_the_mean_and_flattens_detail():
         gaussian_blur(X, (1.0, 2.0, 3.0))
     with pytest.raises(InputError, match="spatial axis"):
         gaussian_blur(X[:, 0, 0], 1.0)
+
+
+def test_real_digits_agree_with_captum_and_first_layer_reuse_only_moves_max_pool_ties():
+    """Digits have flat backgrounds and ramps: max-pool windows hold near-ties there.
+
+    Running the first convolution once per reference (seqsal's default) rounds differently
+    from running it per step, which can send a pooled gradient to the other of two tied
+    pixels: attributions move between neighbours, their sums and the delta do not.  With
+    ``reuse_first_layer=False`` seqsal does captum's arithmetic.
+    """
+    from seqsal.models.images import digits_dataset
+
+    model = _model(1, seed=3)
+    X = torch.from_numpy(digits_dataset(16, seed=None).X[:6])
+    theirs, delta = captum_attr.IntegratedGradients(model).attribute(
+        X, baselines=torch.zeros_like(X), target=2, n_steps=24, method="gausslegendre",
+        return_convergence_delta=True,
+    )  # fmt: skip
+    plain = integrated_gradients(
+        model, X, target=2, steps=24, rule="gausslegendre", reuse_first_layer=False
+    )
+    _close(plain.attributions, theirs)
+    _close(plain.delta, delta)
+    reused = integrated_gradients(model, X, target=2, steps=24, rule="gausslegendre")
+    _close(reused.attributions.sum(dim=(1, 2, 3)), theirs.sum(dim=(1, 2, 3)))
+    _close(reused.delta, delta)
+    relative = (reused.attributions - theirs).norm() / theirs.norm()
+    assert relative < 1e-2
+    up = captum_attr.LayerAttribution.interpolate(
+        captum_attr.LayerGradCam(model, model.features.conv3).attribute(
+            X, target=2, relu_attributions=True
+        ),
+        (16, 16),
+        "bilinear",
+    )
+    _close(gradcam(model, X, layer="features.conv3", target=2), up)
