@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int, model_on, rng
+from seqsal._runtime import check_non_negative_int, check_positive_int, model_on, rng
 from seqsal.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,8 @@ def feature_scores(attributions, X_shape, patch=1, reduce: str = "sum") -> np.nd
 
 
 def _numpy(array):
+    if hasattr(array, "attributions"):  # IGResult
+        array = array.attributions
     if hasattr(array, "detach"):
         return array.detach().cpu().numpy()
     return array
@@ -449,6 +451,20 @@ def _shuffled(X, kind, seed):
 # ------------------------------------------------------------------------------ scores
 
 
+def as_module(model):
+    """The ``torch.nn.Module`` of ``model`` (a module, or a LoadedModel's ``module``)."""
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        return model
+    inner = getattr(model, "module", None)
+    if isinstance(inner, torch.nn.Module):
+        return inner
+    raise InputError(
+        f"model has type {type(model).__name__}; expected a torch.nn.Module or a LoadedModel"
+    )
+
+
 def _score_module(model, score):
     """``model`` wrapped so that it returns the scored output ``(m, T)``."""
     import torch
@@ -562,7 +578,7 @@ def faithfulness(
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : torch.nn.Module or LoadedModel
         ``model(X) -> (n, T)`` or ``(n,)``; its device and train/eval state are restored.
     X : numpy.ndarray or torch.Tensor, shape (n, C, ...)
         DNA one-hot ``(n, 4, L)`` or images ``(n, C, H, W)``.
@@ -613,6 +629,7 @@ def faithfulness(
     from seqsal.attribution import evaluate_perturbed
     from seqsal.attribution._batching import as_input
 
+    model = as_module(model)
     X = as_input(X)
     if X.ndim < 3:
         raise InputError(
@@ -621,9 +638,7 @@ def faithfulness(
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
         raise InputError(f"kinds={kinds!r}; expected one or both of {list(KINDS)}")
-    n_random = int(n_random) if not isinstance(n_random, bool) else -1
-    if n_random < 0:
-        raise InputError(f"n_random={n_random!r}; must be a non-negative integer")
+    n_random = check_non_negative_int(n_random, "n_random")
     n, spatial = X.shape[0], tuple(X.shape[2:])
     scores = feature_scores(attributions, tuple(X.shape), patch, reduce)
     index, n_features = feature_index(spatial, patch)

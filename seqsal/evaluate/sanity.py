@@ -334,8 +334,8 @@ def parameter_randomization(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Never modified: each randomisation runs on a deep copy.
+    model : torch.nn.Module or LoadedModel
+        Never modified: each randomisation runs on a copy (:func:`copy_model`).
     X : numpy.ndarray or torch.Tensor, shape (n, C, ...)
     method : str or callable, default "saliency"
         See :func:`resolve_method`.
@@ -370,10 +370,9 @@ def parameter_randomization(
         Cascading step k has the top k layers randomised and names the lowest of them.
     """
     import pandas as pd
-    import torch
 
     from seqsal.attribution._batching import as_input
-    from seqsal.evaluate.faithfulness import _forward_all, _resolve_target
+    from seqsal.evaluate.faithfulness import _forward_all, _resolve_target, as_module
 
     X = as_input(X)
     modes = (modes,) if isinstance(modes, str) else tuple(modes)
@@ -381,8 +380,7 @@ def parameter_randomization(
         raise InputError(f"modes={modes!r}; expected one or both of {list(MODES)}")
     if channels not in CHANNELS:
         raise InputError(f"channels={channels!r}; expected one of {list(CHANNELS)}")
-    if not isinstance(model, torch.nn.Module):
-        raise InputError(f"model has type {type(model).__name__}; expected a torch.nn.Module")
+    model = as_module(model)
     all_layers = randomizable_layers(model)
     if layers is None:
         chosen = all_layers
