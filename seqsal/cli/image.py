@@ -280,7 +280,7 @@ def cache_dir(args) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seqsal"
 
 
-def load_model_for_images(args):
+def load_model_for_images(args, paths=None):
     """The model of ``--model`` (``digits-demo``: trained into the cache on first use)."""
     from seqsal.models.images import load_image_model, train_digits_demo
 
@@ -288,6 +288,10 @@ def load_model_for_images(args):
     if spec == DEMO_MODEL:
         folder = cache_dir(args) / "models" / DEMO_MODEL
         if not (folder / "model.json").is_file():
+            if paths is not None:  # a bad image file should stop us before 20 s of training
+                from seqsal.io.images import read_images
+
+                read_images(paths, size=1, mode="L")
             log.warning("training the demo digits model once into %s (about 20 s)", folder)
             train_digits_demo(folder, seed=0, progress=args.progress)
         spec = folder
@@ -322,7 +326,7 @@ def prepare(args) -> Prepared:
         if not path.is_file():
             raise InputError(f"--images {str(path)!r}: no such file")
     check_output(args.out)
-    model = load_model_for_images(args)
+    model = load_model_for_images(args, paths)
     norm = model.metadata["normalisation"]
     mean, std = list(norm["mean"]), list(norm["std"])
     X = read_images(paths, metadata=model.metadata)
