@@ -110,6 +110,13 @@ def test_linear_model_curves_are_cumulative_contributions():
     expected_ins = bias + np.concatenate([np.zeros((3, 1)), ordered.cumsum(1)], axis=1)
     np.testing.assert_allclose(out.insertion.curves, expected_ins, atol=1e-5)
     np.testing.assert_allclose(out.deletion.x, np.arange(13) / 12)
+    # patches of 3 positions: 4 features, removed by their summed contribution
+    patched = deletion_curves(
+        model, X, A, target=0, score="raw", baseline="zeros", patch=3, n_random=0
+    )
+    blocks = -np.sort(-contrib.reshape(3, 4, 3).sum(axis=2), axis=1)
+    expected = fx[:, None] - np.concatenate([np.zeros((3, 1)), blocks.cumsum(1)], axis=1)
+    np.testing.assert_allclose(patched.curves, expected, atol=1e-5)
 
 
 def test_auc_matches_numpy_trapezoid():

@@ -157,7 +157,8 @@ def compare_maps(original, other, *, channels: str = "sum", win_size: int = 7):
     Returns
     -------
     dict of np.ndarray, shape (n,)
-        ``spearman_abs``, ``spearman_signed``, ``ssim``.
+        ``spearman_abs``, ``spearman_signed``, ``ssim``.  Spearman is NaN where a map is
+        constant (e.g. all-zero gradients of a randomised model); the summaries skip NaN.
     """
     a = np.asarray(_numpy(original), dtype=np.float64)
     b = np.asarray(_numpy(other), dtype=np.float64)
