@@ -330,7 +330,8 @@ def prepare(args) -> Prepared:
     norm = model.metadata["normalisation"]
     mean, std = list(norm["mean"]), list(norm["std"])
     X = read_images(paths, metadata=model.metadata)
-    raw = denormalise(X, mean, std)  # pixel values in [0, 1], for drawing
+    # pixel values for drawing; clipped, as float rounding may step just outside [0, 1]
+    raw = np.clip(denormalise(X, mean, std), 0.0, 1.0)
     logits = forward(model.module, X, batch_size=args.batch_size or 256, device=args.device)
     predicted = logits.argmax(axis=1)
     probability = None
