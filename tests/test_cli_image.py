@@ -317,9 +317,13 @@ def test_rerun_replaces_an_earlier_output(attributed, files, tmp_path, capsys):
     argv += [str(files["grey"][0]), "--methods", "saliency", "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     argv[argv.index("saliency")] = "gradcam"
-    assert main(argv) == 0
+    argv[argv.index("--images") + 1 : argv.index("--images") + 2] = map(str, files["grey"])
+    assert main([*argv, "--gallery-rows", "2"]) == 0
     with np.load(out / "maps.npz") as npz:
         assert "gradcam" in npz.files and "saliency" not in npz.files
+    # the gallery shows the first 2 of 3 images; overlays/ holds all
+    assert _page(out / "gallery.html").rows == 2 and len(list((out / "overlays").iterdir())) == 3
+    assert "3 images (the first 2 shown here" in (out / "gallery.html").read_text()
     capsys.readouterr()
 
 

@@ -163,6 +163,13 @@ def _add_common(p) -> None:
         "--alpha", type=float, default=0.7, help="heatmap opacity over the image (0 to 1)"
     )
     p.add_argument(
+        "--gallery-rows",
+        type=int,
+        default=100,
+        metavar="N",
+        help="images shown in gallery.html (the first N; every overlay is in overlays/)",
+    )
+    p.add_argument(
         "--input-shape",
         default=None,
         metavar="C,H,W",
@@ -315,7 +322,7 @@ def prepare(args) -> Prepared:
     from seqsal.io.images import denormalise, image_paths, read_images
 
     _positive(args, "steps", "n_samples", "window", "stride", "batch_size", "eval_steps")
-    _positive(args, "patch", "n_random")
+    _positive(args, "patch", "n_random", "gallery_rows")
     if args.seed < 0:
         raise InputError(f"--seed {args.seed}; must be a non-negative integer")
     if not 0 <= args.alpha <= 1:
@@ -527,6 +534,7 @@ def write_outputs(
     extra_run=None,
 ) -> None:
     """Overlays, grid, maps.npz, predictions.tsv, run.json and gallery.html into ``folder``."""
+    from seqsal._runtime import progress_bar
     from seqsal.plot import image as plot
 
     names = prepared.names
@@ -536,18 +544,21 @@ def write_outputs(
     overlays = folder / "overlays"
     overlays.mkdir()
     gallery_images = []
-    for i in range(n):
-        original = plot.png_bytes(
-            np.round(plot.image_rgb(prepared.raw[i]) * 255).astype(np.uint8), scale=scale
-        )
+    for i in progress_bar(range(n), desc="overlays", unit="image", progress=args.progress):
         pngs, limits = {}, {}
         for method, array in maps.items():
             heat = plot.reduce_channels(array[i], plot.reduction_for(method))
             vmin, vmax = plot.heat_limits(heat)
             limits[method] = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
             rgb = plot.overlay(prepared.raw[i], heat, alpha=args.alpha)
-            plot.save_png(rgb, overlays / f"{names[i]}.{method}.png", scale=scale)
             pngs[method] = plot.png_bytes(rgb, scale=scale)
+            # the folder itself is atomic (built under a temporary name), so a plain write
+            (overlays / f"{names[i]}.{method}.png").write_bytes(pngs[method])
+        if i >= args.gallery_rows:
+            continue
+        original = plot.png_bytes(
+            np.round(plot.image_rgb(prepared.raw[i]) * 255).astype(np.uint8), scale=scale
+        )
         gallery_images.append(
             plot.GalleryImage(
                 name=prepared.paths[i].name,
@@ -605,6 +616,7 @@ def write_outputs(
         title=f"seqsal image {args.action}",
         methods=settings,
         grid=(folder / "grid.png").read_bytes(),
+        total=n,
         sections=sections,
         provenance=info,
         files=files,

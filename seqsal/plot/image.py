@@ -446,6 +446,7 @@ def render_gallery(
     sections: Sequence[GallerySection] = (),
     provenance: Mapping[str, object] | None = None,
     files: Sequence[tuple[str, str]] = (),
+    total: int | None = None,
 ) -> str:
     """The gallery page as one self-contained HTML string (images inline, no script).
 
@@ -464,6 +465,8 @@ def render_gallery(
         Model checksum, seqsal version, command ... (shown as a table).
     files : sequence of (relative path, description)
         Output files beside the page, linked relatively.
+    total : int, optional
+        Number of images of the run when ``images`` shows only the first of them.
 
     Every string from an input (file names, labels) is escaped by jinja2's autoescaping.
     """
@@ -482,6 +485,7 @@ def render_gallery(
         method_names = list(images[0].maps)
     return template.render(
         title=title,
+        total=len(images) if total is None else int(total),
         images=[
             {
                 "name": im.name,
