@@ -163,8 +163,12 @@ class CompactCNN(ZooModel):
         Max-pooling size (and stride) after the first conv and after each block.
     hidden : int, default 64
         Units of the dense hidden layer.
-    pool_modes : tuple of str, default ("mean", "max")
-        Global pooling over positions before the dense layers.
+    pool_modes : tuple of str, default ("mean",)
+        Global pooling over positions before the dense layers.  Mean pooling lets every
+        site add to the output, as sites add to activity in an additive grammar; on the
+        planted-motif benchmark it reached test r 0.897 against 0.855 for ("mean", "max"),
+        and its attributions cover repeated sites of one motif (max pooling passes gradient
+        to one site per filter only).  Add "max" for presence/absence grammars.
     """
 
     def __init__(
@@ -180,7 +184,7 @@ class CompactCNN(ZooModel):
         n_blocks: int = 0,
         pool: int = 4,
         hidden: int = 64,
-        pool_modes: tuple[str, ...] | list[str] = ("mean", "max"),
+        pool_modes: tuple[str, ...] | list[str] = ("mean",),
     ):
         super().__init__(input_length=input_length, n_targets=n_targets, task=task)
         for name, value in [
