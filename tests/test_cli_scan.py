@@ -32,7 +32,7 @@ def data(tmp_path_factory):
         model,
         model_dir,
         arch="cnn",
-        arch_kwargs=dict(filters=1, kernel_size=4, pool=1, hidden=1),
+        arch_kwargs=dict(filters=1, kernel_size=4, pool=1, hidden=1, pool_modes=["mean"]),
         input_length=150,
         targets=["gata"],
         task="regression",
