@@ -5,9 +5,12 @@ temporary folder, then, in this one process:
 
 * times ``make_windows`` + ``extract_onehot`` against tangermeme's ``extract_loci`` on the
   same FASTA and loci, like with like: seqsal ``dtype=np.int8`` against tangermeme's int8
-  output (its default 4 threads, and one thread), and seqsal's default float32 against
-  tangermeme + ``.float()`` (it has no dtype option); checks that the arrays are equal for
-  both pairs, and reports windows/s and the ratios (above 1: seqsal faster);
+  output (its default ``n_jobs=4``, which numba caps at its thread count, the cores here:
+  ``tangermeme_threads``), and seqsal's default float32 against tangermeme + ``.float()`` (it
+  has no dtype option); both at their default thread counts (seqsal's ``n_jobs=-1``: every
+  core), and both on one thread (seqsal ``n_jobs=1``, tangermeme ``n_jobs=1``); checks that
+  the arrays are equal for both pairs, and reports windows/s and the ratios (above 1: seqsal
+  faster);
 * measures the peak RSS of streaming extraction (``iter_onehot``, batches consumed and
   discarded) for N and 10N windows, each in a fresh child process (``ru_maxrss``).
 
@@ -122,6 +125,7 @@ def main() -> None:
         "--repeats", type=int, default=3, help="timings are the best of this many runs"
     )
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     # Each extraction logs one WARNING (N counts); keep the output to the one JSON line.
     logging.getLogger("seqsal").setLevel(logging.ERROR)
 
@@ -153,10 +157,10 @@ def main() -> None:
 
         loci = random_loci(sizes, n, width, args.seed + 1)
 
-        def seqsal_run(dtype=np.float32):
+        def seqsal_run(dtype=np.float32, n_jobs=-1):
             with open_genome(fasta) as g:
                 windows = make_windows(loci, width, chrom_sizes=g.chrom_sizes)
-                return extract_onehot(g, windows, dtype=dtype)
+                return extract_onehot(g, windows, dtype=dtype, n_jobs=n_jobs)
 
         # Warm up (tangermeme compiles numba kernels on first use, per thread setting).
         extract_loci(loci.iloc[:100], str(fasta), in_window=width, n_jobs=1)
@@ -186,6 +190,7 @@ def main() -> None:
         contenders = {
             "seqsal": seqsal_run,
             "seqsal_int8": lambda: seqsal_run(np.int8),
+            "seqsal_int8_1thread": lambda: seqsal_run(np.int8, n_jobs=1),
             "stream": seqsal_stream,
             "tm": tangermeme_run,
             "tm1": lambda: tangermeme_run(n_jobs=1),
@@ -198,9 +203,12 @@ def main() -> None:
             for key, fn in contenders.items():
                 times[key].append(_timed(fn)[1])
         best = {k: min(v) for k, v in times.items()}
-        t_seqsal, t_int8, t_stream, t_tm, t_tm1, t_tm_float, t_tm1_float = (
+        t_seqsal, t_int8, t_int8_1, t_stream, t_tm, t_tm1, t_tm_float, t_tm1_float = (
             best[k] for k in contenders
         )
+        import numba
+
+        tm_threads = min(4, numba.config.NUMBA_NUM_THREADS)  # extract_loci's n_jobs=4, capped
 
     print(
         json.dumps(
@@ -215,6 +223,7 @@ def main() -> None:
                 "arrays_equal_int8": equal_int8,
                 "seqsal_s": round(t_seqsal, 3),
                 "seqsal_int8_s": round(t_int8, 3),
+                "seqsal_int8_1thread_s": round(t_int8_1, 3),
                 "tangermeme_s": round(t_tm, 3),
                 "tangermeme_1thread_s": round(t_tm1, 3),
                 "tangermeme_float32_s": round(t_tm_float, 3),
@@ -225,6 +234,7 @@ def main() -> None:
                 "tangermeme_windows_per_s": round(n / t_tm),
                 "speed_ratio_int8_vs_tangermeme_int8": round(t_tm / t_int8, 3),
                 "speed_ratio_int8_vs_tangermeme_int8_1thread": round(t_tm1 / t_int8, 3),
+                "speed_ratio_int8_1thread_vs_tangermeme_int8_1thread": round(t_tm1 / t_int8_1, 3),
                 "speed_ratio_float32_vs_tangermeme_float32": round(t_tm_float / t_seqsal, 3),
                 "speed_ratio_float32_vs_tangermeme_float32_1thread": round(
                     t_tm1_float / t_seqsal, 3
@@ -234,6 +244,8 @@ def main() -> None:
                     t_tm1_float / t_stream, 3
                 ),
                 "cpu_count": os.cpu_count(),
+                "tangermeme_threads": tm_threads,
+                "load_average_1min_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
                 "stream_n": n_mem,
                 "stream_peak_rss_mib_n": round(mem[1]["peak_rss_mib"], 1),
                 "stream_peak_rss_mib_10n": round(mem[10]["peak_rss_mib"], 1),

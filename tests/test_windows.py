@@ -462,3 +462,24 @@ def test_kernel_zero_fills_windows_wholly_past_the_end_as_the_numpy_path(genome,
     np.testing.assert_array_equal(
         results[0][1], encode(rc(CHR2[18:] + "NN"), dtype=np.int8, warn=False)
     )
+
+
+def test_kernel_counts_unknown_bases_of_windows_longer_than_one_count_block(
+    tmp_path, monkeypatch, caplog
+):
+    # The kernel counts A/C/G/T 8 bytes at a time in blocks of 2040 bases: cross a block.
+    rng = np.random.default_rng(11)
+    seq = "".join(rng.choice(list("ACGTacgtNR"), size=7000))
+    records = {"c": seq}
+    path = tmp_path / "long.fa"
+    write_fasta(records.items(), path, line_width=61)
+    df = regions([("c", s, s + 1, f"r{s}", 0, strand) for s in (0, 2500, 6999) for strand in "+-"])
+    w = make_windows(df, 4100, chrom_sizes={"c": 7000})
+    expected = _reference_onehot(records, w)
+    monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", 0)
+    with caplog.at_level(logging.WARNING, logger="seqsal.sequence.windows"):
+        X = extract_onehot(path, w, dtype=np.uint8, n_jobs=2)
+    np.testing.assert_array_equal(X, expected.astype(np.uint8))
+    assert (
+        f"{expected.size // 4 - int(expected.sum())} of {expected.size // 4} bases" in caplog.text
+    )

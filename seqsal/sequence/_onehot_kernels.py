@@ -91,10 +91,10 @@ def flagged_counts(rows, flagged):
 
 
 @numba.njit(cache=True, nogil=True, inline="never")
-def _window_plus(seq, lo, one, o0, o1, o2, o3):
-    # o_k[i] = one if seq[lo + i] is base k (either case).  Never inlined, as _onehot_row.
+def _window_plus(seq, lo, one, o0, o1, o2, o3, known):
+    # o_k[i] = one if seq[lo + i] is base k (either case); known[i] = 1 if any.  Never
+    # inlined, as _onehot_row.
     zero = one - one
-    n = 0
     for i in range(o0.shape[0]):
         b = seq[lo + i] | 0x20
         e0 = b == 97
@@ -105,15 +105,13 @@ def _window_plus(seq, lo, one, o0, o1, o2, o3):
         o1[i] = one if e1 else zero
         o2[i] = one if e2 else zero
         o3[i] = one if e3 else zero
-        n += e0 | e1 | e2 | e3
-    return n
+        known[i] = e0 | e1 | e2 | e3
 
 
 @numba.njit(cache=True, nogil=True, inline="never")
-def _window_minus(seq, hi, one, o0, o1, o2, o3):
+def _window_minus(seq, hi, one, o0, o1, o2, o3, known):
     # Reverse complement: o_k[i] = one if seq[hi - 1 - i] is the complement of base k.
     zero = one - one
-    n = 0
     for i in range(o0.shape[0]):
         b = seq[hi - 1 - i] | 0x20
         e0 = b == 116
@@ -124,8 +122,36 @@ def _window_minus(seq, hi, one, o0, o1, o2, o3):
         o1[i] = one if e1 else zero
         o2[i] = one if e2 else zero
         o3[i] = one if e3 else zero
-        n += e0 | e1 | e2 | e3
-    return n
+        known[i] = e0 | e1 | e2 | e3
+
+
+@numba.njit(cache=True, nogil=True, inline="never")
+def _sum_words(words):
+    total = np.uint64(0)
+    for i in range(words.shape[0]):
+        total += words[i]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_ones(flags, m):
+    """Sum of ``flags[:m]`` (bytes 0 or 1), eight at a time as uint64 words.
+
+    A running sum per byte (``n += flag`` into an int64) widens every byte and cost a
+    third of the window kernel; summed as words, each byte lane holds its own count (at most
+    255 words a block, so no lane overflows), added up across lanes at the end of a block.
+    """
+    n_words = m // 8
+    words = flags[: n_words * 8].view(np.uint64)
+    lanes = np.uint64(0x00FF00FF00FF00FF)
+    total = 0
+    for block in range(0, n_words, 255):
+        s = _sum_words(words[block : min(block + 255, n_words)])
+        pairs = (s & lanes) + ((s >> np.uint64(8)) & lanes)  # 4 lanes of 16 bits
+        total += int((pairs * np.uint64(0x0001000100010001)) >> np.uint64(48))
+    for i in range(n_words * 8, m):
+        total += flags[i]
+    return total
 
 
 @numba.njit(cache=True, nogil=True)
@@ -147,6 +173,7 @@ def onehot_windows_range(seq, rows, first, minus, one, out, begin, end):
     length = out.shape[2]
     size = seq.shape[0]
     zero = one - one
+    flags = np.empty(length, dtype=np.uint8)
     known = 0
     for r in range(begin, end):
         i = rows[r]
@@ -172,8 +199,8 @@ def onehot_windows_range(seq, rows, first, minus, one, out, begin, end):
         o2 = out[i, 2, a:b]
         o3 = out[i, 3, a:b]
         if minus[r]:
-            known += _window_minus(seq, hi, one, o0, o1, o2, o3)
+            _window_minus(seq, hi, one, o0, o1, o2, o3, flags)
         else:
-            known += _window_plus(seq, lo, one, o0, o1, o2, o3)
+            _window_plus(seq, lo, one, o0, o1, o2, o3, flags)
+        known += _count_ones(flags, b - a)
     return known
-
