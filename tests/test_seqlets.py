@@ -87,9 +87,41 @@ def recall_precision(calls, blocks):
 # ---------------------------------------------------------------------------------------------
 
 
+def test_growth_adds_a_weak_flank_above_the_penalty_only():
+    """A strong half [50, 58) and a weak half [58, 61) too weak to be tested on its own: the
+    tested span is the strong half; growth adds the flank when its positions carry more than
+    grow x the null's per-position sd (0.1 here), and nothing when they carry less."""
+    rng = np.random.default_rng(3)
+    null = noise(rng, 400)  # per-position sd 0.1
+    for flank, grow, end in [(0.2, 1.5, 61), (0.1, 1.5, 58), (0.2, 2.5, 58), (0.2, None, 58)]:
+        X = noise(np.random.default_rng(4), 20, sd=0.002)
+        X[:, 50:58] += 1.0
+        X[:, 58:61] += flank
+        t = call_seqlets(X, null=null, grow=grow).table
+        assert len(t) == 20 and (t["sign"] == 1).all()
+        assert (t["core_start"] == 50).all(), (flank, grow)
+        assert (t["core_end"] == end).all(), (flank, grow)
+        sums = X[np.arange(20)[:, None], np.arange(50, end)].sum(axis=1)
+        assert np.allclose(t["attribution"], sums)
+        assert np.allclose(t["p_value"], call_seqlets(X, null=null, grow=None).table["p_value"])
+
+
+def test_growth_barely_moves_clean_blocks():
+    # on the clean planted blocks growth adds at most a few noise positions overall
+    Xp, nullp, _ = planted()
+    base = call_seqlets(Xp, null=nullp, grow=None).table
+    more = call_seqlets(Xp, null=nullp).table
+    added = (more["core_end"] - more["core_start"]).sum() - (
+        base["core_end"] - base["core_start"]
+    ).sum()
+    assert 0 <= added <= 0.05 * (base["core_end"] - base["core_start"]).sum()
+    with pytest.raises(InputError, match="grow"):
+        call_seqlets(Xp, null=nullp, grow=-1)
+
+
 def test_planted_blocks_called_at_exact_offsets_both_signs():
     X, null, blocks = planted()
-    res = call_seqlets(X, null=null, fdr=0.05)
+    res = call_seqlets(X, null=null, fdr=0.05, grow=None)
     calls = calls_of(res)
     for block in blocks:
         assert block in calls, f"planted block {block} not called exactly"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import time
@@ -29,6 +30,21 @@ DESCRIPTION = (
 READ_CHUNK = 4096
 
 
+def _grow_value(text: str) -> float | None:
+    """``--grow`` value: a non-negative number, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}; expected a non-negative number or 'none'"
+        ) from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a non-negative number or 'none'")
+    return value
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--store", required=True, metavar="H5", help="attribution store (.h5)")
     parser.add_argument(
@@ -49,6 +65,15 @@ def add_arguments(parser) -> None:
         type=int,
         default=0,
         help="positions added to each side of a reported seqlet (the call is unchanged)",
+    )
+    parser.add_argument(
+        "--grow",
+        type=_grow_value,
+        default=1.5,
+        metavar="SD",
+        help="widen each seqlet over neighbours carrying more than SD null standard deviations "
+        "per position on balance, absorbing a split neighbour whole (docs/seqlets.md); "
+        "'none' keeps the tested span",
     )
     parser.add_argument(
         "--sign",
@@ -104,6 +129,7 @@ def run(args) -> int:
         flank=args.flank,
         fdr=args.fdr,
         sign=args.sign,
+        grow=args.grow,
         seed=args.seed,
         progress=progress,
     )
