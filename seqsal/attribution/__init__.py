@@ -14,6 +14,7 @@ from seqsal.attribution.baselines import resolve_baseline
 from seqsal.attribution.cam import conv_layer_names, gradcam
 from seqsal.attribution.gradients import grad_x_input, input_gradients, saliency
 from seqsal.attribution.integrated import RULES, IGResult, integrated_gradients, integration_points
+from seqsal.attribution.methods import METHODS, attribute
 from seqsal.attribution.perturbation import (
     PerturbationResult,
     evaluate_perturbed,
@@ -24,10 +25,12 @@ from seqsal.attribution.smoothgrad import KINDS, smoothgrad, smoothgrad_noise
 
 __all__ = [
     "KINDS",
+    "METHODS",
     "RULES",
     "IGResult",
     "PerturbationResult",
     "Targets",
+    "attribute",
     "conv_layer_names",
     "evaluate_perturbed",
     "grad_x_input",

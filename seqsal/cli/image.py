@@ -447,39 +447,35 @@ def compute_map(args, prepared: Prepared, method: str, X, target: int, module=No
 
     ``module`` defaults to the loaded model (the sanity check passes randomised copies).
     """
-    from seqsal import attribution as A
+    from seqsal.attribution import attribute
 
-    common = {
-        "target": int(target),
-        "batch_size": args.batch_size,
-        "device": args.device,
-        "progress": args.progress if module is None else False,
-    }
     module = prepared.model.module if module is None else module
     settings = method_settings(args, prepared, method)
-    if method == "saliency":
-        result = A.saliency(module, X, **common)
-    elif method == "grad_x_input":
-        result = A.grad_x_input(module, X, **common)
-    elif method == "ig":
-        result = A.integrated_gradients(
-            module, X, baseline=references(args, prepared, X), steps=args.steps, **common
-        ).attributions
+    options = {}
+    if method in ("ig", "occlusion"):
+        options["baseline"] = references(args, prepared, X)
+    if method == "ig":
+        options["steps"] = args.steps
     elif method == "smoothgrad":
-        result = A.smoothgrad(
-            module, X, n_samples=args.n_samples, noise=args.noise, seed=args.seed, **common
-        )
+        options.update(n_samples=args.n_samples, noise=args.noise)
     elif method == "gradcam":
-        result = A.gradcam(module, X, layer=args.layer, **common)
-    else:
-        result = A.occlusion(
-            module,
-            X,
+        options["layer"] = args.layer
+    elif method == "occlusion":
+        options.update(
             window=(settings["window"], settings["window"]),
             stride=(settings["stride"], settings["stride"]),
-            baseline=references(args, prepared, X),
-            **common,
         )
+    result = attribute(
+        module,
+        X,
+        method,
+        target=int(target),
+        batch_size=args.batch_size,
+        device=args.device,
+        progress=args.progress if module is prepared.model.module else False,
+        seed=args.seed,
+        **options,
+    )
     return np.asarray(result.numpy(), dtype=np.float32)
 
 

@@ -32,6 +32,7 @@ import logging
 import numpy as np
 
 from seqsal._runtime import progress_bar, torch_seed
+from seqsal.attribution.methods import METHODS, attribute
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,8 @@ MODES = ("cascading", "independent")
 METRICS = ("spearman_abs", "spearman_signed", "ssim")
 CHANNELS = ("sum", "keep")
 
-#: Names accepted for ``method`` (functions of :mod:`seqsal.attribution`).
-METHOD_NAMES = (
-    "saliency",
-    "grad_x_input",
-    "integrated_gradients",
-    "ig",
-    "smoothgrad",
-    "gradcam",
-    "occlusion",
-)
+#: Names accepted for ``method`` (see :func:`seqsal.attribution.attribute`).
+METHOD_NAMES = tuple(METHODS)
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -284,8 +277,6 @@ def resolve_method(method, method_kwargs=None, *, batch_size=None, device=None, 
         ``f(model, X, target) -> array (n, ...)`` (target is an int), e.g. the projected
         contributions of :func:`seqsal.dna.attribute_dna`.
     """
-    from seqsal import attribution
-
     kwargs = dict(method_kwargs or {})
     if callable(method):
         if kwargs:
@@ -293,12 +284,10 @@ def resolve_method(method, method_kwargs=None, *, batch_size=None, device=None, 
         return method
     if method not in METHOD_NAMES:
         raise InputError(f"method={method!r}; expected a callable or one of {list(METHOD_NAMES)}")
-    function = getattr(attribution, "integrated_gradients" if method == "ig" else method)
     shared = {"batch_size": batch_size, "device": device, "progress": False, "seed": seed}
 
     def run(model, X, target):
-        result = function(model, X, target=target, **shared, **kwargs)
-        return result.attributions if hasattr(result, "attributions") else result
+        return attribute(model, X, method, target=target, **shared, **kwargs)
 
     return run
 

@@ -1,0 +1,71 @@
+"""One entry point that runs an attribution method given by name.
+
+The CLI, the image gallery and the sanity checks all turn a method name into a call; this
+module is where that happens, so every caller runs the same function with the same keywords.
+"""
+
+from __future__ import annotations
+
+from seqsal.errors import InputError
+
+#: Method names -> functions of :mod:`seqsal.attribution` ("ig" is a short name).
+METHODS = {
+    "saliency": "saliency",
+    "grad_x_input": "grad_x_input",
+    "ig": "integrated_gradients",
+    "integrated_gradients": "integrated_gradients",
+    "smoothgrad": "smoothgrad",
+    "gradcam": "gradcam",
+    "occlusion": "occlusion",
+}
+
+
+def attribute(
+    model,
+    X,
+    method: str,
+    *,
+    target=0,
+    batch_size=None,
+    device=None,
+    progress=None,
+    seed=None,
+    **options,
+):
+    """Attributions of ``X`` by the method named ``method``: a float32 tensor of X's shape.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model ``X -> (n, T)``.
+    X : torch.Tensor or np.ndarray, shape (n, ...)
+        Inputs (DNA ``(n, 4, L)``, images ``(n, C, H, W)``).
+    method : str
+        One of :data:`METHODS`: ``saliency``, ``grad_x_input``, ``ig`` (or
+        ``integrated_gradients``), ``smoothgrad``, ``gradcam``, ``occlusion``.
+    target, batch_size, device, progress, seed
+        The shared keywords, as in every method.
+    **options
+        The method's own options (``steps``, ``baseline``, ``layer``, ``window``, ...).
+
+    Returns
+    -------
+    torch.Tensor
+        The attribution map (for IG the ``attributions`` of its result).
+    """
+    from seqsal import attribution
+
+    if not isinstance(method, str) or method not in METHODS:
+        raise InputError(f"method={method!r}; expected one of {sorted(METHODS)}")
+    function = getattr(attribution, METHODS[method])
+    result = function(
+        model,
+        X,
+        target=target,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        seed=seed,
+        **options,
+    )
+    return result.attributions if hasattr(result, "attributions") else result
