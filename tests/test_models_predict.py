@@ -60,7 +60,7 @@ def test_one_dimensional_output_becomes_a_column(x):
 
 
 def test_bad_inputs(model, x):
-    with pytest.raises(InputError, match=r"shape \(4, 80\)"):
+    with pytest.raises(InputError, match=r"shape \(4, 80\)|\(4, 80\) does not fit"):
         predict(model, x[0])
     with pytest.raises(InputError, match="batch_size=0"):
         predict(model, x, batch_size=0)
@@ -73,3 +73,20 @@ def test_bad_inputs(model, x):
 
     with pytest.raises(ModelError, match="output has shape"):
         predict(Bad(), x)
+
+
+def test_predict_takes_image_shaped_input_and_equals_one_forward():
+    """Not only DNA: any (n, ...) input goes through in batches, equal to one forward pass."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 6, 3)).eval()
+    X = torch.rand(9, 3, 6, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = model(X).numpy()
+    for batch_size in (1, 4, 9):
+        got = predict(model, X, batch_size=batch_size, progress=False)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(InputError, match=r"expected \(n, 4, L\)"):
+        predict(model, torch.rand(5), progress=False)

@@ -320,6 +320,7 @@ def prepare(args) -> Prepared:
     import torch
 
     from seqsal.io.images import denormalise, image_paths, read_images
+    from seqsal.models.predict import predict
 
     _positive(args, "steps", "n_samples", "window", "stride", "batch_size", "eval_steps")
     _positive(args, "patch", "n_random", "gallery_rows")
@@ -339,7 +340,9 @@ def prepare(args) -> Prepared:
     X = read_images(paths, metadata=model.metadata)
     # pixel values for drawing; clipped, as float rounding may step just outside [0, 1]
     raw = np.clip(denormalise(X, mean, std), 0.0, 1.0)
-    logits = forward(model.module, X, batch_size=args.batch_size or 256, device=args.device)
+    logits = predict(
+        model.module, X, batch_size=args.batch_size or 256, device=args.device, progress=False
+    )
     predicted = logits.argmax(axis=1)
     probability = None
     if model.task == "classification" and logits.shape[1] > 1:
@@ -365,25 +368,6 @@ def prepare(args) -> Prepared:
         target=target.astype(np.int64),
         methods=methods,
     )
-
-
-def forward(module, X, *, batch_size: int = 256, device=None) -> np.ndarray:
-    """The model's outputs ``(n, T)`` on images ``X`` (n, C, H, W), batched, without gradients.
-
-    (``seqsal.models.predict.predict`` checks for DNA ``(n, 4, L)`` input.)
-    """
-    import torch
-
-    from seqsal._runtime import batch_slices, model_on
-
-    X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    outputs = []
-    with model_on(module, device) as dev, torch.no_grad():
-        for rows in batch_slices(X.shape[0], batch_size):
-            outputs.append(
-                module(X[rows].to(dev)).float().cpu().reshape(rows.stop - rows.start, -1)
-            )
-    return torch.cat(outputs).numpy()
 
 
 def unique_names(paths) -> list[str]:

@@ -38,15 +38,25 @@ def _as_tensor(batch, what: str) -> torch.Tensor:
         batch = batch.detach().float()
     else:
         raise InputError(
-            f"{what} must be a numpy array or torch tensor of shape (n, 4, L), got {type(batch).__name__}"
+            f"{what} must be a numpy array or torch tensor of shape (n, 4, L) or (n, ...), "
+            f"got {type(batch).__name__}"
         )
-    if batch.ndim != 3:
-        raise InputError(f"{what} has shape {tuple(batch.shape)}; expected (n, 4, L)")
+    if batch.ndim < 2:
+        raise InputError(
+            f"{what} has shape {tuple(batch.shape)}; expected (n, 4, L) one-hot, or (n, ...) "
+            "input of any other model (e.g. images (n, C, H, W))"
+        )
     return batch
 
 
 def _forward(module: nn.Module, x: torch.Tensor, dev: torch.device) -> np.ndarray:
-    out = module(x.to(dev))
+    try:
+        out = module(x.to(dev))
+    except (RuntimeError, IndexError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(
+            f"X batch of shape {tuple(x.shape)} does not fit the model: {first}"
+        ) from err
     if not isinstance(out, torch.Tensor):
         raise ModelError(
             f"model returned a {type(out).__name__}; expected a tensor of shape (n, T) or (n,)"
@@ -61,14 +71,14 @@ def _forward(module: nn.Module, x: torch.Tensor, dev: torch.device) -> np.ndarra
 
 
 def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> np.ndarray:
-    """Run ``model`` on one-hot sequences in batches, without gradients.
+    """Run ``model`` on one-hot sequences (or any other inputs) in batches, without gradients.
 
     Parameters
     ----------
     model : nn.Module or LoadedModel
-        Maps ``(n, 4, L)`` to ``(n, T)`` or ``(n,)``.  For classification zoo models the
-        outputs are logits.
-    X : np.ndarray or torch.Tensor, shape (n, 4, L), or an iterable of such batches
+        Maps ``(n, 4, L)`` (or the model's own input, e.g. images ``(n, C, H, W)``) to
+        ``(n, T)`` or ``(n,)``.  For classification zoo models the outputs are logits.
+    X : np.ndarray or torch.Tensor, shape (n, 4, L) or (n, ...), or an iterable of such batches
         An iterable (e.g. ``seqsal.sequence.windows.iter_onehot``) is streamed: one batch in
         memory at a time, each cut further to ``batch_size``.
     batch_size : int, default 256
