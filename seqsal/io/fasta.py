@@ -265,6 +265,21 @@ class Genome:
             )
         return seq
 
+    def record_layout(self, chrom: str) -> tuple[int, int, int] | None:
+        """Where ``chrom``'s bases lie in the (uncompressed) file, as its ``.fai`` says.
+
+        Returns ``(offset, line_bases, line_bytes)``: base ``p`` is byte ``offset +
+        (p // line_bases) * line_bytes + p % line_bases`` of the file, so windows can be read
+        from a memory map of it without reading the whole chromosome.  None for a
+        bgzip-compressed FASTA (use :meth:`chromosome_bytes`).  The index is trusted: a
+        reader checks that the bytes it takes between bases are line ends.
+        """
+        self._check_chrom(chrom)
+        if self._faidx._bgzf:
+            return None
+        rec = self._faidx.index[chrom]
+        return int(rec.offset), int(rec.lenc), int(rec.lenb)
+
     def chromosome(self, chrom: str) -> str:
         """The whole sequence of ``chrom`` as a string, case preserved."""
         return self.chromosome_bytes(chrom).decode("ascii", errors="replace")

@@ -96,7 +96,7 @@ def _window_plus(seq, lo, one, o0, o1, o2, o3, known):
     # inlined, as _onehot_row.
     zero = one - one
     for i in range(o0.shape[0]):
-        b = seq[lo + i] | 0x20
+        b = seq[numba.uint64(lo + i)] | 0x20
         e0 = b == 97
         e1 = b == 99
         e2 = b == 103
@@ -113,7 +113,7 @@ def _window_minus(seq, hi, one, o0, o1, o2, o3, known):
     # Reverse complement: o_k[i] = one if seq[hi - 1 - i] is the complement of base k.
     zero = one - one
     for i in range(o0.shape[0]):
-        b = seq[hi - 1 - i] | 0x20
+        b = seq[numba.uint64(hi - 1 - i)] | 0x20
         e0 = b == 116
         e1 = b == 103
         e2 = b == 99
@@ -159,6 +159,91 @@ def _zero_columns(out, i, a, b, zero):
     for k in range(4):
         for j in range(a, b):
             out[i, k, j] = zero
+
+
+@numba.njit(cache=True, nogil=True, inline="never")
+def _has_line_end(buf, m):
+    found = False
+    for i in range(m):
+        found |= (buf[i] == 10) | (buf[i] == 13)
+    return found
+
+
+@numba.njit(cache=True, nogil=True)
+def onehot_fasta_windows(
+    data, offset, line_bases, line_bytes, size, rows, first, minus, one, out, begin, end
+):
+    """One-hot of windows of one FASTA record, read from the file's bytes (a memory map).
+
+    The record's base ``p`` is byte ``offset + (p // line_bases) * line_bytes +
+    p % line_bases`` of ``data`` (a ``.fai`` line layout; ``line_bases == line_bytes ==
+    size`` for bytes without line ends).  Window ``r`` (``begin <= r < end``) covers bases
+    ``[first[r], first[r] + L)`` and goes to ``out[rows[r]]`` (n, 4, L): positions outside
+    ``[0, size)`` are all-zero columns, ``minus[r]`` windows reverse-complemented.  Each
+    window's bytes are copied line by line into a buffer, then encoded.
+
+    Returns (A/C/G/T positions written, -1), or (0, r) for the first window ``r`` whose
+    bytes do not fit the layout (a line end that is not ``\\n``/``\\r``, a base that is
+    one, or a window past the end of ``data``): the caller then reads the record otherwise.
+    """
+    length = out.shape[2]
+    zero = one - one
+    buf = np.empty(length, dtype=np.uint8)
+    flags = np.empty(length, dtype=np.uint8)
+    n_end = line_bytes - line_bases
+    known = 0
+    for r in range(begin, end):
+        i = rows[r]
+        f = first[r]
+        lo = max(f, 0)
+        hi = min(f + length, size)
+        if hi <= lo:
+            _zero_columns(out, i, 0, length, zero)
+            continue
+        m = hi - lo
+        last = hi - 1
+        if offset + (last // line_bases) * line_bytes + last % line_bases >= data.shape[0]:
+            return 0, r
+        line = lo // line_bases
+        col = lo - line * line_bases
+        pos = offset + line * line_bytes + col
+        j = 0
+        bad = False
+        while True:
+            w = min(line_bases - col, m - j)
+            for t in range(w):
+                # Unsigned indices: a signed one costs a negative-index check per byte
+                # (measured twice as slow as tangermeme's kernel, which casts them too).
+                buf[numba.uint64(j + t)] = data[numba.uint64(pos + t)]
+            j += w
+            pos += w
+            if j >= m:
+                break
+            for k in range(pos, pos + n_end):
+                bad |= (data[k] != 10) & (data[k] != 13)
+            pos += n_end
+            col = 0
+        if bad or (n_end > 0 and _has_line_end(buf, m)):
+            return 0, r
+        if minus[r]:
+            a = f + length - hi
+        else:
+            a = lo - f
+        b = a + m
+        if a > 0:
+            _zero_columns(out, i, 0, a, zero)
+        if b < length:
+            _zero_columns(out, i, b, length, zero)
+        o0 = out[i, 0, a:b]
+        o1 = out[i, 1, a:b]
+        o2 = out[i, 2, a:b]
+        o3 = out[i, 3, a:b]
+        if minus[r]:
+            _window_minus(buf, m, one, o0, o1, o2, o3, flags)
+        else:
+            _window_plus(buf, 0, one, o0, o1, o2, o3, flags)
+        known += _count_ones(flags, m)
+    return known, -1
 
 
 @numba.njit(cache=True, nogil=True)

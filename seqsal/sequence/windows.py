@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import mmap
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -484,8 +485,62 @@ def _chrom_groups(win: _Windows, rows: slice) -> list[tuple[object, np.ndarray]]
     ]
 
 
+class _RecordBytes:
+    """Where each chromosome's bytes are read from by the one-pass kernel.
+
+    A plain FASTA is memory-mapped and read through its ``.fai`` line layout, so that only
+    the windows' own bytes are touched (no chromosome is copied or stripped of newlines); a
+    bgzip-compressed one, or any genome object without :meth:`Genome.record_layout`, through
+    whole chromosomes as ASCII bytes (``_ChromosomeCache``).  A context manager: the map is
+    closed on exit.
+    """
+
+    def __init__(self, genome):
+        self.genome = genome
+        self.cache = _ChromosomeCache(genome, as_codes=False)
+        self._map = None
+        self.data = None
+        layout = getattr(genome, "record_layout", None)
+        if layout is None or layout(next(iter(genome.chrom_sizes))) is None:
+            return
+        try:
+            with open(genome.path, "rb") as handle:
+                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # a file that cannot be mapped: read chromosomes
+            return
+        self.data = np.frombuffer(self._map, dtype=np.uint8)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.data = None
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # a view still held somewhere: the map closes when collected
+                pass
+
+    def layout(self, chrom, *, whole: bool = False) -> tuple[np.ndarray, int, int, int, int]:
+        """(bytes, offset, line_bases, line_bytes, size) of ``chrom``, as the kernel takes them.
+
+        ``whole``: from the chromosome read whole (newlines removed), even for a mapped file.
+        """
+        if chrom not in self.genome.chrom_sizes:
+            raise InputError(
+                f"window on chromosome {chrom!r}, which is not in the FASTA", path=self.genome.path
+            )
+        size = int(self.genome.chrom_sizes[chrom])
+        if self.data is not None and not whole:
+            offset, line_bases, line_bytes = self.genome.record_layout(chrom)
+            if line_bases >= 1 and line_bytes >= line_bases:
+                return self.data, offset, line_bases, line_bytes, size
+        seq = self.cache[chrom]
+        return seq, 0, max(size, 1), max(size, 1), size
+
+
 def _encode_windows(
-    cache: _ChromosomeCache,
+    source: _RecordBytes,
     win: _Windows,
     rows: slice,
     out: np.ndarray,
@@ -494,12 +549,13 @@ def _encode_windows(
 ) -> tuple[int, int]:
     """One-hot of the windows ``rows`` into ``out`` (b, 4, L) by the one-pass numba kernel.
 
-    ``cache`` holds ASCII bytes.  Every element of ``out`` is written.  With a ``pool``
-    (``n_jobs`` threads), blocks of windows are encoded on its threads (the kernel releases
-    the GIL) while the next chromosome is read here.  Returns (n_not_acgt, n_padded), as
-    :func:`_onehot_batches` counts them.
+    Every element of ``out`` is written.  With a ``pool`` (``n_jobs`` threads), blocks of
+    windows are encoded on its threads (the kernel releases the GIL), one chromosome's while
+    the next one's are handed out.  A chromosome whose mapped bytes do not fit its ``.fai``
+    layout is read whole instead (which raises if the index is stale).  Returns
+    (n_not_acgt, n_padded), as :func:`_onehot_batches` counts them.
     """
-    kernel = _kernels().onehot_windows_range
+    kernel = _kernels().onehot_fasta_windows
     half = out.dtype == np.float16
     target = out.view(np.uint16) if half else out
     one = np.uint16(_FLOAT16_ONE) if half else out.dtype.type(1)
@@ -508,25 +564,42 @@ def _encode_windows(
     step = min(_MAX_ROWS_PER_TASK, max(_ROWS_PER_TASK, -(-n_rows // (4 * n_jobs))))
     first_all = win.first[rows]
     minus_all = win.minus[rows]
-    n_known = n_padded = 0
-    waiting: list = []  # the previous chromosome's blocks, still being encoded
+    n_padded = 0
+
+    def run(chrom, idx, first, minus, whole=False):
+        layout = source.layout(chrom, whole=whole)
+        args = (*layout, idx, first, minus, one, target)
+        blocks = [(lo, min(lo + step, len(idx))) for lo in range(0, len(idx), step)]
+        if pool is None:
+            return [kernel(*args, lo, hi) for lo, hi in blocks]
+        return [pool.submit(kernel, *args, lo, hi) for lo, hi in blocks]
+
+    def finish(job) -> int:
+        chrom, idx, first, minus, results = job
+        results = [r if isinstance(r, tuple) else r.result() for r in results]
+        if any(status >= 0 for _, status in results):
+            log.debug("%s: bytes do not fit the index's line layout; reading it whole", chrom)
+            results = [
+                r if isinstance(r, tuple) else r.result()
+                for r in run(chrom, idx, first, minus, whole=True)
+            ]
+        return sum(int(known) for known, _ in results)
+
+    n_known = 0
+    waiting = None  # the previous chromosome's job, still being encoded
     for chrom, idx in _chrom_groups(win, rows):
-        seq = cache[chrom]
         first = first_all[idx]
         minus = minus_all[idx]
-        inside = np.minimum(first + width, seq.shape[0]) - np.maximum(first, 0)
+        job = (chrom, idx, first, minus, run(chrom, idx, first, minus))
+        size = int(source.genome.chrom_sizes[chrom])
+        inside = np.minimum(first + width, size) - np.maximum(first, 0)
         n_padded += int(width * len(idx) - np.maximum(inside, 0).sum())
-        if pool is None:
-            n_known += kernel(seq, idx, first, minus, one, target, 0, len(idx))
-            continue
-        submitted = [
-            pool.submit(kernel, seq, idx, first, minus, one, target, lo, min(lo + step, len(idx)))
-            for lo in range(0, len(idx), step)
-        ]
-        n_known += sum(f.result() for f in waiting)
-        waiting = submitted
-    n_known += sum(f.result() for f in waiting)
-    return n_rows * width - int(n_known), n_padded
+        if waiting is not None:
+            n_known += finish(waiting)
+        waiting = job
+    if waiting is not None:
+        n_known += finish(waiting)
+    return n_rows * width - n_known, n_padded
 
 
 def _pool(n_jobs: int):
@@ -589,11 +662,10 @@ def iter_onehot(
     n_unknown = n_padded = 0
     with _Opened(genome) as g:
         if _use_kernel(win):
-            cache = _ChromosomeCache(g, as_codes=False)
-            with _pool(n_jobs) as pool:
+            with _RecordBytes(g) as source, _pool(n_jobs) as pool:
                 for rows in batch_slices(len(win.first), batch_size):
                     X = np.empty((rows.stop - rows.start, 4, win.width), dtype=dtype)
-                    unknown, padded = _encode_windows(cache, win, rows, X, n_jobs, pool)
+                    unknown, padded = _encode_windows(source, win, rows, X, n_jobs, pool)
                     n_unknown += unknown
                     n_padded += padded
                     yield X
@@ -648,10 +720,9 @@ def extract_onehot(
         if _use_kernel(win):
             # No intermediate arrays here, so all windows go at once: each chromosome is read
             # once, and its windows are encoded while the next one is read.
-            cache = _ChromosomeCache(g, as_codes=False)
-            with _pool(n_jobs) as pool:
+            with _RecordBytes(g) as source, _pool(n_jobs) as pool:
                 n_unknown, n_padded = _encode_windows(
-                    cache, win, slice(0, len(win.first)), out, n_jobs, pool
+                    source, win, slice(0, len(win.first)), out, n_jobs, pool
                 )
         else:
             for rows, code_array, unknown, padded in _onehot_batches(g, win, batch_size):
