@@ -241,3 +241,25 @@ def test_windows_line_endings_are_read_as_bases_only(tmp_path):
         assert genome.chrom_sizes == {"a": 12, "b": 4}
         assert genome.chromosome("a") == "ACGTACCGTTGG"
         assert genome.fetch("a", 3, 11) == "TACCGTTG"
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_record_layout_locates_every_base_in_the_file(tmp_path, crlf):
+    rng = np.random.default_rng(2)
+    records = [
+        (f"c{k}", "".join(rng.choice(list("ACGTacgtN"), size=n))) for k, n in enumerate([1, 9, 130])
+    ]
+    path = tmp_path / "g.fa"
+    write_plain(path, records, width=8)
+    if crlf:
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    data = path.read_bytes()
+    with Genome(path) as genome:
+        for name, seq in records:
+            offset, line_bases, line_bytes = genome.record_layout(name)
+            width = min(8, len(seq))  # a one-line record: its line is as long as it is
+            assert (line_bases, line_bytes) == (width, width + (2 if crlf else 1))
+            at = [offset + (p // line_bases) * line_bytes + p % line_bases for p in range(len(seq))]
+            assert bytes(data[i] for i in at).decode() == seq
+        with pytest.raises(InputError, match="chrX"):
+            genome.record_layout("chrX")

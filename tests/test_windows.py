@@ -483,3 +483,38 @@ def test_kernel_counts_unknown_bases_of_windows_longer_than_one_count_block(
     assert (
         f"{expected.size // 4 - int(expected.sum())} of {expected.size // 4} bases" in caplog.text
     )
+
+
+def test_kernel_reads_bgzip_fasta_through_whole_chromosomes(tmp_path, monkeypatch):
+    bgzf = pytest.importorskip("Bio.bgzf")
+    rng = np.random.default_rng(8)
+    plain, records = _random_genome(tmp_path, rng, 17)
+    gz = tmp_path / "g.fa.gz"
+    with bgzf.BgzfWriter(str(gz), "wb") as handle:
+        handle.write(plain.read_bytes())
+    w = _random_windows(rng, records, 150, 45)
+    monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", 0)
+    with Genome(gz) as g:
+        assert g.record_layout("chr2") is None
+        np.testing.assert_array_equal(extract_onehot(g, w, n_jobs=2), _reference_onehot(records, w))
+
+
+def test_kernel_falls_back_to_whole_chromosomes_when_bytes_do_not_fit_the_index(
+    tmp_path, monkeypatch
+):
+    # A base turned into '\r' after indexing: the line layout no longer holds.  The numpy
+    # path (newlines removed from the whole chromosome) then finds the chromosome one base
+    # short and names the stale index; the kernel must not encode the '\r' as N instead.
+    path = tmp_path / "g.fa"
+    write_fasta([("c", "ACGT" * 50)], path, line_width=20)
+    w = make_windows(regions([("c", 90, 110, "a", 0, "+")]), 40, chrom_sizes={"c": 200})
+    with Genome(path) as g:
+        assert g.record_layout("c") == (3, 20, 21)
+        raw = bytearray(path.read_bytes())
+        raw[3 + 4 * 21 + 10] = ord("\r")  # base 94, inside the window
+        with open(path, "r+b") as handle:  # same size, in place, index kept open
+            handle.write(bytes(raw))
+        for threshold in (0, 10**12):
+            monkeypatch.setattr(windows_module, "_FUSED_MIN_BASES", threshold)
+            with pytest.raises(InputError, match="stale"):
+                extract_onehot(g, w, n_jobs=1)
