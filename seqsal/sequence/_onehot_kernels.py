@@ -82,9 +82,10 @@ def flagged_counts(rows, flagged):
 
 
 # -- windows of a chromosome, gathered and encoded in one pass ---------------------------------
-# ``seqsal.sequence.windows`` reads each chromosome once as ASCII bytes; these kernels write the
-# one-hot of each window straight from those bytes into the output (no byte or code array per
-# window), reverse-complementing ``-`` windows on the fly and counting the A/C/G/T written.
+# ``seqsal.sequence.windows`` hands these kernels the FASTA's bytes (a memory map, or a
+# chromosome read whole); each window's bytes are copied to a small buffer, and its one-hot is
+# written from there straight into the output, reverse-complemented on the fly for ``-``
+# windows, with the A/C/G/T written counted.
 # They release the GIL: windows runs blocks of windows on Python threads (not numba's
 # parallel=True: its OpenMP pool costs a barrier per call, slow on a loaded machine, and
 # is not fork-safe).
@@ -244,48 +245,3 @@ def onehot_fasta_windows(
             _window_plus(buf, 0, one, o0, o1, o2, o3, flags)
         known += _count_ones(flags, m)
     return known, -1
-
-
-@numba.njit(cache=True, nogil=True)
-def onehot_windows_range(seq, rows, first, minus, one, out, begin, end):
-    """Windows ``begin <= r < end``: ``out[rows[r]]`` = one-hot of ``seq[first[r]:first[r] + L]``.
-
-    ``seq`` uint8 (size,) ASCII bytes of one chromosome; ``rows``, ``first`` int64 (m,);
-    ``minus`` bool (m,); ``out`` (n, 4, L) C-contiguous.  Positions outside ``[0, size)`` are
-    all-zero columns (N); ``minus[r]`` windows are reverse-complemented.  Returns how many
-    A/C/G/T positions were written.
-    """
-    length = out.shape[2]
-    size = seq.shape[0]
-    zero = one - one
-    flags = np.empty(length, dtype=np.uint8)
-    known = 0
-    for r in range(begin, end):
-        i = rows[r]
-        f = first[r]
-        lo = max(f, 0)
-        hi = min(f + length, size)
-        if hi <= lo:
-            _zero_columns(out, i, 0, length, zero)
-            continue
-        if minus[r]:
-            # window position j holds genome position f + L - 1 - j
-            a = f + length - hi
-            b = f + length - lo
-        else:
-            a = lo - f
-            b = hi - f
-        if a > 0:
-            _zero_columns(out, i, 0, a, zero)
-        if b < length:
-            _zero_columns(out, i, b, length, zero)
-        o0 = out[i, 0, a:b]
-        o1 = out[i, 1, a:b]
-        o2 = out[i, 2, a:b]
-        o3 = out[i, 3, a:b]
-        if minus[r]:
-            _window_minus(seq, hi, one, o0, o1, o2, o3, flags)
-        else:
-            _window_plus(seq, lo, one, o0, o1, o2, o3, flags)
-        known += _count_ones(flags, b - a)
-    return known

@@ -7,13 +7,16 @@ A window is never silently shifted to fit.
 
 :func:`extract_onehot`, :func:`iter_onehot` and :func:`extract_sequences` read the windows from
 a :class:`~seqsal.io.fasta.Genome`.  A ``-`` strand window is the reverse complement, so its
-base 0 is the 3' end of the window on the ``+`` strand.  Each chromosome is read once and kept
-as a uint8 array, so extraction costs memory passes per window, not a file read.  For one-hot
-output of at least a million bases in all, a numba kernel reads each window's bytes straight
-from the chromosome and writes its one-hot (strand, padding and the N count included) in one
-pass, on ``n_jobs`` threads, so that the first-touch page faults of the output are spread over
-the threads too; smaller extractions cut code arrays out with numpy and never load numba.
-Both give the same arrays.
+base 0 is the 3' end of the window on the ``+`` strand.
+
+One-hot extractions of at least a million bases in all go through one numba kernel that
+copies each window's bytes from a memory map of the FASTA (through the ``.fai`` line layout,
+so no chromosome is read whole or stripped of newlines) and writes its one-hot straight into
+the output, strand, N padding and the count of unknown bases included, on ``n_jobs`` Python
+threads (the kernel releases the GIL), so that the first-touch page faults of the output are
+spread over the threads too.  A bgzip FASTA is read a chromosome at a time instead.  Smaller
+extractions cut code arrays out of cached chromosomes with numpy and never load numba.  Both
+paths give the same arrays, byte for byte.
 """
 
 from __future__ import annotations
