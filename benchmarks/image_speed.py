@@ -8,8 +8,10 @@ does not depend on the weights) with the first n scikit-learn digits upsampled t
 images per second (best of ``repeats`` wall-clock runs, process CPU time beside it) and
 ``ratio = seqsal images/s / captum images/s`` (>= 1.0 wanted).
 
-Settings, identical on both sides (rows per model call = seqsal's ``rows_per_call`` choice,
-given to captum wherever captum has a batch knob):
+Settings, identical on both sides.  Rows per model call: seqsal's ``rows_per_call`` choice
+(64 MiB budget), given to captum wherever captum has a batch knob (IG, SmoothGrad,
+occlusion); where captum has none (saliency, grad x input, Grad-CAM: all n images in one
+call) seqsal gets ``batch_size=n`` too.
 
 - ``saliency``: captum ``Saliency(abs=False)``.
 - ``grad_x_input``: captum ``InputXGradient``.
@@ -134,11 +136,11 @@ def methods(model, X, rows):
 
     table = {
         "saliency": (
-            lambda: saliency(model, X, target=0, batch_size=rows),
+            lambda: saliency(model, X, target=0, batch_size=n),
             lambda: Saliency(model).attribute(X, target=0, abs=False),
         ),
         "grad_x_input": (
-            lambda: grad_x_input(model, X, target=0, batch_size=rows),
+            lambda: grad_x_input(model, X, target=0, batch_size=n),
             lambda: InputXGradient(model).attribute(X.clone().requires_grad_(), target=0),
         ),
     }
@@ -159,7 +161,7 @@ def methods(model, X, rows):
         ),
     )
     table["gradcam"] = (
-        lambda: gradcam(model, X, layer=LAYER, target=0, batch_size=rows),
+        lambda: gradcam(model, X, layer=LAYER, target=0, batch_size=n),
         captum_gradcam,
     )
     table["occlusion"] = (
