@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import os
 import signal
@@ -28,8 +29,9 @@ DESCRIPTION = (
     "success the path of each sample's report.html is printed."
 )
 
-#: Config keys holding paths that are resolved before Snakemake changes directory.
-PATH_KEYS = ("genome", "regions", "samples", "model")
+#: Config keys holding paths that are resolved before Snakemake changes directory (a dot
+#: names a key inside a block: ``scan.regions``).
+PATH_KEYS = ("genome", "regions", "samples", "model", "scan.regions")
 
 
 def workflow_dir() -> Path:
@@ -112,11 +114,21 @@ def resolve_path(value: str, config_file: Path) -> str:
     return value
 
 
+def _lookup(config: dict, key: str):
+    """The value of a (dotted) key of ``config``, or None."""
+    value = config
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
 def resolved_paths(config: dict, config_file: Path) -> dict[str, str]:
-    """``{key: absolute path}`` for the path keys of ``config`` that were found."""
+    """``{key: absolute path}`` for the (dotted) path keys of ``config`` that were found."""
     resolved = {}
     for key in PATH_KEYS:
-        value = config.get(key)
+        value = _lookup(config, key)
         if isinstance(value, str) and value:
             found = resolve_path(value, config_file)
             if found != value:
@@ -142,6 +154,25 @@ def sample_names(config: dict) -> list[str]:
     return [str(config.get("sample", "demo"))]
 
 
+def config_overrides(overrides: dict[str, str]) -> list[str]:
+    """``KEY=VALUE`` arguments of Snakemake's ``--config`` for resolved (dotted) path keys.
+
+    A key inside a block is given as the block in JSON (``scan={"regions": "/abs/r.bed"}``),
+    which Snakemake merges into the config file's block, keeping its other keys.
+    """
+    nested: dict = {}
+    for key, value in overrides.items():
+        *blocks, last = key.split(".")
+        level = nested
+        for block in blocks:
+            level = level.setdefault(block, {})
+        level[last] = value
+    return [
+        f"{key}={json.dumps(value) if isinstance(value, dict) else value}"
+        for key, value in nested.items()
+    ]
+
+
 def snakemake_command(args, config_file: Path, overrides: dict[str, str]) -> list[str]:
     """The Snakemake command line that ``seqsal run`` executes."""
     folder = workflow_dir()
@@ -157,7 +188,7 @@ def snakemake_command(args, config_file: Path, overrides: dict[str, str]) -> lis
         str(config_file),
     ]
     if overrides:
-        cmd += ["--config", *(f"{k}={v}" for k, v in overrides.items())]
+        cmd += ["--config", *config_overrides(overrides)]
     if args.profile:
         if args.profile in packaged_profiles():
             cmd += ["--workflow-profile", str(folder / "profiles" / args.profile)]
@@ -215,7 +246,7 @@ def run(args) -> int:
     if code != 0 or args.dry_run:
         return code
     results = Path(args.directory) / str(config.get("results", "results"))
-    config.update(overrides)
+    config.update({k: v for k, v in overrides.items() if "." not in k})
     for sample in sample_names(config):
         report = results / sample / "report.html"
         if report.exists():
