@@ -196,6 +196,33 @@ def test_scan_mode_needs_a_model_source(data, tmp_path):
     assert "scan mode needs a model" in result.stdout + result.stderr
 
 
+def test_relative_scan_regions_found_next_to_the_config(data, tmp_path):
+    """seqsal run resolves scan.regions like the top-level paths, keeping the scan block."""
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    (folder / "spans.bed").write_text("chr2\t100\t6000\n")
+    config = scan_config(data, folder / "c.yaml", regions="spans.bed", chroms="chr1,chr2")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = seqsal(
+        "run",
+        "--config",
+        str(config),
+        "--directory",
+        str(tmp_path / "run"),
+        "--dry-run",
+        "--",
+        "--printshellcmds",
+        cwd=elsewhere,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    # Only chr2 holds spans; its one chunk scans inside the spans, read from the config's folder.
+    assert job_stats(out)["scan"] == 1
+    assert f"--regions {folder / 'spans.bed'}" in out
+    assert f"--region chr2:0-{CHUNK}" in out
+
+
 def test_shards_cover_each_chromosome_once(scan_run, data, tmp_path):
     """The shards' union is exactly one unsharded `seqsal scan` of the same model."""
     run_dir, _ = scan_run
