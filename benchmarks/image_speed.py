@@ -17,8 +17,11 @@ call) seqsal gets ``batch_size=n`` too.
 - ``grad_x_input``: captum ``InputXGradient``.
 - ``ig_black`` / ``ig_blur`` / ``ig_noise``: 32 Gauss-Legendre steps (captum's default rule),
   completeness delta returned by both; baseline zeros, ``gaussian_blur(X, 5)`` and
-  ``noise_baseline(X, scale=0.15, seed=0)`` (computed inside the timed call on both sides);
-  captum ``IntegratedGradients(internal_batch_size=rows)``.
+  ``noise_baseline(X, scale=0.15, seed=0)`` (computed inside the timed call on both sides).
+  Both sides get the same rows per call, ``ig_rows``: a multiple of the steps (seqsal packs
+  whole (image, reference) paths: 61 rows would run 32-row calls) and of the images with at
+  least 2 steps each (captum runs ``n * max(2, internal_batch_size // n)`` rows per call):
+  128 rows for 64 images, 64 for 32 or 8.
 - ``smoothgrad``: 25 noisy copies, standard deviation 0.15 x each image's range; captum
   ``NoiseTunnel(Saliency)`` with ``nt_type="smoothgrad"``, ``stdevs`` = 0.15 x the mean range,
   ``nt_samples_batch_size`` = rows // n (at least 1).
@@ -82,6 +85,15 @@ def race(first, second, repeats):
     return best, results
 
 
+def ig_rows_per_call(n, rows):
+    """Rows per IG call that both sides fill exactly (see the module docstring)."""
+    rows = max(rows, 2 * n)
+    per = STEPS * max(1, round(rows / STEPS))
+    while per % n or per // n < 2:
+        per += STEPS
+    return per
+
+
 def methods(model, X, rows):
     """name -> (seqsal callable, captum callable), each returning the attributions."""
     from captum.attr import (
@@ -96,6 +108,7 @@ def methods(model, X, rows):
 
     n = X.shape[0]
     per_call = max(1, rows // n)
+    ig_rows = ig_rows_per_call(n, rows)
     flat = X.flatten(1)
     mean_range = float((flat.max(1).values - flat.min(1).values).mean())
     references = {
@@ -108,7 +121,7 @@ def methods(model, X, rows):
         def run():
             attr, _delta = IntegratedGradients(model).attribute(
                 X, baselines=references[name](), target=0, n_steps=STEPS, method="gausslegendre",
-                internal_batch_size=rows, return_convergence_delta=True,
+                internal_batch_size=ig_rows, return_convergence_delta=True,
             )  # fmt: skip
             return attr
 
@@ -198,15 +211,15 @@ def main(argv=None):
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    n = 8 if args.quick else 64
+    n = 8 if args.quick else 32
     X = torch.from_numpy(digits_dataset(SIZE, seed=None).X[:n])
     rows = rows_per_call(model, X[:1])
-    repeats = 2 if args.quick else 5
+    repeats = 2 if args.quick else 3
     report = {
         "benchmark": "image_speed", "quick": args.quick, "threads": args.threads,
         "load_average": [round(v, 2) for v in os.getloadavg()],
         "model": "seqsal.models.zoo imagecnn (16, 32, 64, 64), 1 x 32 x 32 digits",
-        "n_images": n, "rows_per_call": rows, "steps": STEPS, "smoothgrad_samples": SAMPLES,
+        "n_images": n, "rows_per_call": rows, "ig_rows_per_call": ig_rows_per_call(n, rows), "steps": STEPS, "smoothgrad_samples": SAMPLES,
         "clock": "wall (perf_counter); *_cpu = process CPU time", "methods": {},
     }  # fmt: skip
     for name, (ours_fn, theirs_fn) in methods(model, X, rows).items():
