@@ -74,7 +74,9 @@ def test_round_trip_identical_outputs_and_metadata(tmp_path, model, x):
         and loaded.task == "classification"
     )
     assert loaded.metadata == {"metrics": {"test": {"auroc": [0.9, 0.8]}}, "seed": 3}
+    # every option is recorded, defaults included, so a later default change cannot alter it
     assert loaded.arch == "cnn" and loaded.arch_kwargs == {
+        **zoo.default_kwargs("cnn"),
         "filters": 8,
         "conv_filters": 8,
         "hidden": 8,
@@ -85,6 +87,30 @@ def test_round_trip_identical_outputs_and_metadata(tmp_path, model, x):
     # Saving again over a model folder replaces it.
     _save(model, path, note="again")
     assert load_model(path).metadata["note"] == "again"
+
+
+@pytest.mark.parametrize("modes", [("mean", "max"), ("mean",)])
+def test_folder_without_pool_modes_rebuilds_what_was_trained(tmp_path, x, modes):
+    """Folders written before options were all recorded name only the user's options; the
+    head's weights say which global pooling the CNN had (("mean", "max") was the old
+    default)."""
+    torch.manual_seed(0)
+    old = zoo.build("cnn", input_length=L, n_targets=2, filters=8, hidden=8, pool_modes=modes)
+    path = save_model(
+        old,
+        tmp_path / "m",
+        arch="cnn",
+        arch_kwargs={},
+        input_length=L,
+        targets=["a", "b"],
+        task="regression",
+    )
+    info = json.loads((path / "model.json").read_text())
+    info["arch_kwargs"] = {"filters": 8, "hidden": 8}  # as an older seqsal wrote it
+    (path / "model.json").write_text(json.dumps(info))
+    loaded = load_model(path)
+    assert tuple(loaded.module.head[0].modes) == modes
+    np.testing.assert_array_equal(predict(loaded, x), predict(old, x))
 
 
 def test_checksum_tamper_is_refused(tmp_path, model):

@@ -175,6 +175,10 @@ def write_model_files(
     """
     folder = Path(folder)
     targets = [str(t) for t in targets]
+    if arch in zoo.ARCHITECTURES:
+        # Every option, defaults included, so a later change of a default cannot change
+        # what this folder rebuilds.
+        arch_kwargs = {**zoo.default_kwargs(arch), **dict(arch_kwargs)}
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     torch.save(state, folder / WEIGHTS)
     try:
@@ -416,6 +420,9 @@ def _load_directory(path: Path, *, input_length, targets) -> LoadedModel:
         )
     arch, arch_kwargs = info["arch"], dict(info["arch_kwargs"])
     n_targets = len(info["targets"])
+    state = _read_state_dict(weights)
+    if arch == "cnn" and "pool_modes" not in arch_kwargs:
+        arch_kwargs["pool_modes"] = _saved_cnn_pool_modes(state)
     if arch in zoo.ARCHITECTURES:
         try:
             module = zoo.build(
@@ -434,7 +441,7 @@ def _load_directory(path: Path, *, input_length, targets) -> LoadedModel:
         raise ModelError(
             f"{info_path}: unknown arch {arch!r}; expected a zoo name or 'package.module:Class'"
         )
-    _load_state(module, _read_state_dict(weights), weights)
+    _load_state(module, state, weights)
     return _finish(
         module,
         source=str(path),
@@ -447,6 +454,23 @@ def _load_directory(path: Path, *, input_length, targets) -> LoadedModel:
         metadata=info.get("metadata", {}),
         hint_kwargs={},
     )
+
+
+def _saved_cnn_pool_modes(state: dict) -> list[str]:
+    """Global pooling of a ``cnn`` folder whose ``model.json`` does not name it.
+
+    Folders written before every architecture option was recorded hold only the options the
+    user gave, and ``CompactCNN`` pooled by ("mean", "max") then; today's default is
+    ("mean",).  The head's first dense layer takes ``channels x modes`` inputs, so the
+    weights say which it was.
+    """
+    dense, last_conv = state.get("head.1.weight"), None
+    for key, value in state.items():
+        if key.startswith("trunk.") and key.endswith(".weight") and value.ndim == 3:
+            last_conv = value
+    if dense is None or last_conv is None or dense.ndim != 2:
+        return ["mean"]
+    return ["mean", "max"] if dense.shape[1] == 2 * last_conv.shape[0] else ["mean"]
 
 
 def _is_torchscript(path: Path) -> bool:

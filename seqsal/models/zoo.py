@@ -439,6 +439,26 @@ SEQUENCE_ARCHITECTURES = ("cnn", "dilated")
 IMAGE_ARCHITECTURES = ("imagecnn",)
 
 
+def default_kwargs(name: str) -> dict:
+    """The architecture options of zoo model ``name`` and their defaults (JSON-ready).
+
+    ``input_length``, ``n_targets`` and ``task`` are left out: the model format records
+    them on their own.
+    """
+    import inspect
+
+    if name not in ARCHITECTURES:
+        raise InputError(f"arch={name!r}; expected one of {', '.join(sorted(ARCHITECTURES))}")
+    shape = {"self", "input_length", "n_targets", "task"}
+    out = {}
+    for param in inspect.signature(ARCHITECTURES[name].__init__).parameters.values():
+        if param.name in shape or param.default is inspect.Parameter.empty:
+            continue
+        value = param.default
+        out[param.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def build(
     name: str,
     *,
