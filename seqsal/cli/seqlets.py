@@ -69,7 +69,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--grow",
         type=_grow_value,
-        default=1.5,
+        default=1.0,
         metavar="SD",
         help="widen each seqlet over neighbours carrying more than SD null standard deviations "
         "per position on balance, absorbing a split neighbour whole (docs/seqlets.md); "

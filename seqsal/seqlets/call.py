@@ -423,48 +423,26 @@ def _position_sd(values: np.ndarray, *, robust: bool) -> float:
     return float(values.std())
 
 
-def _grow_table(
-    table: pd.DataFrame, X: np.ndarray, penalty: float, max_length: int
-) -> pd.DataFrame:
-    """The seqlets of ``table`` widened (see :func:`_grow`), best p-value first; a seqlet that
-    absorbs others keeps the smallest p- and q-value among them."""
-    n = len(table)
-    example = table["example_idx"].to_numpy(np.int64)
-    start = table["core_start"].to_numpy(np.int64).copy()
-    length = (table["core_end"].to_numpy(np.int64) - start).copy()
-    sign = table["sign"].to_numpy(np.float64)
-    order = np.lexsort((-np.abs(table["attribution"].to_numpy()), table["p_value"].to_numpy()))
-    alive = np.ones(n, dtype=np.bool_)
-    absorbed_by = np.full(n, -1, dtype=np.int64)
-    _grow(
-        X,
-        example,
-        start,
-        length,
-        sign,
-        order.astype(np.int64),
-        penalty,
-        max_length,
-        alive,
-        absorbed_by,
-    )
-    p = table["p_value"].to_numpy().copy()
-    q = table["q_value"].to_numpy().copy()
-    for c in np.flatnonzero(~alive):
-        root = absorbed_by[c]
-        while not alive[root]:
-            root = absorbed_by[root]
-        p[root] = min(p[root], p[c])
-        q[root] = min(q[root], q[c])
+def _grow_calls(calls: np.ndarray, X: np.ndarray, nulls: dict, penalty: float, max_length: int):
+    """Widen the calls (6, c) of one input (see :func:`_grow`), best p-value first, and give
+    each widened span its own p-value; absorbed calls are dropped."""
+    e = calls[0].astype(np.int64)
+    start = calls[1].astype(np.int64)
+    length = calls[2].astype(np.int64)
+    sign = calls[5].copy()
+    order = np.lexsort((-np.abs(calls[3]), calls[4])).astype(np.int64)
+    alive = np.ones(calls.shape[1], dtype=np.bool_)
+    absorbed_by = np.full(calls.shape[1], -1, dtype=np.int64)
+    _grow(X, e, start, length, sign, order, penalty, max_length, alive, absorbed_by)
     prefix = np.concatenate([np.zeros((X.shape[0], 1)), np.cumsum(X, axis=1)], axis=1)
-    grown = table.assign(
-        core_start=start,
-        core_end=start + length,
-        attribution=prefix[example, start + length] - prefix[example, start],
-        p_value=p,
-        q_value=q,
-    )
-    return grown[alive].reset_index(drop=True)
+    total = prefix[e, start + length] - prefix[e, start]
+    p = np.empty(calls.shape[1])
+    for s in (1, -1):
+        rows = sign == s
+        if rows.any():
+            p[rows] = nullmod.span_pvalues(nulls[s], s * total[rows], length[rows])
+    out = np.stack([e, start, length, total, p, sign]).astype(np.float64)
+    return out[:, alive]
 
 
 def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -> np.ndarray:
@@ -489,7 +467,7 @@ def call_seqlets(
     flank: int = 0,
     fdr: float = 0.05,
     sign: str = "both",
-    grow: float | None = 1.5,
+    grow: float | None = 1.0,
     seed=None,
     progress=None,
 ) -> Seqlets:
@@ -517,16 +495,16 @@ def call_seqlets(
         Target false discovery rate, per sign, in (0, 1].  Default 0.05.
     sign : {"both", "positive", "negative"}
         Which seqlets to call.  Default "both": a repressor shows up as a negative seqlet.
-    grow : float or None, default 1.5
-        Widen each seqlet (the span that passed the test) over neighbouring positions that
-        carry, on balance, more than ``grow`` null standard deviations of per-position
-        attribution (the extension maximising ``sum(sign * x - grow * sd)``), up to
-        ``max_length`` and never into another seqlet of the same sign; the most significant
-        seqlet grows first.  The most significant span of a site is often only its
-        high-information half, and growing recovers the rest of the site (see
-        docs/seqlets.md for the measured effect).  None (or ``inf``) reports the tested
-        span only.  p- and q-values belong to the tested span; ``attribution`` sums the
-        widened core.
+    grow : float or None, default 1.0
+        Widen each called span over neighbouring positions that carry, on balance, more
+        than ``grow`` null standard deviations of per-position attribution (the extension
+        maximising ``sum(sign * x - grow * sd)``), up to ``max_length``; another call of the
+        same sign is left whole or absorbed whole (a site tested as two halves becomes one
+        seqlet).  The most significant span of a site is often only its high-information
+        half, and growing recovers the rest of the site (docs/seqlets.md has the measured
+        effect).  Growth runs on every candidate of the data and of the control before the
+        FDR step, and p-values are those of the widened spans, so the error estimate is of
+        the seqlets reported.  None (or ``inf``) reports the tested spans.
     seed : int, optional
         Accepted so the keyword means the same everywhere; calling has no random step, and
         the same inputs always give the same seqlets.
@@ -608,6 +586,15 @@ def call_seqlets(
         control_calls = _call_all(
             control, stacked, active, min_length, max_length, progress, "control"
         )
+    if grow is not None and np.isfinite(grow):
+        # Growth runs on every candidate of the data and of the control alike, before the
+        # FDR step, so the target-decoy estimate sees the spans that are reported.
+        if control is None:
+            penalty = float(grow) * _position_sd(X, robust=True)
+        else:
+            penalty = float(grow) * _position_sd(control, robust=False)
+            control_calls = _grow_calls(control_calls, control, nulls, penalty, max_length)
+        calls = _grow_calls(calls, X, nulls, penalty, max_length)
     frames = []
     thresholds = {}
     counts = {}
@@ -637,11 +624,6 @@ def call_seqlets(
             )
         )
     table = pd.concat(frames, ignore_index=True)
-    if grow is not None and np.isfinite(grow) and len(table):
-        spread = (
-            _position_sd(X, robust=True) if control is None else _position_sd(control, robust=False)
-        )
-        table = _grow_table(table, X, float(grow) * spread, max_length)
     table["start"] = np.maximum(table["core_start"].to_numpy() - flank, 0)
     table["end"] = np.minimum(table["core_end"].to_numpy() + flank, L)
     table = table.sort_values(["example_idx", "core_start", "sign"], kind="stable")

@@ -260,6 +260,23 @@ def gaussian_nulls(observed: np.ndarray, min_length: int, max_length: int) -> di
 # --------------------------------------------------------------------------------------------
 
 
+def span_pvalues(null: SpanNull, sums: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Upper-tail p-values of spans with the given sums (already multiplied by the sign) and
+    lengths, exactly as the calling kernel computes them."""
+    j = np.asarray(lengths, dtype=np.int64) - null.min_length
+    sums = np.asarray(sums, dtype=np.float64)
+    if null.kind == GAUSSIAN:
+        from scipy.special import erfc
+
+        z = (sums - null.center[j]) / null.scale[j]
+        return 0.5 * erfc(z / np.sqrt(2.0))
+    n_bins = null.upper.shape[1]
+    b = np.trunc((sums - null.lo[j]) * null.inv_width[j])
+    above = null.upper[j, np.clip(b, 0, n_bins - 1).astype(np.int64)]
+    above = np.where(b >= n_bins, 0.0, np.where(b < 0, null.n_spans[j], above))
+    return (1.0 + above) / (1.0 + null.n_spans[j])
+
+
 def empirical_qvalues(p_observed: np.ndarray, p_control: np.ndarray, scale: float) -> np.ndarray:
     """Target-decoy q-values of the observed calls from the calls made on the control.
 
