@@ -97,6 +97,20 @@ def test_read_scores_orders_shards_and_refuses_overlaps(tmp_path):
         read_scores(tmp_path / "a.tsv", chrom_sizes={"chr1": 50})
 
 
+def test_an_empty_shard_is_a_valid_shard(tmp_path, planted):
+    """A chunk that is all N scores no window; its table (header only) must not stop the
+    call, and the result equals the call without it."""
+    _, _, table = planted
+    header = "chrom\tstart\tend\tscore\tforward\treverse\n"
+    (tmp_path / "empty.tsv").write_text(header)
+    table.to_csv(tmp_path / "full.tsv", sep="\t", index=False, na_rep="NA")
+    both = read_scores([tmp_path / "empty.tsv", tmp_path / "full.tsv"])
+    pd.testing.assert_frame_equal(both, read_scores(tmp_path / "full.tsv"))
+    alone = read_scores(tmp_path / "empty.tsv")
+    assert alone.empty and list(alone.columns) == list(table.columns)
+    assert alone["start"].dtype == np.int64
+
+
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     """A 12 kb random chromosome with GATA planted 8 times in 120 bp at 7,000-7,120."""

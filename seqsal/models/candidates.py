@@ -47,6 +47,16 @@ CANDIDATE_COLUMNS = [
 # --------------------------------------------------------------------------- reading
 
 
+_EMPTY_DTYPES = {
+    "chrom": object,
+    "start": np.int64,
+    "end": np.int64,
+    "score": np.float64,
+    "forward": np.float64,
+    "reverse": np.float64,
+}
+
+
 def read_scores(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
     *,
@@ -98,6 +108,9 @@ def read_scores(
                 f"header is {list(part.columns)}; expected {' '.join(COLUMNS)} (seqsal scan output)",
                 path=path,
             )
+        if part.empty:
+            # A shard with no scored window (e.g. a chunk that is all N) is a valid shard.
+            continue
         for column in ("start", "end"):
             if not pd.api.types.is_integer_dtype(part[column]):
                 raise InputError(f"column {column} is not integer", path=path)
@@ -106,9 +119,9 @@ def read_scores(
                 raise InputError(f"column {column} has missing or non-numeric values", path=path)
         part["reverse"] = pd.to_numeric(part["reverse"], errors="coerce")
         parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_DTYPES.items()})
     table = pd.concat(parts, ignore_index=True)
-    if table.empty:
-        return table
     lengths = np.unique(table["end"].to_numpy() - table["start"].to_numpy())
     if lengths.size != 1 or lengths[0] < 1:
         raise InputError(f"score tables hold windows of different lengths {lengths[:5].tolist()}")
