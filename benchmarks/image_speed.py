@@ -24,11 +24,17 @@ call) seqsal gets ``batch_size=n`` too.
   128 rows for 64 images, 64 for 32 or 8.
 - ``smoothgrad``: 25 noisy copies, standard deviation 0.15 x each image's range; captum
   ``NoiseTunnel(Saliency)`` with ``nt_type="smoothgrad"``, ``stdevs`` = 0.15 x the mean range,
-  ``nt_samples_batch_size`` = rows // n (at least 1).
+  ``nt_samples_batch_size`` = rows // n (at least 1), i.e. n x that many rows per call, which
+  seqsal gets as ``batch_size``.
 - ``gradcam``: layer ``features.conv4``, ReLU, bilinear upsampling to the input and repeated
   over channels; captum ``LayerGradCam`` + ``LayerAttribution.interpolate`` (+ expand).
 - ``occlusion``: 4 x 4 windows, stride 2, baseline 0; captum ``Occlusion`` with
-  ``perturbations_per_eval`` = rows // n (at least 1).
+  ``perturbations_per_eval`` = rows // n (at least 1), i.e. n x that many rows per call, which
+  seqsal gets as ``batch_size``.
+
+The figures are only meaningful on a quiet machine: with 2 threads on an oversubscribed
+2-core machine both sides slow down by an order of magnitude and the ratios swing widely;
+``--threads 1`` is steadier there.
 
 Run: ``nice .venv/bin/python benchmarks/image_speed.py [--quick] [--threads N]``.
 """
@@ -161,7 +167,7 @@ def methods(model, X, rows):
         table[f"ig_{name}"] = (seqsal_ig(name), captum_ig(name))
     table["smoothgrad"] = (
         lambda: smoothgrad(
-            model, X, target=0, n_samples=SAMPLES, noise=NOISE, seed=0, batch_size=rows
+            model, X, target=0, n_samples=SAMPLES, noise=NOISE, seed=0, batch_size=n * per_call
         ),
         lambda: NoiseTunnel(Saliency(model)).attribute(
             X,
@@ -179,7 +185,12 @@ def methods(model, X, rows):
     )
     table["occlusion"] = (
         lambda: occlusion(
-            model, X, window=(WINDOW, WINDOW), stride=(STRIDE, STRIDE), target=0, batch_size=rows
+            model,
+            X,
+            window=(WINDOW, WINDOW),
+            stride=(STRIDE, STRIDE),
+            target=0,
+            batch_size=n * per_call,
         ),
         lambda: Occlusion(model).attribute(
             X,
