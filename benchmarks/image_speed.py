@@ -222,10 +222,10 @@ def main(argv=None):
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    n = 8 if args.quick else 32
+    n = 8 if args.quick else 128
     X = torch.from_numpy(digits_dataset(SIZE, seed=None).X[:n])
     rows = rows_per_call(model, X[:1])
-    repeats = 2 if args.quick else 3
+    repeats = 2 if args.quick else 5
     report = {
         "benchmark": "image_speed", "quick": args.quick, "threads": args.threads,
         "load_average": [round(v, 2) for v in os.getloadavg()],

@@ -9,6 +9,7 @@ or None for "only when stderr is a terminal").
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import random
 import sys
@@ -38,7 +39,7 @@ def resolve_device(device=None, model=None):
             )
         return dev
     if model is not None:
-        for tensor in list(model.parameters()) + list(model.buffers()):
+        for tensor in itertools.chain(model.parameters(), model.buffers()):
             return tensor.device
     return torch.device("cpu")
 
@@ -56,9 +57,12 @@ def model_on(model, device=None, *, train: bool = False, requires_grad: bool = F
     was_training = model.training
     params = list(model.parameters())
     original_device = params[0].device if params else torch.device("cpu")
+    # Moving costs a pass over every tensor even when nothing moves: only move when needed.
+    move = any(t.device != dev for t in itertools.chain(params, model.buffers()))
     grad_flags = [p.requires_grad for p in params]
     try:
-        model.to(dev)
+        if move:
+            model.to(dev)
         model.train(train)
         for p in params:
             p.requires_grad_(requires_grad)
@@ -67,7 +71,8 @@ def model_on(model, device=None, *, train: bool = False, requires_grad: bool = F
         for p, flag in zip(params, grad_flags, strict=True):
             p.requires_grad_(flag)
         model.train(was_training)
-        model.to(original_device)
+        if move:
+            model.to(original_device)
 
 
 def batch_slices(n: int, batch_size: int) -> Iterator[slice]:
@@ -101,7 +106,13 @@ def progress_enabled(progress) -> bool:
 def progress_bar(
     iterable: Iterable | None = None, *, total=None, desc: str = "", unit: str = "it", progress=None
 ):
-    """A tqdm progress bar on stderr, silent unless ``progress`` says otherwise."""
+    """A tqdm progress bar on stderr, silent unless ``progress`` says otherwise.
+
+    A silent bar is a no-op stand-in (iterates, updates and closes like tqdm), so calls that
+    run many times pay nothing for it.
+    """
+    if not progress_enabled(progress):
+        return _SilentBar(iterable, total)
     from tqdm.auto import tqdm
 
     return tqdm(
@@ -109,9 +120,38 @@ def progress_bar(
         total=total,
         desc=desc,
         unit=unit,
-        disable=not progress_enabled(progress),
         leave=False,
     )
+
+
+class _SilentBar:
+    """What :func:`progress_bar` returns when the bar is off: tqdm's interface, doing nothing."""
+
+    def __init__(self, iterable, total):
+        self.iterable = iterable
+        self.total = total
+        self.n = 0
+
+    def __iter__(self):
+        return iter(self.iterable if self.iterable is not None else ())
+
+    def __len__(self):
+        return len(self.iterable) if self.iterable is not None else int(self.total or 0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        self.n += n
+
+    def _nothing(self, *args, **kwargs):
+        return None
+
+    close = refresh = clear = set_postfix = set_postfix_str = set_description = _nothing
+    set_description_str = reset = _nothing
 
 
 def rng(seed) -> np.random.Generator:

@@ -91,11 +91,13 @@ def row_bytes(model, row) -> int:
     return int(ACTIVATION_FACTOR * total)
 
 
-def rows_per_call(model, row, *, batch_size=None, max_memory=None) -> int:
+def rows_per_call(model, row, *, batch_size=None, max_memory=None, n=None) -> int:
     """Rows per model call: ``batch_size`` if given, else what ``max_memory`` allows.
 
     ``max_memory`` defaults to 64 MiB on a CPU and 1 GiB on an accelerator (the device of
-    ``row``); at most ``MAX_ROWS`` rows.
+    ``row``); at most ``MAX_ROWS`` rows.  With ``n`` (rows to process), the budgeted size is
+    evened out over the calls it needs (128 rows at 61 per call run as 43 + 43 + 42, not
+    61 + 61 + 6); results never depend on it.
     """
     if batch_size is not None:
         return check_positive_int(batch_size, "batch_size")
@@ -106,6 +108,9 @@ def rows_per_call(model, row, *, batch_size=None, max_memory=None) -> int:
     max_memory = check_positive_int(max_memory, "max_memory")
     per_row = max(1, row_bytes(model, row))
     rows = int(min(MAX_ROWS, max(1, max_memory // per_row)))
+    if n is not None and n > 0:
+        calls = -(-int(n) // rows)
+        rows = -(-int(n) // calls)
     log.debug(
         "batch_size=None: %d rows per call (%d bytes per row, max_memory=%d)",
         rows,

@@ -19,10 +19,12 @@ modules with hooks are never touched.  Everything is restored in ``finally``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections import Counter
 
 
+@functools.cache
 def _pool_function():
     import torch
 

@@ -101,12 +101,20 @@ def gradcam(
     captured = {}
 
     def hook(_module, _inputs, output):
+        if isinstance(output, torch.Tensor) and not output.requires_grad:
+            # Nothing below the layer needs a gradient: the graph starts at the layer, so
+            # the layers below it keep no activations for a backward that never reaches them.
+            leaf = output.detach().requires_grad_(True)
+            captured["A"] = leaf
+            return leaf.view_as(leaf)  # a non-leaf, so in-place ops after the layer stay legal
         captured["A"] = output
         return output
 
     pieces = []
     with model_on(model, device) as dev:
-        rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
+        rows = rows_per_call(
+            model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory, n=X.shape[0]
+        )
         handle = module.register_forward_hook(
             hook
         )  # before fast_kernels: a hooked layer stays as is
@@ -116,7 +124,7 @@ def gradcam(
                 for start in progress_bar(
                     starts, total=len(starts), desc="grad-cam", unit="batch", progress=progress
                 ):
-                    Z = X[start : start + rows].to(dev).requires_grad_(True)
+                    Z = X[start : start + rows].to(dev)
                     with torch.enable_grad():
                         output = model(Z)
                         A = captured.pop("A", None)

@@ -75,7 +75,9 @@ def input_gradients(
     targets = resolve_targets(target, model=model, target_names=target_names)
     out = torch.empty((targets.n_targets, *X.shape), dtype=torch.float32)
     with model_on(model, device) as dev, fast_kernels(model):
-        rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
+        rows = rows_per_call(
+            model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory, n=X.shape[0]
+        )
         starts = range(0, X.shape[0], rows)
         for start in progress_bar(
             starts, total=len(starts), desc="gradients", unit="batch", progress=progress
