@@ -180,3 +180,33 @@ def test_image_cnn_layers_any_size_and_clear_input_errors():
     # the DNA loader refuses an image model with a clear message (it probes (2, 4, L))
     with pytest.raises(ModelError, match="input"):
         load_model(model)
+
+
+def test_load_model_reads_an_image_model_folder(tmp_path):
+    """seqsal.models.load_model knows an image folder by its metadata and checks it on
+    (2, C, H, W); the result predicts what the saved module predicted."""
+    import numpy as np
+    import torch
+
+    from seqsal.models import load_model, predict
+    from seqsal.models.images import save_image_model
+    from seqsal.models.zoo import build
+
+    model = build("imagecnn", n_targets=3, in_channels=3, seed=1).eval()
+    path = save_image_model(
+        model,
+        tmp_path / "m",
+        arch="imagecnn",
+        arch_kwargs={"in_channels": 3},
+        class_names=["a", "b", "c"],
+        input_shape=(3, 12, 18),
+        mean=[0.1, 0.2, 0.3],
+        std=[1.0, 2.0, 3.0],
+    )
+    loaded = load_model(path)
+    assert loaded.input_length is None and loaded.targets == ["a", "b", "c"]
+    assert list(loaded.metadata["input_shape"]) == [3, 12, 18]
+    X = torch.rand(5, 3, 12, 18, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(X).numpy()
+    np.testing.assert_allclose(predict(loaded, X), expected, rtol=1e-6, atol=1e-6)

@@ -301,6 +301,8 @@ def load_model(
     ----------
     spec : str, os.PathLike, nn.Module or LoadedModel
         * a seqsal model directory (``model.json`` + ``weights.pt``; checksum verified);
+          an image model's folder (its metadata records ``input_shape``) is loaded by
+          :func:`seqsal.models.images.load_image_model` and checked on ``(2, C, H, W)``;
         * a TorchScript file (``.pt``/``.pth``), loaded with ``torch.jit.load``;
         * ``"package.module:Class"`` or a zoo name (``"cnn"``), with ``state_dict`` and
           ``kwargs``: the class is imported, built with ``kwargs`` and given the weights;
@@ -360,8 +362,24 @@ def load_model(
             f"model {text!r} not found: expected a seqsal model folder, a TorchScript file or 'package.module:Class'"
         )
     if path.is_dir():
+        if _is_image_folder(path):
+            from seqsal.models.images import load_image_model
+
+            return load_image_model(path, targets=targets)
         return _load_directory(path, input_length=input_length, targets=targets)
     return _load_file(path, trust_pickle=trust_pickle, input_length=input_length, targets=targets)
+
+
+def _is_image_folder(path: Path) -> bool:
+    """True for a model folder whose metadata records an image input (``input_shape``)."""
+    try:
+        info = json.loads((path / MODEL_JSON).read_text())
+    except (OSError, ValueError):
+        return False  # _load_directory gives the error
+    metadata = info.get("metadata") if isinstance(info, dict) else None
+    return isinstance(metadata, dict) and (
+        metadata.get("input_kind") == "image" or "input_shape" in metadata
+    )
 
 
 def _parse_kwargs(kwargs) -> dict:
