@@ -366,8 +366,12 @@ def main(argv=None) -> int:
         scored = pd.read_csv(tmp / "seqsal_005.tsv", sep="\t")
         fresh(SEQSAL_SEQLETS, attr, tmp / "seqsal_seqlets.tsv", args.discovery_fdr)
         seqsal_seqlets = pd.read_csv(tmp / "seqsal_seqlets.tsv", sep="\t")
+        # A stricter operating point, for a comparison at matched recall with the anchor.
+        fresh(SEQSAL_SEQLETS, attr, tmp / "seqsal_001.tsv", 0.01)
+        strict = pd.read_csv(tmp / "seqsal_001.tsv", sep="\t")
         seqsal = {
             "seqlets": seqlet_scores(scored, planted),
+            "seqlets_fdr_0.01": seqlet_scores(strict, planted),
             "discovery_seqlet_fdr": args.discovery_fdr,
             "n_discovery_seqlets": len(seqsal_seqlets),
         }
