@@ -55,7 +55,9 @@ GRID_ROWS = 12
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub = parser.add_subparsers(
+        dest="action", metavar="ACTION", help="attribute, evaluate, sanity or demo-images"
+    )
     sub.required = True
     formatter = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser(
