@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
@@ -34,8 +36,8 @@ from seqsal.seqlets import null as nullmod
 
 log = logging.getLogger(__name__)
 
-#: Examples per kernel call (progress-bar granularity only; results do not depend on it).
-CHUNK = 2048
+#: Examples per kernel call (chunks run on a thread per core; results do not depend on it).
+CHUNK = 1024
 
 COLUMNS = [
     "example_idx",
@@ -446,15 +448,39 @@ def _grow_calls(calls: np.ndarray, X: np.ndarray, nulls: dict, penalty: float, m
 
 
 def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -> np.ndarray:
-    """Run the kernel over ``X`` in chunks; (6, c) array of calls (see ``_call_spans``)."""
+    """Run the kernel over ``X`` in chunks; (6, c) array of calls (see ``_call_spans``).
+
+    The kernel releases the GIL, so chunks run on one thread per available core; the calls
+    are put together in chunk order, so the result does not depend on the thread count.
+    """
+    slices = list(batch_slices(X.shape[0], CHUNK))
+
+    def run(sl):
+        calls = _call_spans(X[sl], min_length, max_length, active, *stacked, nullmod.P_CAP)
+        calls[0] += sl.start
+        return calls
+
     parts = []
     with progress_bar(total=X.shape[0], desc=desc, unit="region", progress=progress) as bar:
-        for sl in batch_slices(X.shape[0], CHUNK):
-            calls = _call_spans(X[sl], min_length, max_length, active, *stacked, nullmod.P_CAP)
-            calls[0] += sl.start
-            parts.append(calls)
-            bar.update(sl.stop - sl.start)
+        workers = min(len(slices), _n_threads())
+        if workers <= 1:
+            for sl in slices:
+                parts.append(run(sl))
+                bar.update(sl.stop - sl.start)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for sl, calls in zip(slices, pool.map(run, slices), strict=True):
+                    parts.append(calls)
+                    bar.update(sl.stop - sl.start)
     return np.concatenate(parts, axis=1) if parts else np.empty((6, 0))
+
+
+def _n_threads() -> int:
+    """Cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def call_seqlets(
