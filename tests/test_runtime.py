@@ -70,8 +70,8 @@ def test_progress_is_off_when_not_a_terminal(capsys):
 def test_zoo_depth_options_must_be_non_negative_integers(bad):
     from seqsal.models import zoo
 
-    with pytest.raises(InputError, match="n_blocks=.*non-negative integer"):
+    with pytest.raises(InputError, match=r"n_blocks=.*non-negative integer"):
         zoo.build("cnn", input_length=100, n_targets=1, n_blocks=bad)
-    with pytest.raises(InputError, match="n_layers=.*non-negative integer"):
+    with pytest.raises(InputError, match=r"n_layers=.*non-negative integer"):
         zoo.build("dilated", input_length=100, n_targets=1, n_layers=bad)
     assert zoo.build("cnn", input_length=100, n_targets=1, n_blocks=0).n_targets == 1
