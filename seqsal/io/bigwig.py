@@ -235,6 +235,9 @@ def write_interval_bigwig(
     if unknown:
         raise InputError(f"intervals on chromosome(s) not in the genome: {unknown[:5]}")
     chrom = intervals["chrom"].astype(str).to_numpy()
+    starts = intervals["start"].to_numpy(np.int64)
+    ends = intervals["end"].to_numpy(np.int64)
+    values = intervals["value"].to_numpy(np.float64)
     with atomic_path(out) as tmp:
         writer = pyBigWig.open(str(tmp), "w")
         try:
@@ -243,9 +246,9 @@ def write_interval_bigwig(
                 rows = np.flatnonzero(chrom == name)
                 if rows.size == 0:
                     continue
-                start = np.clip(intervals["start"].to_numpy(np.int64)[rows], 0, sizes[name])
-                end = np.clip(intervals["end"].to_numpy(np.int64)[rows], 0, sizes[name])
-                value = intervals["value"].to_numpy(np.float64)[rows]
+                start = np.clip(starts[rows], 0, sizes[name])
+                end = np.clip(ends[rows], 0, sizes[name])
+                value = values[rows]
                 keep = end > start
                 start, end, value = start[keep], end[keep], value[keep]
                 if start.size > 1 and np.any(start[1:] < end[:-1]):
