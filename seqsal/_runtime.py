@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import random
 import sys
 from collections.abc import Iterable, Iterator
@@ -73,6 +74,14 @@ def model_on(model, device=None, *, train: bool = False, requires_grad: bool = F
         model.train(was_training)
         if move:
             model.to(original_device)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity on Linux, else ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def batch_slices(n: int, batch_size: int) -> Iterator[slice]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +28,13 @@ import numba
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import batch_slices, check_positive_int, progress_bar, rng
+from seqsal._runtime import (
+    batch_slices,
+    check_positive_int,
+    progress_bar,
+    rng,
+    usable_cores,
+)
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.seqlets import null as nullmod
@@ -159,7 +164,7 @@ def _grow(X, example, start, length, sign, order, penalty, max_length, alive, ab
     ``alive = False`` and ``absorbed_by`` = the call that took it.
     """
     L = X.shape[1]
-    owner = np.full((2, X.shape[0], L), -1, dtype=np.int64)
+    owner = np.full((2, X.shape[0], L), -1, dtype=np.int32)
     for c in range(example.shape[0]):
         g = 0 if sign[c] > 0 else 1
         owner[g, example[c], start[c] : start[c] + length[c]] = c
@@ -462,7 +467,7 @@ def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -
 
     parts = []
     with progress_bar(total=X.shape[0], desc=desc, unit="region", progress=progress) as bar:
-        workers = min(len(slices), _n_threads())
+        workers = min(len(slices), usable_cores())
         if workers <= 1:
             for sl in slices:
                 parts.append(run(sl))
@@ -473,14 +478,6 @@ def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -
                     parts.append(calls)
                     bar.update(sl.stop - sl.start)
     return np.concatenate(parts, axis=1) if parts else np.empty((6, 0))
-
-
-def _n_threads() -> int:
-    """Cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def call_seqlets(
@@ -617,10 +614,16 @@ def call_seqlets(
         # FDR step, so the target-decoy estimate sees the spans that are reported.
         if control is None:
             penalty = float(grow) * _position_sd(X, robust=True)
+            calls = _grow_calls(calls, X, nulls, penalty, max_length)
         else:
             penalty = float(grow) * _position_sd(control, robust=False)
-            control_calls = _grow_calls(control_calls, control, nulls, penalty, max_length)
-        calls = _grow_calls(calls, X, nulls, penalty, max_length)
+            # The two growths are independent and their kernel releases the GIL.
+            with ThreadPoolExecutor(max_workers=min(2, usable_cores())) as pool:
+                pending = pool.submit(
+                    _grow_calls, control_calls, control, nulls, penalty, max_length
+                )
+                calls = _grow_calls(calls, X, nulls, penalty, max_length)
+                control_calls = pending.result()
     frames = []
     thresholds = {}
     counts = {}

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import batch_slices, check_positive_int
+from seqsal._runtime import batch_slices, check_positive_int, usable_cores
 from seqsal.errors import InputError
 from seqsal.sequence.onehot import (
     _FLOAT16_ONE,
@@ -468,10 +468,7 @@ def _check_jobs(n_jobs) -> int:
     ):
         raise InputError(f"n_jobs={n_jobs!r}; expected a positive integer or -1 (all cores)")
     if n_jobs == -1:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not Linux
-            return os.cpu_count() or 1
+        return usable_cores()
     return int(n_jobs)
 
 
