@@ -142,7 +142,7 @@ def methods(model, X, rows):
                 baseline=name,
                 steps=STEPS,
                 rule="gausslegendre",
-                batch_size=rows,
+                batch_size=ig_rows,
             ).attributions
         )
 

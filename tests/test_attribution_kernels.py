@@ -65,3 +65,86 @@ def test_gradcam_on_a_relu_before_a_pool_sees_the_relu_output():
     torch.testing.assert_close(
         gradcam(model, X, layer="4", target=0), up.detach(), atol=1e-5, rtol=1e-5
     )
+
+
+# --------------------------------------------------------------------------------------------
+# channels-last layout for image models
+
+
+def _image_model(in_channels=3):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(in_channels, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2, ceil_mode=True),
+        torch.nn.Conv2d(8, 6, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(6, 3),
+    ).eval()
+
+
+def test_channels_last_runs_nhwc_gives_the_same_gradients_and_restores_the_model():
+    from seqsal.attribution._kernels import channels_last, in_channels_last
+
+    model = _image_model()
+    weights = {name: (p.data_ptr(), p.stride()) for name, p in model.named_parameters()}
+    X = torch.randn(5, 3, 9, 11, generator=torch.Generator().manual_seed(1))
+    expected = _output_and_gradient(model, X, 2)
+    seen = []
+    hook = model[1].register_forward_hook(lambda m, i, o: seen.append(o.is_contiguous()))
+    with channels_last(model) as switched:
+        assert switched and in_channels_last(model)
+        assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+        assert not model[0].weight.is_contiguous()
+        got = _output_and_gradient(model, X, 2)
+    hook.remove()
+    assert seen == [False]  # the layers ran on NHWC data inside the block
+    assert got[1].is_contiguous()  # the gradient comes back in the caller's layout
+    torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got[1], expected[1], rtol=1e-5, atol=1e-6)
+    # restored to the very tensors, no hook left behind
+    assert not in_channels_last(model) and not model._forward_pre_hooks
+    for name, p in model.named_parameters():
+        assert p.data_ptr() == weights[name][0] and p.stride() == weights[name][1]
+
+
+def test_channels_last_restores_the_model_when_the_block_raises():
+    from seqsal.attribution._kernels import channels_last
+
+    model = _image_model()
+    ptr, stride = model[0].weight.data_ptr(), model[0].weight.stride()
+    with pytest.raises(RuntimeError, match="boom"), channels_last(model):
+        raise RuntimeError("boom")
+    assert model[0].weight.data_ptr() == ptr and model[0].weight.stride() == stride
+    assert not model._forward_pre_hooks
+
+
+def test_channels_last_leaves_sequence_and_script_models_alone():
+    from seqsal.attribution._kernels import channels_last
+
+    dna = pooled_cnn().eval()
+    with channels_last(dna) as switched:
+        assert not switched and not dna._forward_pre_hooks
+    scripted = torch.jit.script(_image_model())
+    with channels_last(scripted) as switched:
+        assert not switched
+
+
+def test_image_ig_with_first_layer_reuse_in_nhwc_matches_plain_ig_and_captum():
+    model = _image_model()
+    X = torch.randn(4, 3, 8, 10, generator=torch.Generator().manual_seed(2))
+    reused = integrated_gradients(
+        model, X, target=1, baseline="zeros", steps=16, rule="gausslegendre"
+    )
+    plain = integrated_gradients(
+        model, X, target=1, baseline="zeros", steps=16, rule="gausslegendre",
+        reuse_first_layer=False,
+    )  # fmt: skip
+    ref = captum_attr.IntegratedGradients(model).attribute(
+        X, baselines=torch.zeros_like(X), target=1, n_steps=16, method="gausslegendre"
+    )
+    torch.testing.assert_close(reused.attributions, plain.attributions, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(reused.attributions, ref.float(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(reused.delta, plain.delta, rtol=1e-3, atol=1e-5)

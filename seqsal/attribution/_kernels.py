@@ -14,6 +14,11 @@ too.  :func:`fast_kernels` replaces, for the duration of a block:
 
 Values, argmax on ties (the first maximum) and gradients are identical to the unpatched model;
 modules with hooks are never touched.  Everything is restored in ``finally``.
+
+Image models on a CPU run in the channels-last memory layout inside the block as well
+(:func:`channels_last`): oneDNN's 2-D convolutions are faster on NHWC data (measured on the zoo
+image CNN, 128 digits: a saliency pass 57 ms -> 40 ms).  Only the layout changes; values agree
+with the default layout to float rounding (about 1e-8 here).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import weakref
 from collections import Counter
 
 
@@ -86,12 +92,93 @@ def _busy(module) -> bool:
     )
 
 
+@functools.cache
+def _layout_function():
+    import torch
+
+    class ToChannelsLast(torch.autograd.Function):
+        """NCHW -> channels-last copy whose backward hands back a plain contiguous gradient."""
+
+        @staticmethod
+        def forward(ctx, x):
+            return x.contiguous(memory_format=torch.channels_last)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.contiguous()
+
+    return ToChannelsLast
+
+
+#: Models currently inside :func:`channels_last` (so code that injects activations can match).
+_CHANNELS_LAST = weakref.WeakSet()
+
+
+def in_channels_last(model) -> bool:
+    """True while ``model`` runs inside :func:`channels_last` with the layout switched on."""
+    return model in _CHANNELS_LAST
+
+
+@contextlib.contextmanager
+def channels_last(model):
+    """Run an image model (any ``nn.Conv2d``, every parameter on the CPU) channels-last inside
+    the block: 4-D parameters and buffers are swapped for channels-last copies, and a forward
+    pre-hook converts a 4-D input (gradients come back in the usual layout).  Restored, to the
+    very tensors, in ``finally``.  Other models, ScriptModules and accelerators are untouched.
+
+    Yields True when the layout was switched.
+    """
+    import torch
+    from torch import nn
+
+    eligible = (
+        not isinstance(model, torch.jit.ScriptModule)
+        and any(type(m) is nn.Conv2d for m in model.modules())
+        and all(p.device.type == "cpu" for p in model.parameters())
+    )
+    if not eligible or model in _CHANNELS_LAST:
+        yield False
+        return
+    swapped = []
+    handle = None
+    to_nhwc = _layout_function()
+
+    def pre_hook(module, args):
+        if args and isinstance(args[0], torch.Tensor) and args[0].ndim == 4:
+            x = args[0]
+            if 0 not in x.stride():  # an expanded placeholder (IG's layer reuse) stays as is
+                return (to_nhwc.apply(x), *args[1:])
+        return None
+
+    try:
+        for tensor in itertools.chain(model.parameters(), model.buffers()):
+            if tensor.ndim == 4 and tensor.is_contiguous():
+                swapped.append((tensor, tensor.data))
+                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
+        handle = model.register_forward_pre_hook(pre_hook)
+        _CHANNELS_LAST.add(model)
+        yield True
+    finally:
+        _CHANNELS_LAST.discard(model)
+        if handle is not None:
+            handle.remove()
+        for tensor, data in swapped:
+            tensor.data = data
+
+
 @contextlib.contextmanager
 def fast_kernels(model):
-    """Patch eligible pools (and the ReLUs right before them) of ``model`` inside the block.
+    """Patch eligible pools (and the ReLUs right before them) of ``model`` inside the block,
+    and run image models channels-last (:func:`channels_last`).
 
     Yields the number of patched modules.
     """
+    with _fast_pools(model) as patched, channels_last(model):
+        yield patched
+
+
+@contextlib.contextmanager
+def _fast_pools(model):
     import torch
     from torch import nn
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from seqsal._runtime import check_positive_int, model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
+from seqsal.attribution._kernels import channels_last
 from seqsal.attribution._targets import resolve_targets
 from seqsal.errors import InputError
 
@@ -81,8 +82,9 @@ def evaluate_perturbed(
     perturbed = torch.empty((targets.n_targets, n * n_perturbations), dtype=torch.float32)
     reference = torch.empty((targets.n_targets, n), dtype=torch.float32)
     # Forward only: PyTorch's own pooling is faster without a backward to serve, so the
-    # fast_kernels patch (a gradient-path optimisation) is not applied here.
-    with model_on(model, device) as dev, torch.no_grad():
+    # fast_kernels pool patch (a gradient-path optimisation) is not applied here; image
+    # models still run channels-last.
+    with model_on(model, device) as dev, torch.no_grad(), channels_last(model):
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
         for start in range(0, n, rows):
             reference[:, start : start + rows] = targets.select_all(

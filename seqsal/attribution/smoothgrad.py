@@ -142,7 +142,7 @@ def smoothgrad(
     targets = resolve_targets(target, model=model, target_names=target_names)
     n = X.shape[0]
     total = torch.zeros((targets.n_targets, *X.shape), dtype=torch.float32)
-    total_sq = torch.zeros_like(total)
+    total_sq = torch.zeros_like(total) if kind != "smoothgrad" else total
     with model_on(model, device) as dev:
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
         per_call = max(1, rows // n_samples)
@@ -163,8 +163,10 @@ def smoothgrad(
             )
             maps = getattr(maps, "attributions", maps)  # integrated_gradients gives an IGResult
             maps = maps.reshape(targets.n_targets, stop - start, n_samples, *X.shape[1:])
-            total[:, start:stop] = maps.sum(dim=2)
-            total_sq[:, start:stop] = (maps**2).sum(dim=2)
+            if kind != "smoothgrad_sq":
+                total[:, start:stop] = maps.sum(dim=2)
+            if kind != "smoothgrad":  # the squares only where they are used
+                total_sq[:, start:stop] = (maps**2).sum(dim=2)
     mean, mean_sq = total / n_samples, total_sq / n_samples
     if kind == "smoothgrad":
         result = mean
