@@ -26,7 +26,7 @@ import numpy as np
 
 from seqsal._runtime import model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
-from seqsal.attribution._kernels import fast_kernels, in_channels_last
+from seqsal.attribution._kernels import fast_kernels
 from seqsal.attribution._targets import resolve_targets
 from seqsal.attribution.baselines import resolve_baseline
 from seqsal.errors import InputError
@@ -165,7 +165,6 @@ def integrated_gradients(
     feature_dims = tuple(range(2, X.ndim + 1))
     with model_on(model, device) as dev:
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
-        # Found before fast_kernels: it looks for the layer called with the input itself.
         entry = find_affine_entry(model, X[:1].to(dev)) if reuse_first_layer else None
         with fast_kernels(model):
             path = _Path(model, entry, targets, X.shape[1:], dev)
@@ -246,10 +245,7 @@ class _Path:
     def gradients(self, H):
         import torch
 
-        H = H.detach()
-        if self.entry is not None and H.ndim == 4 and in_channels_last(self.model):
-            H = H.contiguous(memory_format=torch.channels_last)  # the layout the layers use
-        H.requires_grad_(True)
+        H = H.detach().requires_grad_(True)
         with torch.enable_grad():
             output = self._forward(H)
             values = [self.targets.select(output, t) for t in range(self.targets.n_targets)]
