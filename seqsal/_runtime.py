@@ -61,17 +61,24 @@ def model_on(model, device=None, *, train: bool = False, requires_grad: bool = F
     # Moving costs a pass over every tensor even when nothing moves: only move when needed.
     move = any(t.device != dev for t in itertools.chain(params, model.buffers()))
     grad_flags = [p.requires_grad for p in params]
+    # Switching modes walks every module (and nn.Module.__setattr__ is slow): skip it when
+    # every module is already in the wanted mode, as in repeated calls on an eval model.
+    switch = any(m.training != train for m in model.modules())
     try:
         if move:
             model.to(dev)
-        model.train(train)
-        for p in params:
-            p.requires_grad_(requires_grad)
+        if switch:
+            model.train(train)
+        for p, flag in zip(params, grad_flags, strict=True):
+            if flag != requires_grad:
+                p.requires_grad_(requires_grad)
         yield dev
     finally:
         for p, flag in zip(params, grad_flags, strict=True):
-            p.requires_grad_(flag)
-        model.train(was_training)
+            if flag != requires_grad:
+                p.requires_grad_(flag)
+        if switch:
+            model.train(was_training)
         if move:
             model.to(original_device)
 

@@ -28,6 +28,32 @@ def test_model_on_restores_mode_and_grad_flags_after_an_exception():
     assert all(p.requires_grad for p in model.parameters())
 
 
+def test_model_on_leaves_an_eval_frozen_model_untouched_and_restores_a_mixed_one():
+    calls = []
+
+    class Counting(torch.nn.Sequential):
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+    model = Counting(torch.nn.Linear(3, 2), torch.nn.ReLU()).eval()
+    model.requires_grad_(False)
+    calls.clear()
+    with model_on(model, "cpu"):
+        assert not model.training
+    assert calls == []  # already in eval mode with frozen weights: nothing to switch
+    # a half-frozen model in train mode: switched for the block, then restored
+    model.train()
+    model[0].bias.requires_grad_(True)
+    calls.clear()
+    with model_on(model, "cpu"):
+        assert not model.training and not model[0].training
+        assert not any(p.requires_grad for p in model.parameters())
+    assert calls == [False, True]
+    assert model.training and model[0].training
+    assert model[0].bias.requires_grad and not model[0].weight.requires_grad
+
+
 @pytest.mark.parametrize(("n", "batch_size"), [(0, 3), (1, 3), (7, 3), (9, 3), (10, 100)])
 def test_batch_slices_cover_range_once_in_order(n, batch_size):
     covered = [i for s in batch_slices(n, batch_size) for i in range(n)[s]]

@@ -183,7 +183,9 @@ def fast_kernels(model):
 
     patched = []
     try:
-        if not isinstance(model, torch.jit.ScriptModule):
+        if not isinstance(model, torch.jit.ScriptModule) and any(
+            type(m) is nn.MaxPool1d for m in model.modules()
+        ):
             pool = _pool_function()
             fused = set()
             uses = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False))
