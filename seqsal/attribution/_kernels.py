@@ -150,9 +150,7 @@ def channels_last(model):
 
     def pre_hook(module, args):
         if args and isinstance(args[0], torch.Tensor) and args[0].ndim == 4:
-            x = args[0]
-            if 0 not in x.stride():  # an expanded placeholder (IG's layer reuse) stays as is
-                return (to_nhwc.apply(x), *args[1:])
+            return (to_nhwc.apply(args[0]), *args[1:])
         return None
 
     try:

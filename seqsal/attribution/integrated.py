@@ -163,54 +163,51 @@ def integrated_gradients(
     sums = torch.zeros((n_targets, *X.shape), dtype=torch.float32)
     delta_sums = torch.zeros((n_targets, n), dtype=torch.float32)
     feature_dims = tuple(range(2, X.ndim + 1))
-    with model_on(model, device) as dev:
+    with model_on(model, device) as dev, fast_kernels(model):
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
         entry = find_affine_entry(model, X[:1].to(dev)) if reuse_first_layer else None
-        with fast_kernels(model):
-            path = _Path(model, entry, targets, X.shape[1:], dev)
-            pairs_per_call = max(1, rows // n_steps)
-            steps_per_call = min(n_steps, rows)
-            alphas_dev, weights_dev = alphas.to(dev), weights.to(dev)
-            starts = range(0, n * k, pairs_per_call)
-            bar = progress_bar(
-                total=len(starts), desc="integrated gradients", unit="batch", progress=progress
-            )
-            try:
-                for p0 in starts:
-                    pair = torch.arange(p0, min(p0 + pairs_per_call, n * k))
-                    example, reference = pair // k, pair % k
-                    x = X[example].to(dev)
-                    b = references[example, reference].to(dev)
-                    diff = x - b
-                    start, direction = path.encode(b, diff)
-                    grad_sum = None
-                    feature_shape = start.shape[1:]
-                    for s0 in range(0, n_steps, steps_per_call):
-                        a = alphas_dev[s0 : s0 + steps_per_call]
-                        w = weights_dev[s0 : s0 + steps_per_call]
-                        # rows (pair, step): start + a * direction in one fused pass
-                        H = torch.addcmul(
-                            start.unsqueeze(1),
-                            a.view((1, -1) + (1,) * len(feature_shape)),
-                            direction.unsqueeze(1),
-                        ).reshape(-1, *feature_shape)
-                        grads = path.gradients(H).reshape(n_targets, len(pair), len(a), -1)
-                        part = torch.matmul(w, grads).view(
-                            n_targets, len(pair), *feature_shape
-                        )  # sum_s w_s g_s
-                        grad_sum = part if grad_sum is None else grad_sum + part
-                    grad_x = path.pullback(grad_sum)  # (T, P, ...)
-                    attributions = grad_x * diff
-                    end = x if entry is None else start + direction
-                    f_x, f_b = path.values(torch.cat([end, start])).split(
-                        len(pair), dim=1
-                    )  # one call
-                    delta = attributions.sum(dim=feature_dims) - (f_x - f_b)
-                    sums.index_add_(1, example, attributions.cpu())
-                    delta_sums.index_add_(1, example, delta.cpu())
-                    bar.update(1)
-            finally:
-                bar.close()
+        path = _Path(model, entry, targets, X.shape[1:], dev)
+        pairs_per_call = max(1, rows // n_steps)
+        steps_per_call = min(n_steps, rows)
+        alphas_dev, weights_dev = alphas.to(dev), weights.to(dev)
+        starts = range(0, n * k, pairs_per_call)
+        bar = progress_bar(
+            total=len(starts), desc="integrated gradients", unit="batch", progress=progress
+        )
+        try:
+            for p0 in starts:
+                pair = torch.arange(p0, min(p0 + pairs_per_call, n * k))
+                example, reference = pair // k, pair % k
+                x = X[example].to(dev)
+                b = references[example, reference].to(dev)
+                diff = x - b
+                start, direction = path.encode(b, diff)
+                grad_sum = None
+                feature_shape = start.shape[1:]
+                for s0 in range(0, n_steps, steps_per_call):
+                    a = alphas_dev[s0 : s0 + steps_per_call]
+                    w = weights_dev[s0 : s0 + steps_per_call]
+                    # rows (pair, step): start + a * direction in one fused pass
+                    H = torch.addcmul(
+                        start.unsqueeze(1),
+                        a.view((1, -1) + (1,) * len(feature_shape)),
+                        direction.unsqueeze(1),
+                    ).reshape(-1, *feature_shape)
+                    grads = path.gradients(H).view(n_targets, len(pair), len(a), -1)
+                    part = torch.matmul(w, grads).view(
+                        n_targets, len(pair), *feature_shape
+                    )  # sum_s w_s g_s
+                    grad_sum = part if grad_sum is None else grad_sum + part
+                grad_x = path.pullback(grad_sum)  # (T, P, ...)
+                attributions = grad_x * diff
+                end = x if entry is None else start + direction
+                f_x, f_b = path.values(torch.cat([end, start])).split(len(pair), dim=1)  # one call
+                delta = attributions.sum(dim=feature_dims) - (f_x - f_b)
+                sums.index_add_(1, example, attributions.cpu())
+                delta_sums.index_add_(1, example, delta.cpu())
+                bar.update(1)
+        finally:
+            bar.close()
     return IGResult(targets.unstack(sums / k), targets.unstack(delta_sums / k))
 
 
@@ -274,7 +271,7 @@ class _Path:
             (grad,) = torch.autograd.grad(
                 out, z, grad_outputs=grad_sum.reshape(n_targets * m, *grad_sum.shape[2:])
             )
-        return grad.reshape(n_targets, m, *self.input_shape)
+        return grad.view(n_targets, m, *self.input_shape)
 
 
 @contextlib.contextmanager

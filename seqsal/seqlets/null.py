@@ -149,18 +149,15 @@ def _tabulate(X: np.ndarray, min_length: int, max_length: int):
     lo, inv_width = _bins(lengths * x_min, lengths * x_max)
     # Rows in one block per core; the kernel releases the GIL, and integer counts add up
     # exactly, so the histogram does not depend on the split.
-    blocks = [b for b in np.array_split(np.arange(X.shape[0]), usable_cores()) if b.size]
-    if len(blocks) <= 1:
-        hist = _span_histogram(X, min_length, max_length, lo, inv_width, N_BINS)
-    else:
-        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
-            parts = pool.map(
-                lambda b: _span_histogram(
-                    X[b[0] : b[-1] + 1], min_length, max_length, lo, inv_width, N_BINS
-                ),
-                blocks,
+    bounds = np.unique(np.linspace(0, X.shape[0], usable_cores() + 1).astype(np.int64))
+    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
+        hist = sum(
+            pool.map(
+                lambda a, b: _span_histogram(X[a:b], min_length, max_length, lo, inv_width, N_BINS),
+                bounds[:-1],
+                bounds[1:],
             )
-            hist = sum(parts)
+        )
     # Moments from the histogram (bin centres): they only standardise sums to break ties.
     count = hist.sum(axis=1).astype(np.float64)
     centers = lo[:, None] + (np.arange(N_BINS) + 0.5)[None, :] / inv_width[:, None]
