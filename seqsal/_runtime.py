@@ -14,7 +14,8 @@ import logging
 import os
 import random
 import sys
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -89,6 +90,128 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+# Rows per shard below which splitting a model call costs more (thread hand-off, smaller
+# kernels) than it saves.
+MIN_SHARD_ROWS = 4
+
+_POOL_LOCK = threading.Lock()
+_pool = None  # (intra-op threads it was made for, ThreadPoolExecutor)
+_in_worker = threading.local()
+_shards = threading.local()  # .k shards per model call and .pool inside a sharding block
+
+
+def _shard_pool(threads: int):
+    """A pool of ``threads`` workers, each running torch with one intra-op thread."""
+    global _pool
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    with _POOL_LOCK:
+        if _pool is not None and _pool[0] == threads:
+            return _pool[1]
+        # A pool for another thread count is dropped, not shut down: a block running in
+        # another thread may still hold it; its workers end once nothing refers to it.
+        ready = threading.Barrier(threads + 1)
+
+        def start():
+            _in_worker.active = True
+            # Read first: torch sets a thread's count from the process-wide default on the
+            # thread's first use, which would undo a setting made before it.
+            torch.get_num_threads()
+            torch.set_num_threads(1)  # this thread's OpenMP and MKL count
+            ready.wait()
+
+        executor = ThreadPoolExecutor(threads, thread_name_prefix="seqsal-shard")
+        for _ in range(threads):  # every worker started and set before anything runs
+            executor.submit(start)
+        ready.wait()
+        # torch.set_num_threads also sets the process-wide default that new threads take:
+        # give the caller's back, so only the pool's own workers run single-threaded.
+        torch.set_num_threads(threads)
+        _pool = (threads, executor)
+        return executor
+
+
+def n_shards(rows: int, device) -> int:
+    """How many concurrent shards a model call of ``rows`` rows on ``device`` can be split into.
+
+    On a CPU, one per intra-op thread torch is set to use (``torch.get_num_threads()``,
+    capped by the usable cores), each shard running single-threaded: for the small kernels of
+    per-example attribution (a few channels, short sequences, small images) data parallelism
+    over cores beats torch's intra-op parallelism, which splits each operator and waits at
+    every one.  One shard (no split) on an accelerator, with one thread, or when the shards
+    would have fewer than ``MIN_SHARD_ROWS`` rows.
+    """
+    import torch
+
+    if getattr(device, "type", str(device)) != "cpu" or getattr(_in_worker, "active", False):
+        return 1
+    threads = min(torch.get_num_threads(), usable_cores())
+    return max(1, min(threads, rows // MIN_SHARD_ROWS))
+
+
+@contextlib.contextmanager
+def sharding(rows: int, device):
+    """Inside the block, :func:`map_shards` splits model calls of up to ``rows`` rows over
+    the CPU's cores (see :func:`n_shards`); yields the number of shards (1: no split).
+
+    The calling thread runs single-threaded inside the block and gets its thread count back
+    in ``finally``.  Otherwise its own OpenMP team, woken by any bookkeeping operation between
+    model calls, keeps a core busy waiting for more work (libgomp spins for milliseconds),
+    which is the core a shard needs.  A nested block (a method calling another) changes
+    nothing.
+    """
+    import torch
+
+    k = n_shards(rows, device)
+    if k == 1 or getattr(_shards, "k", 1) > 1:
+        yield getattr(_shards, "k", 1)
+        return
+    threads = torch.get_num_threads()
+    _shards.pool = _shard_pool(min(threads, usable_cores()))
+    _shards.k = k
+    torch.set_num_threads(1)
+    try:
+        yield k
+    finally:
+        torch.set_num_threads(threads)
+        _shards.k, _shards.pool = 1, None
+
+
+def map_shards(fn: Callable, Z, *, dim: int = 0):
+    """``fn(Z)``, computed as ``fn`` of contiguous row blocks of ``Z`` on the CPU's cores
+    inside a :func:`sharding` block (one call outside it).
+
+    ``fn`` maps a ``(m, ...)`` tensor to a tensor or a tuple of tensors whose axis ``dim``
+    indexes the ``m`` rows; the blocks' results are concatenated along it, in order, so the
+    result is what one call gives (each row's arithmetic does not depend on the other rows
+    in its call).  The caller's grad mode holds in the workers.  ``fn`` must not keep state
+    between calls that two threads could share (a forward hook writing one slot, a patched
+    ``forward``).
+    """
+    from concurrent.futures import wait
+
+    import torch
+
+    k = min(getattr(_shards, "k", 1), Z.shape[0] // MIN_SHARD_ROWS)
+    if k <= 1:
+        return fn(Z)
+    pool = _shards.pool
+    grad_mode = torch.is_grad_enabled()
+
+    def run(part):
+        with torch.set_grad_enabled(grad_mode):
+            return fn(part)
+
+    futures = [pool.submit(run, part) for part in torch.tensor_split(Z, k)]
+    wait(futures)  # all of them, so nothing still runs the model when an error propagates
+    results = [f.result() for f in futures]
+    if isinstance(results[0], tuple):
+        return tuple(torch.cat(items, dim=dim) for items in zip(*results, strict=True))
+    return torch.cat(results, dim=dim)
 
 
 def batch_slices(n: int, batch_size: int) -> Iterator[slice]:

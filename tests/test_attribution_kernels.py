@@ -157,3 +157,63 @@ def test_perturbation_passes_run_nhwc_and_gradient_passes_do_not():
                 Z[:, :, i : i + 2, j : j + 2] = 0
                 expected[:, :, i : i + 2, j : j + 2] = (base - model(Z)[:, 1])[:, None, None, None]
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["image", "dna"])
+def test_sharded_passes_equal_one_unsplit_call_exactly(kind, monkeypatch):
+    """Rows split over the cores give every row's gradient bit for bit as one call does."""
+    import seqsal._runtime as runtime
+    from seqsal.attribution import grad_x_input, smoothgrad
+
+    if kind == "image":
+        model = _image_model()
+        X = torch.rand(12, 3, 8, 10, generator=torch.Generator().manual_seed(4))
+        X[:, :, :4] = 0.5  # flat regions: exact max-pool ties
+    else:
+        model = pooled_cnn().eval()
+        X = torch.cat([onehot(11, length=23), torch.zeros(1, 4, 23)])  # ties in the pools
+    calls = []
+    model.register_forward_pre_hook(lambda m, args: calls.append(args[0].shape[0]))
+
+    def run():
+        calls.clear()
+        maps = [
+            saliency(model, X, target=1),
+            grad_x_input(model, X, target=1),
+            smoothgrad(model, X[:2], target=1, n_samples=6, seed=0, batch_size=12),
+        ]
+        return maps, sorted(calls)
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(runtime, "usable_cores", lambda: 2)
+    try:
+        torch.set_num_threads(2)
+        split, split_calls = run()
+        torch.set_num_threads(1)
+        whole, whole_calls = run()
+    finally:
+        torch.set_num_threads(before)
+    # three 12-row gradient calls, each run as two halves
+    assert whole_calls.count(12) == 3 and max(split_calls) == 6
+    assert split_calls.count(6) == 6
+    for a, b in zip(split, whole, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_gradcam_runs_nhwc_and_does_not_depend_on_the_batch():
+    model = _image_model()
+    X = torch.rand(6, 3, 8, 10, generator=torch.Generator().manual_seed(5))
+    X[:, :, :4] = 0.5  # flat regions: tied pools below the layer
+    layouts = []
+    hook = model[0].register_forward_hook(lambda m, i, o: layouts.append(o.is_contiguous()))
+    try:
+        together = gradcam(model, X, layer="3", target=1)
+    finally:
+        hook.remove()
+    # after rows_per_call's one-row probe, the layers below ran on NHWC data
+    assert layouts[0] and layouts[1:] and not any(layouts[1:])
+    alone = torch.cat([gradcam(model, X[i : i + 1], layer="3", target=1) for i in range(6)])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-7)
+    reference = captum_attr.LayerGradCam(model, model[3]).attribute(X, target=1)
+    reference = captum_attr.LayerAttribution.interpolate(reference, (8, 10), "bilinear")
+    torch.testing.assert_close(together, reference.expand_as(X), rtol=1e-5, atol=1e-7)

@@ -101,3 +101,75 @@ def test_zoo_depth_options_must_be_non_negative_integers(bad):
     with pytest.raises(InputError, match=r"n_layers=.*non-negative integer"):
         zoo.build("dilated", input_length=100, n_targets=1, n_layers=bad)
     assert zoo.build("cnn", input_length=100, n_targets=1, n_blocks=0).n_targets == 1
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    """Shard over two cores whatever this machine has (torch at 2 intra-op threads)."""
+    import seqsal._runtime as runtime
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(runtime, "usable_cores", lambda: 2)
+    torch.set_num_threads(2)
+    yield runtime
+    torch.set_num_threads(before)
+
+
+def test_map_shards_splits_over_single_threaded_workers_and_keeps_the_callers_threads(
+    two_cores,
+):
+    import threading
+
+    seen = []
+
+    def fn(part):
+        seen.append(
+            (threading.current_thread().name, torch.get_num_threads(), torch.is_grad_enabled())
+        )
+        return part.T * 2, part.sum(dim=1)[None]  # rows along dim 1 in both
+
+    Z = torch.arange(40.0).view(10, 4)
+    cpu = torch.device("cpu")
+    assert two_cores.map_shards(fn, Z)[0].shape == (4, 10) and len(seen) == 1  # no block
+    seen.clear()
+    with torch.no_grad(), two_cores.sharding(10, cpu) as k:
+        assert k == 2 and torch.get_num_threads() == 1  # the caller, inside the block
+        doubled, sums = two_cores.map_shards(fn, Z, dim=1)
+        with two_cores.sharding(10, cpu) as inner:  # nested: the outer block's split
+            assert inner == 2
+    assert len(seen) == 2  # 10 rows // MIN_SHARD_ROWS (4) = 2 shards
+    # on the pool's workers, single-threaded, in the caller's grad mode
+    assert all(name.startswith("seqsal-shard") and n == 1 and not grad for name, n, grad in seen)
+    torch.testing.assert_close(doubled, Z.T * 2, rtol=0, atol=0)
+    torch.testing.assert_close(sums, Z.sum(dim=1)[None], rtol=0, atol=0)
+    # the caller, and threads started afterwards, keep torch's process-wide setting
+    assert torch.get_num_threads() == 2
+    later = []
+    thread = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert later == [2]
+    # too few rows, an accelerator, or one thread: no split
+    assert two_cores.n_shards(7, cpu) == 1
+    assert two_cores.n_shards(1000, torch.device("meta")) == 1
+    torch.set_num_threads(1)
+    assert two_cores.n_shards(1000, cpu) == 1
+
+
+def test_map_shards_waits_for_every_shard_and_raises_the_first_error(two_cores):
+    import time
+
+    finished = []
+
+    def fn(part):
+        if part[0, 0] == 0:
+            raise ValueError("first shard failed")
+        time.sleep(0.2)
+        finished.append(True)
+        return part
+
+    with pytest.raises(ValueError, match="first shard failed"):
+        with two_cores.sharding(8, torch.device("cpu")):
+            two_cores.map_shards(fn, torch.arange(16.0).view(8, 2))
+    assert finished == [True]  # the other shard had finished before the error came back
+    assert torch.get_num_threads() == 2  # restored on the way out

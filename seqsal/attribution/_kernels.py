@@ -15,8 +15,9 @@ too.  :func:`fast_kernels` replaces, for the duration of a block:
 Values, argmax on ties (the first maximum) and gradients are identical to the unpatched model;
 modules with hooks are never touched.  Everything is restored in ``finally``.
 
-Forward-only passes (perturbations) of image models on a CPU run in the channels-last memory
-layout (:func:`channels_last`): oneDNN's 2-D convolutions are faster on NHWC data.
+Forward-only passes (perturbations) and Grad-CAM of image models on a CPU run in the
+channels-last memory layout (:func:`channels_last`): oneDNN's 2-D convolutions and PyTorch's
+2-D max pool are faster on NHWC data.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def channels_last(model):
     very tensors, in ``finally``.  Other models, ScriptModules and accelerators are untouched.
 
     Used for forward-only passes (occlusion, deletion/insertion: 0.88 -> 1.16 of the
-    default-layout floor on the zoo image CNN).  Outputs agree with the default layout to float
+    default-layout floor on the zoo image CNN) and for Grad-CAM, whose map depends on the
+    layer's gradient only through its spatial mean.  Outputs agree with the default layout to float
     rounding, but that rounding depends on the batch size in NHWC, and a gradient pass turns
     it into a different winner at exact max-pool ties (flat image regions): saliency of one
     image alone and in a batch of six differed by 8e-5 at tied pixels.  Gradient methods

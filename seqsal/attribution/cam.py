@@ -11,10 +11,11 @@ upsampled to the input's spatial size with linear (1-D) or bilinear (2-D) interp
 from __future__ import annotations
 
 import logging
+import threading
 
 from seqsal._runtime import model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
-from seqsal.attribution._kernels import fast_kernels
+from seqsal.attribution._kernels import channels_last, fast_kernels
 from seqsal.attribution._targets import resolve_targets
 from seqsal.errors import InputError
 
@@ -98,56 +99,56 @@ def gradcam(
     X = as_input(X)
     module = get_layer(model, layer)
     targets = resolve_targets(target, model=model, target_names=target_names)
-    captured = {}
+    captured = {}  # thread -> the layer's output (safe when two threads share the model)
 
     def hook(_module, _inputs, output):
         if isinstance(output, torch.Tensor) and not output.requires_grad:
             # Nothing below the layer needs a gradient: the graph starts at the layer, so
             # the layers below it keep no activations for a backward that never reaches them.
             leaf = output.detach().requires_grad_(True)
-            captured["A"] = leaf
+            captured[threading.get_ident()] = leaf
             return leaf.view_as(leaf)  # a non-leaf, so in-place ops after the layer stay legal
-        captured["A"] = output
+        captured[threading.get_ident()] = output
         return output
+
+    def cam_rows(Z):
+        with torch.enable_grad():
+            output = model(Z)
+            A = captured.pop(threading.get_ident(), None)
+            if not isinstance(A, torch.Tensor) or A.ndim not in (3, 4) or A.ndim != X.ndim:
+                shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
+                raise InputError(
+                    f"layer={layer!r} gives output shape {shape} for input {tuple(Z.shape)}; "
+                    "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
+                )
+            values = [targets.select(output, t) for t in range(targets.n_targets)]
+            maps = []
+            for t, value in enumerate(values):
+                (grad,) = torch.autograd.grad(value.sum(), A, retain_graph=t < len(values) - 1)
+                weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
+                cam = (weights * A).sum(dim=1, keepdim=True).detach()
+                maps.append(F.relu(cam) if relu else cam)
+        return torch.stack(maps)  # (T, m, 1, ...)
 
     pieces = []
     with model_on(model, device) as dev:
         rows = rows_per_call(
             model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory, n=X.shape[0]
         )
-        handle = module.register_forward_hook(
-            hook
-        )  # before fast_kernels: a hooked layer stays as is
+        # Hooked before fast_kernels, so the hooked layer stays as it is.
+        handle = module.register_forward_hook(hook)
         try:
-            with fast_kernels(model):
+            # Channels-last is safe here, unlike for input gradients: layers below ``layer``
+            # run forward only, and the map uses the layer's gradient only through its
+            # spatial mean, which a different winner at a max-pool tie above it leaves as is.
+            # Not split over the cores (seqsal._runtime.sharding): measured slower here.
+            with channels_last(model), fast_kernels(model):
                 starts = range(0, X.shape[0], rows)
                 for start in progress_bar(
                     starts, total=len(starts), desc="grad-cam", unit="batch", progress=progress
                 ):
                     Z = X[start : start + rows].to(dev)
-                    with torch.enable_grad():
-                        output = model(Z)
-                        A = captured.pop("A", None)
-                        if (
-                            not isinstance(A, torch.Tensor)
-                            or A.ndim not in (3, 4)
-                            or A.ndim != X.ndim
-                        ):
-                            shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
-                            raise InputError(
-                                f"layer={layer!r} gives output shape {shape} for input {tuple(Z.shape)}; "
-                                "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
-                            )
-                        values = [targets.select(output, t) for t in range(targets.n_targets)]
-                        maps = []
-                        for t, value in enumerate(values):
-                            (grad,) = torch.autograd.grad(
-                                value.sum(), A, retain_graph=t < len(values) - 1
-                            )
-                            weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
-                            cam = (weights * A).sum(dim=1, keepdim=True).detach()
-                            maps.append(F.relu(cam) if relu else cam)
-                    pieces.append(torch.stack(maps).cpu())
+                    pieces.append(cam_rows(Z).cpu())
         finally:
             handle.remove()
     cams = torch.cat(pieces, dim=1)  # (T, n, 1, ...)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from seqsal._runtime import model_on, progress_bar
+from seqsal._runtime import map_shards, model_on, progress_bar, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import fast_kernels
 from seqsal.attribution._targets import Targets, resolve_targets
@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 def row_gradients(model, Z, targets: Targets):
     """Gradients of each target with respect to the rows ``Z``, from one forward pass.
+
+    Inside a ``seqsal._runtime.sharding`` block the rows are split over the CPU's cores; each
+    row's gradient is the same as from one call.
 
     Parameters
     ----------
@@ -35,6 +38,10 @@ def row_gradients(model, Z, targets: Targets):
     values : torch.Tensor, shape (n_targets, m)
         The target values at ``Z`` (detached).
     """
+    return map_shards(lambda part: _row_gradients(model, part, targets), Z, dim=1)
+
+
+def _row_gradients(model, Z, targets: Targets):
     import torch
 
     Z = Z.detach().requires_grad_(True)
@@ -79,12 +86,13 @@ def input_gradients(
             model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory, n=X.shape[0]
         )
         starts = range(0, X.shape[0], rows)
-        for start in progress_bar(
-            starts, total=len(starts), desc="gradients", unit="batch", progress=progress
-        ):
-            stop = min(start + rows, X.shape[0])
-            grads, _ = row_gradients(model, X[start:stop].to(dev), targets)
-            out[:, start:stop] = grads.cpu()
+        with sharding(min(rows, X.shape[0]), dev):
+            for start in progress_bar(
+                starts, total=len(starts), desc="gradients", unit="batch", progress=progress
+            ):
+                stop = min(start + rows, X.shape[0])
+                grads, _ = row_gradients(model, X[start:stop].to(dev), targets)
+                out[:, start:stop] = grads.cpu()
     return out
 
 

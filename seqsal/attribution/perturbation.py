@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int, model_on, progress_bar
+from seqsal._runtime import check_positive_int, map_shards, model_on, progress_bar, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import channels_last
 from seqsal.attribution._targets import resolve_targets
@@ -91,19 +91,21 @@ def evaluate_perturbed(
                 model(X[start : start + rows].to(dev))
             ).cpu()
         starts = range(0, n * n_perturbations, rows)
-        for start in progress_bar(
-            starts, total=len(starts), desc="perturbations", unit="batch", progress=progress
-        ):
-            flat = torch.arange(start, min(start + rows, n * n_perturbations))
-            example, index = flat // n_perturbations, flat % n_perturbations
-            copies = X[example].to(dev)
-            modified = perturb(copies, example.to(dev), index.to(dev))
-            if not isinstance(modified, torch.Tensor) or modified.shape != copies.shape:
-                raise InputError(
-                    f"perturb returned {getattr(modified, 'shape', type(modified).__name__)}; "
-                    f"expected a tensor of shape {tuple(copies.shape)}"
-                )
-            perturbed[:, flat] = targets.select_all(model(modified)).float().cpu()
+        with sharding(min(rows, n * n_perturbations), dev):
+            for start in progress_bar(
+                starts, total=len(starts), desc="perturbations", unit="batch", progress=progress
+            ):
+                flat = torch.arange(start, min(start + rows, n * n_perturbations))
+                example, index = flat // n_perturbations, flat % n_perturbations
+                copies = X[example].to(dev)
+                modified = perturb(copies, example.to(dev), index.to(dev))
+                if not isinstance(modified, torch.Tensor) or modified.shape != copies.shape:
+                    raise InputError(
+                        f"perturb returned {getattr(modified, 'shape', type(modified).__name__)}; "
+                        f"expected a tensor of shape {tuple(copies.shape)}"
+                    )
+                scores = map_shards(lambda part: targets.select_all(model(part)), modified, dim=1)
+                perturbed[:, flat] = scores.float().cpu()
     perturbed = perturbed.view(targets.n_targets, n, n_perturbations)
     return PerturbationResult(targets.unstack(reference), targets.unstack(perturbed))
 

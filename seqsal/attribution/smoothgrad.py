@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int, model_on, progress_bar, rng
+from seqsal._runtime import check_positive_int, model_on, progress_bar, rng, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._targets import resolve_targets
 from seqsal.attribution.gradients import saliency
@@ -147,26 +147,28 @@ def smoothgrad(
         rows = rows_per_call(model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory)
         per_call = max(1, rows // n_samples)
         starts = range(0, n, per_call)
-        for start in progress_bar(
-            starts, total=len(starts), desc=kind, unit="batch", progress=progress
-        ):
-            stop = min(start + per_call, n)
-            noisy = (X[start:stop].unsqueeze(1) + noise[start:stop]).reshape(-1, *X.shape[1:])
-            maps = method(
-                model,
-                noisy,
-                target=list(targets.selectors),
-                batch_size=rows,
-                device=dev,
-                progress=False,
-                **method_kwargs,
-            )
-            maps = getattr(maps, "attributions", maps)  # integrated_gradients gives an IGResult
-            maps = maps.reshape(targets.n_targets, stop - start, n_samples, *X.shape[1:])
-            if kind != "smoothgrad_sq":
-                total[:, start:stop] = maps.sum(dim=2)
-            if kind != "smoothgrad":  # the squares only where they are used
-                total_sq[:, start:stop] = (maps**2).sum(dim=2)
+        # one sharding block for the whole loop (the method's own calls nest in it)
+        with sharding(min(rows, n * n_samples), dev):
+            for start in progress_bar(
+                starts, total=len(starts), desc=kind, unit="batch", progress=progress
+            ):
+                stop = min(start + per_call, n)
+                noisy = (X[start:stop].unsqueeze(1) + noise[start:stop]).reshape(-1, *X.shape[1:])
+                maps = method(
+                    model,
+                    noisy,
+                    target=list(targets.selectors),
+                    batch_size=rows,
+                    device=dev,
+                    progress=False,
+                    **method_kwargs,
+                )
+                maps = getattr(maps, "attributions", maps)  # integrated_gradients gives an IGResult
+                maps = maps.reshape(targets.n_targets, stop - start, n_samples, *X.shape[1:])
+                if kind != "smoothgrad_sq":
+                    total[:, start:stop] = maps.sum(dim=2)
+                if kind != "smoothgrad":  # the squares only where they are used
+                    total_sq[:, start:stop] = (maps**2).sum(dim=2)
     mean, mean_sq = total / n_samples, total_sq / n_samples
     if kind == "smoothgrad":
         result = mean
