@@ -8,7 +8,9 @@ does not depend on the weights) with the first n scikit-learn digits upsampled t
 images per second (best of at least ``--repeats`` wall-clock runs, default 9, and of as many
 more as fit in ``--budget`` seconds per side, default 3, so that the fast methods get dozens;
 process CPU time beside it) and
-``ratio = seqsal images/s / captum images/s`` (>= 1.0 wanted).
+``ratio = seqsal images/s / captum images/s`` (>= 1.0 wanted), with ``ratio_median`` beside
+it, the same ratio of the two sides' median wall times (how a typical call compares on a
+shared machine, where the best run is the least disturbed one).
 
 Settings, identical on both sides.  Rows per model call: seqsal's ``rows_per_call`` choice
 (64 MiB budget), given to captum wherever captum has a batch knob (IG, SmoothGrad,
@@ -33,6 +35,14 @@ call) seqsal gets ``batch_size=n`` too.
 - ``occlusion``: 4 x 4 windows, stride 2, baseline 0; captum ``Occlusion`` with
   ``perturbations_per_eval`` = rows // n (at least 1), i.e. n x that many rows per call, which
   seqsal gets as ``batch_size``.
+
+Calls are timed alternately, each ``--pause`` seconds (default 0.05) after the previous one
+ended.  Back to back, a call shares the cores with the other side's leftover threads: after
+a parallel region, PyTorch's OpenMP threads (libgomp) spin for several milliseconds before
+they sleep, and a core-sharded seqsal call started in that time runs slower
+(``benchmarks/spin_crosstalk.py`` measures it; figures in ``docs/benchmarks.md``).  So back to
+back, each side is timed partly under the other's load.  ``--pause 0`` restores back-to-back
+timing.
 
 The figures are only meaningful on a quiet machine: with 2 threads on an oversubscribed
 2-core machine both sides slow down by an order of magnitude and the ratios swing widely;
@@ -73,30 +83,38 @@ SAMPLES = 25
 NOISE = 0.15
 LAYER = "features.conv4"
 WINDOW, STRIDE = 4, 2
+PAUSE = 0.05
 
 
-def race(first, second, repeats, budget=0.0):
-    """Best (wall s, CPU s) of each of two callables and their last results.
+def race(first, second, repeats, budget=0.0, pause=0.0):
+    """Best (wall s, CPU s) of each of two callables, their last results, the number of timed
+    runs per side and each side's median wall time.
 
     One untimed warm-up call each, then timed calls alternating between the two, so that a
     change of load on the shared machine hits both sides alike: at least ``repeats`` each, and
     more until each side has run ``budget`` seconds (the best of many short calls is far
-    steadier than the best of a few).
+    steadier than the best of a few).  Each timed call starts ``pause`` seconds after the
+    previous one ended (not counted), so that it does not share the cores with the threads
+    the other side left spinning (see the module docstring).
     """
     results = [first(), second()]
     best = [None, None]
+    walls = [[], []]
     spent = [0.0, 0.0]
     done = 0
     while done < repeats or min(spent) < budget:
         for i, fn in enumerate((first, second)):
+            if pause:
+                time.sleep(pause)
             wall, cpu = time.perf_counter(), time.process_time()
             results[i] = fn()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             spent[i] += wall
+            walls[i].append(wall)
             if best[i] is None or wall < best[i][0]:
                 best[i] = (wall, cpu)
         done += 1
-    return best, results, done
+    return best, results, done, [float(np.median(w)) for w in walls]
 
 
 def ig_rows_per_call(n, rows):
@@ -223,6 +241,12 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", help="run only these methods")
     parser.add_argument("--repeats", type=int, default=9, help="least timed runs per side")
     parser.add_argument(
+        "--pause",
+        type=float,
+        default=PAUSE,
+        help=f"seconds between timed calls, not counted (default {PAUSE}; 0: back to back)",
+    )
+    parser.add_argument(
         "--budget", type=float, default=3.0, help="least seconds of timed runs per side"
     )
     args = parser.parse_args(argv)
@@ -242,20 +266,21 @@ def main(argv=None):
         "benchmark": "image_speed", "quick": args.quick, "threads": args.threads,
         "load_average": [round(v, 2) for v in os.getloadavg()],
         "model": "seqsal.models.zoo imagecnn (16, 32, 64, 64), 1 x 32 x 32 digits",
-        "n_images": n, "rows_per_call": rows, "ig_rows_per_call": ig_rows_per_call(n, rows), "steps": STEPS, "smoothgrad_samples": SAMPLES,
+        "pause_s": args.pause, "n_images": n, "rows_per_call": rows, "ig_rows_per_call": ig_rows_per_call(n, rows), "steps": STEPS, "smoothgrad_samples": SAMPLES,
         "clock": "wall (perf_counter); *_cpu = process CPU time", "methods": {},
     }  # fmt: skip
     for name, (ours_fn, theirs_fn) in methods(model, X, rows).items():
         if args.only and name not in args.only:
             continue
-        (ours, theirs), (A, B), runs = race(
-            ours_fn, theirs_fn, repeats, 0.0 if args.quick else args.budget
+        (ours, theirs), (A, B), runs, (ours_median, theirs_median) = race(
+            ours_fn, theirs_fn, repeats, 0.0 if args.quick else args.budget, args.pause
         )
         report["methods"][name] = {
             "seqsal_images_per_s": round(n / ours[0], 2),
             "captum_images_per_s": round(n / theirs[0], 2),
             "ratio": _ratio(theirs[0], ours[0]),
             "ratio_cpu": _ratio(theirs[1], ours[1]),
+            "ratio_median": _ratio(theirs_median, ours_median),
             "timed_runs_per_side": runs,
             # agreement, so the race is between equal answers (smoothgrad's noise differs)
             "max_abs_diff": None
