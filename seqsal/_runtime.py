@@ -102,6 +102,16 @@ _in_worker = threading.local()
 _shards = threading.local()  # .k shards per model call and .pool inside a sharding block
 
 
+def _forget_pool():
+    """In a forked child: the parent's workers do not exist there (a fresh pool is made)."""
+    global _pool, _POOL_LOCK
+    _pool, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _shard_pool(threads: int):
     """A pool of ``threads`` workers, each running torch with one intra-op thread."""
     global _pool
@@ -124,13 +134,14 @@ def _shard_pool(threads: int):
             torch.set_num_threads(1)  # this thread's OpenMP and MKL count
             ready.wait()
 
+        before = torch.get_num_threads()
         executor = ThreadPoolExecutor(threads, thread_name_prefix="seqsal-shard")
         for _ in range(threads):  # every worker started and set before anything runs
             executor.submit(start)
         ready.wait()
         # torch.set_num_threads also sets the process-wide default that new threads take:
         # give the caller's back, so only the pool's own workers run single-threaded.
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
         _pool = (threads, executor)
         return executor
 
@@ -159,7 +170,8 @@ def sharding(rows: int, device):
     the CPU's cores (see :func:`n_shards`); yields the number of shards (1: no split).
 
     The calling thread runs single-threaded inside the block and gets its thread count back
-    in ``finally``.  Otherwise its own OpenMP team, woken by any bookkeeping operation between
+    in ``finally`` (torch's process-wide default, which threads started meanwhile take, is 1
+    for that time too).  Otherwise its own OpenMP team, woken by any bookkeeping operation between
     model calls, keeps a core busy waiting for more work (libgomp spins for milliseconds),
     which is the core a shard needs.  A nested block (a method calling another) changes
     nothing.

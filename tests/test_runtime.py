@@ -173,3 +173,12 @@ def test_map_shards_waits_for_every_shard_and_raises_the_first_error(two_cores):
             two_cores.map_shards(fn, torch.arange(16.0).view(8, 2))
     assert finished == [True]  # the other shard had finished before the error came back
     assert torch.get_num_threads() == 2  # restored on the way out
+
+
+def test_sharding_gives_back_a_thread_count_above_the_cores(two_cores, monkeypatch):
+    monkeypatch.setattr(two_cores, "_pool", None)  # the pool is made inside this test
+    torch.set_num_threads(3)  # more threads than the (patched) 2 cores
+    with two_cores.sharding(64, torch.device("cpu")) as k:
+        assert k == 2 and two_cores._pool[0] == 2
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 3
