@@ -64,7 +64,8 @@ def model_on(model, device=None, *, train: bool = False, requires_grad: bool = F
     grad_flags = [p.requires_grad for p in params]
     # Switching modes walks every module (and nn.Module.__setattr__ is slow): skip it when
     # every module is already in the wanted mode, as in repeated calls on an eval model.
-    switch = any(m.training != train for m in model.modules())
+    modes = [(m, m.training) for m in model.modules()]
+    switch = any(mode != train for _, mode in modes)
     try:
         if move:
             model.to(dev)
@@ -80,6 +81,9 @@ def model_on(model, device=None, *, train: bool = False, requires_grad: bool = F
                 p.requires_grad_(flag)
         if switch:
             model.train(was_training)
+            for module, mode in modes:  # a model can mix modes (a frozen batch norm in eval)
+                if module.training != mode:
+                    module.training = mode
         if move:
             model.to(original_device)
 

@@ -182,3 +182,13 @@ def test_sharding_gives_back_a_thread_count_above_the_cores(two_cores, monkeypat
         assert k == 2 and two_cores._pool[0] == 2
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == 3
+
+
+def test_model_on_restores_each_modules_own_mode():
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout(0.5)
+    ).train()
+    model[1].eval()  # a frozen batch norm inside a model in train mode
+    with model_on(model, "cpu"):
+        assert not any(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == [True, True, False, True]
