@@ -175,10 +175,10 @@ def sharding(rows: int, device):
 
     The calling thread runs single-threaded inside the block and gets its thread count back
     in ``finally`` (torch's process-wide default, which threads started meanwhile take, is 1
-    for that time too).  Otherwise its own OpenMP team, woken by any bookkeeping operation between
-    model calls, keeps a core busy waiting for more work (libgomp spins for milliseconds),
-    which is the core a shard needs.  A nested block (a method calling another) changes
-    nothing.
+    for that time too).  Otherwise its own OpenMP team, woken by any bookkeeping operation
+    between model calls, keeps a core busy waiting for more work (libgomp spins for
+    milliseconds), which is the core a shard needs.  A nested block (a method calling
+    another) changes nothing.
     """
     import torch
 

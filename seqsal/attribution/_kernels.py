@@ -127,11 +127,11 @@ def channels_last(model):
 
     Used for forward-only passes (occlusion, deletion/insertion: 0.88 -> 1.16 of the
     default-layout floor on the zoo image CNN) and for Grad-CAM, whose map depends on the
-    layer's gradient only through its spatial mean.  Outputs agree with the default layout to float
-    rounding, but that rounding depends on the batch size in NHWC, and a gradient pass turns
-    it into a different winner at exact max-pool ties (flat image regions): saliency of one
-    image alone and in a batch of six differed by 8e-5 at tied pixels.  Gradient methods
-    therefore keep the default layout, where a map does not depend on the batch.
+    layer's gradient only through its spatial mean.  Outputs agree with the default layout
+    to float rounding, but that rounding depends on the batch size in NHWC, and a gradient
+    pass turns it into a different winner at exact max-pool ties (flat image regions):
+    saliency of one image alone and in a batch of six differed by 8e-5 at tied pixels.  Input
+    gradients therefore keep the default layout, where a map does not depend on the batch.
 
     Yields True when the layout was switched.
     """
