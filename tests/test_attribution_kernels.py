@@ -217,3 +217,129 @@ def test_gradcam_runs_nhwc_and_does_not_depend_on_the_batch():
     reference = captum_attr.LayerGradCam(model, model[3]).attribute(X, target=1)
     reference = captum_attr.LayerAttribution.interpolate(reference, (8, 10), "bilinear")
     torch.testing.assert_close(together, reference.expand_as(X), rtol=1e-5, atol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# 2 x 2 max pools of image models: numba kernels
+
+
+def _bits(t):
+    return t.contiguous().view(torch.int32)
+
+
+def _count_kernel_calls(monkeypatch):
+    from seqsal.attribution import _pool2d_kernels
+
+    calls = []
+    forward = _pool2d_kernels.pool2_forward
+
+    def counted(x, relu, out, code):
+        calls.append(relu)
+        return forward(x, relu, out, code)
+
+    monkeypatch.setattr(_pool2d_kernels, "pool2_forward", counted)
+    return calls
+
+
+def _plain_pool_model():
+    """Pools without a ReLU before them (and one with stride given as a tuple)."""
+    torch.manual_seed(3)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(2, 5, 3, padding=1),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Tanh(),
+        torch.nn.Conv2d(5, 4, 3, padding=1),
+        torch.nn.MaxPool2d((2, 2), stride=(2, 2), ceil_mode=True),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 3 * 4, 3),
+    ).eval()
+
+
+def test_image_pools_run_the_numba_kernel_bit_for_bit(monkeypatch):
+    from seqsal.models import zoo
+    from seqsal.models.images import digits_dataset
+
+    calls = _count_kernel_calls(monkeypatch)
+    digits = zoo.build("imagecnn", n_targets=10, task="classification", in_channels=1, seed=0)
+    digits.eval()
+    # digits: flat backgrounds give exact ties in the pooling windows at every level
+    X = torch.from_numpy(digits_dataset(32, seed=None).X[:8])
+    plain = _plain_pool_model()
+    Y = torch.rand(4, 2, 12, 16, generator=torch.Generator().manual_seed(6))
+    Y[:, :, :6] = 0.25
+    for model, inputs, pools, relus in ((digits, X, 3, [True] * 3), (plain, Y, 2, [False] * 2)):
+        expected = _output_and_gradient(model, inputs, 1)
+        calls.clear()
+        with fast_kernels(model) as patched:
+            got = _output_and_gradient(model, inputs, 1)
+        assert calls == relus  # every pool ran the kernel, the ReLU folded in where there is one
+        assert patched == pools * (2 if relus[0] else 1)
+        assert torch.equal(_bits(got[0]), _bits(expected[0]))
+        assert torch.equal(_bits(got[1]), _bits(expected[1]))
+        assert all("forward" not in m.__dict__ for m in model.modules())
+
+
+def test_pool_kernel_ties_signed_zeros_and_relu_follow_pytorch():
+    """The first maximum wins a tie, and a -0.0 gradient arrives as +0.0, as in PyTorch."""
+    x = torch.tensor([0.5, 0.5, 0.5, 0.5, -1.0, 2.0, 2.0, -3.0, -0.5, -0.25, -2.0, -0.25])
+    x = torch.cat([x, torch.randn(52, generator=torch.Generator().manual_seed(7))])
+    x = x.reshape(1, 1, 8, 8)
+    grad = torch.randn(1, 1, 4, 4, generator=torch.Generator().manual_seed(8))
+    grad[0, 0, 0, :2] = -0.0
+    for layers in ((torch.nn.MaxPool2d(2),), (torch.nn.ReLU(), torch.nn.MaxPool2d(2))):
+        model = torch.nn.Sequential(*layers)
+        expected = _pool_output_and_gradient(model, x, grad)
+        with fast_kernels(model) as patched:
+            got = _pool_output_and_gradient(model, x, grad)
+        assert patched == len(layers)
+        assert torch.equal(_bits(got[0]), _bits(expected[0]))
+        assert torch.equal(_bits(got[1]), _bits(expected[1]))
+
+
+def _pool_output_and_gradient(model, x, grad):
+    Z = x.clone().requires_grad_(True)
+    out = model(Z)
+    (g,) = torch.autograd.grad(out, Z, grad)
+    return out.detach(), g
+
+
+def test_pool_kernel_hands_odd_inputs_to_pytorch(monkeypatch):
+    calls = _count_kernel_calls(monkeypatch)
+    model = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(2, ceil_mode=True)).eval()
+    generator = torch.Generator().manual_seed(9)
+    finite = torch.randn(2, 3, 6, 8, generator=generator)
+    cases = {
+        "NaN and infinity": finite.clone().index_put_(
+            tuple(torch.tensor(i) for i in ([0, 1, 1], [0, 2, 1], [1, 4, 4], [2, 5, 5])),
+            torch.tensor([float("nan"), float("inf"), -float("inf")]),
+        ),
+        "odd height": torch.randn(2, 3, 7, 8, generator=generator),
+        "channels last": finite.contiguous(memory_format=torch.channels_last),
+        "float64": finite.double(),
+    }
+    for name, x in cases.items():
+        grad = torch.randn(model(x).shape, generator=generator, dtype=x.dtype)
+        expected = _pool_output_and_gradient(model, x, grad)
+        calls.clear()
+        with fast_kernels(model):
+            got = _pool_output_and_gradient(model, x, grad)
+        assert calls == ([True] if name == "NaN and infinity" else []), name
+        torch.testing.assert_close(got[0], expected[0], rtol=0, atol=0, equal_nan=True, msg=name)
+        torch.testing.assert_close(got[1], expected[1], rtol=0, atol=0, equal_nan=True, msg=name)
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        torch.nn.MaxPool2d(3),
+        torch.nn.MaxPool2d(2, stride=1),
+        torch.nn.MaxPool2d(2, padding=1),
+        torch.nn.MaxPool2d(2, dilation=2),
+        torch.nn.MaxPool2d(2, return_indices=True),
+        torch.nn.MaxPool2d((2, 3)),
+    ],
+    ids=repr,
+)
+def test_other_2d_pools_are_left_alone(pool):
+    with fast_kernels(torch.nn.Sequential(torch.nn.ReLU(), pool)) as patched:
+        assert patched == 0 and "forward" not in pool.__dict__

