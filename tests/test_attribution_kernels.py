@@ -279,8 +279,9 @@ def test_image_pools_run_the_numba_kernel_bit_for_bit(monkeypatch):
         assert all("forward" not in m.__dict__ for m in model.modules())
 
 
-def test_pool_kernel_ties_signed_zeros_and_relu_follow_pytorch():
+def test_pool_kernel_ties_signed_zeros_and_relu_follow_pytorch(monkeypatch):
     """The first maximum wins a tie, and a -0.0 gradient arrives as +0.0, as in PyTorch."""
+    calls = _count_kernel_calls(monkeypatch)  # imports numba: small inputs use it from now on
     x = torch.tensor([0.5, 0.5, 0.5, 0.5, -1.0, 2.0, 2.0, -3.0, -0.5, -0.25, -2.0, -0.25])
     x = torch.cat([x, torch.randn(52, generator=torch.Generator().manual_seed(7))])
     x = x.reshape(1, 1, 8, 8)
@@ -291,7 +292,8 @@ def test_pool_kernel_ties_signed_zeros_and_relu_follow_pytorch():
         expected = _pool_output_and_gradient(model, x, grad)
         with fast_kernels(model) as patched:
             got = _pool_output_and_gradient(model, x, grad)
-        assert patched == len(layers)
+        assert patched == len(layers) and len(calls) == 1
+        calls.clear()
         assert torch.equal(_bits(got[0]), _bits(expected[0]))
         assert torch.equal(_bits(got[1]), _bits(expected[1]))
 
@@ -343,3 +345,25 @@ def test_pool_kernel_hands_odd_inputs_to_pytorch(monkeypatch):
 def test_other_2d_pools_are_left_alone(pool):
     with fast_kernels(torch.nn.Sequential(torch.nn.ReLU(), pool)) as patched:
         assert patched == 0 and "forward" not in pool.__dict__
+
+
+def test_numba_is_imported_only_after_enough_pooling_in_a_fresh_process():
+    """A few images go through PyTorch's pool; the kernels load once a process pools more."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, torch\n"
+        "from seqsal.attribution import _kernels\n"
+        "model = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(2))\n"
+        "x = torch.rand(8, 16, 64, 64)\n"
+        "loaded = []\n"
+        "with _kernels.fast_kernels(model):\n"
+        "    for _ in range(_kernels._NUMBA_AFTER_VALUES // x.numel() + 1):\n"
+        "        model(x)\n"
+        "        loaded.append('seqsal.attribution._pool2d_kernels' in sys.modules)\n"
+        "print(loaded.count(False), loaded.count(True))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["64", "1"]

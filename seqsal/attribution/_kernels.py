@@ -17,7 +17,8 @@ every value: an eligible ``nn.MaxPool2d`` (and the ``nn.ReLU`` right before it) 
 in the same way by the branch-free numba kernels of ``seqsal.attribution._pool2d_kernels``
 (pool + ReLU of a 64 x 16 x 32 x 32 batch on one core: 1.1 ms forward and backward against
 8.9 ms).  An input that is not a contiguous float32 CPU tensor with even height and width,
-or that holds a NaN or an infinity, goes through PyTorch's own modules.
+or that holds a NaN or an infinity, goes through PyTorch's own modules; so do the first
+33 million values a process pools, before numba is imported (``_NUMBA_AFTER_VALUES``).
 
 Values, argmax on ties (the first maximum) and gradients are identical to the unpatched model;
 modules with hooks are never touched.  Everything is restored in ``finally``.
@@ -67,11 +68,20 @@ def _pool_function():
     return PoolMax
 
 
+#: Values a process pools with PyTorch's kernel before the 2-D pools import numba (about 0.4 s
+#: once per process, kernels cached on disk; PyTorch pools these values in about as long): a
+#: few images are done before the import would pay for itself.  Once numba is loaded every
+#: eligible pool uses the kernels.  The results are the same either way.
+_NUMBA_AFTER_VALUES = 1 << 25
+_POOL2D_MODULE = "seqsal.attribution._pool2d_kernels"
+_torch_pooled = [0]  # values pooled by PyTorch so far (approximate under threads)
+
+
 @functools.cache
 def _pool2d_function():
-    import torch
+    import sys
 
-    from seqsal.attribution import _pool2d_kernels
+    import torch
 
     class PoolMax2d(torch.autograd.Function):
         """2 x 2 max pooling with stride 2 of an NCHW float32 CPU tensor with even height and
@@ -79,6 +89,8 @@ def _pool2d_function():
 
         @staticmethod
         def forward(ctx, x, relu, ceil_mode):
+            from seqsal.attribution import _pool2d_kernels
+
             n, c, h, w = x.shape
             rows = n * c * h // 2
             out = x.new_empty((n, c, h // 2, w // 2))
@@ -111,6 +123,8 @@ def _pool2d_function():
                 if ctx.relu:
                     grad_x = torch.ops.aten.threshold_backward(grad_x, source, 0)
                 return grad_x, None, None
+            from seqsal.attribution import _pool2d_kernels
+
             (code,) = ctx.saved_tensors
             n, c, h, w = ctx.shape
             rows = n * c * h // 2
@@ -133,7 +147,9 @@ def _pool2d_function():
             and x.shape[3] % 2 == 0
             and x.numel()
         ):
-            return PoolMax2d.apply(x, relu, module.ceil_mode)
+            if _POOL2D_MODULE in sys.modules or _torch_pooled[0] >= _NUMBA_AFTER_VALUES:
+                return PoolMax2d.apply(x, relu, module.ceil_mode)
+            _torch_pooled[0] += x.numel()
         return type(module).forward(module, torch.relu(x) if relu else x)
 
     return pool
@@ -291,10 +307,10 @@ def fast_kernels(model):
                     if kernel is not None:
                         replacements[module] = lambda x, relu, k=kernel: pool.apply(x, k, relu)
             if nn.MaxPool2d in kinds and all(p.device.type == "cpu" for p in model.parameters()):
+                pool2d = _pool2d_function()
                 for module in model.modules():
                     if _kernel2d(module):
-                        pool2d = _pool2d_function()  # imports numba on first use
-                        replacements[module] = lambda x, relu, m=module: pool2d(m, x, relu)
+                        replacements[module] = functools.partial(pool2d, module)
             if replacements:
                 fused = set()
                 uses = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False))

@@ -1,6 +1,7 @@
 """numba kernels of the 2 x 2 max pool that :func:`seqsal.attribution._kernels.fast_kernels`
 swaps in for image models, in their own module so that importing seqsal never imports numba
-(about a second in a fresh process): the first patched pool imports it.
+(about 0.4 s in a fresh process): it is imported once a process has pooled enough values to
+pay for it (``seqsal.attribution._kernels._NUMBA_AFTER_VALUES``).
 
 PyTorch's CPU ``max_pool2d_with_indices`` on the default (NCHW) layout takes a branch per
 value, which the processor mispredicts on real data: 5.6 ms for a 64 x 16 x 32 x 32 batch on
