@@ -58,7 +58,9 @@ PYTHON = sys.executable
 # preparation: simulate, train, attribute (cached)
 
 
-def prepare(out: Path, *, n_regions: int, seed: int, reuse: bool, steps: int, refs: int) -> dict:
+def prepare(
+    out: Path, *, n_regions: int, seed: int, reuse: bool, steps: int, refs: int, clean: bool
+) -> dict:
     """Simulate, train and attribute; return paths and timings (cached under ``out``)."""
     import torch
 
@@ -76,7 +78,7 @@ def prepare(out: Path, *, n_regions: int, seed: int, reuse: bool, steps: int, re
     sim_dir = out / "sim"
     if not (reuse and (sim_dir / "truth.tsv").exists()):
         t = time.perf_counter()
-        simulate(sim_dir, n_regions=n_regions, region_length=300, seed=seed)
+        simulate(sim_dir, n_regions=n_regions, region_length=300, seed=seed, clean_background=clean)
         info["simulate_s"] = round(time.perf_counter() - t, 1)
     model_dir = out / "model"
     if not (reuse and (model_dir / "metrics.json").exists()):
@@ -324,15 +326,21 @@ def main(argv=None) -> int:
         default=0.2,
         help="seqlet FDR of seqsal's discovery input (seqlet figures are scored at 0.05)",
     )
+    parser.add_argument(
+        "--clean-background",
+        action="store_true",
+        help="simulate with clean_background=True (no unplanted chance sites in the regions)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="cache folder")
     args = parser.parse_args(argv)
     n_regions = 2000 if args.quick else 8000
-    out = (
-        Path(args.out)
-        if args.out
-        else ROOT / "out" / ("motif_recovery_quick" if args.quick else "motif_recovery")
+    name = (
+        "motif_recovery"
+        + ("_quick" if args.quick else "")
+        + ("_clean" if args.clean_background else "")
     )
+    out = Path(args.out) if args.out else ROOT / "out" / name
     info = prepare(
         out,
         n_regions=n_regions,
@@ -340,6 +348,7 @@ def main(argv=None) -> int:
         reuse=args.reuse,
         steps=8 if args.quick else 16,
         refs=4,
+        clean=args.clean_background,
     )
     if args.prepare_only:
         print(json.dumps(info))
@@ -352,6 +361,7 @@ def main(argv=None) -> int:
     result = {
         "benchmark": "motif_recovery",
         "n_regions_simulated": n_regions,
+        "clean_background": args.clean_background,
         "n_test_regions": len(names),
         "test_chroms": info["test_chroms"],
         "test_pearson": info.get("test_pearson"),

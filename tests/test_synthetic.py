@@ -294,8 +294,70 @@ def test_cli_writes_the_data_set_and_a_summary_line(tmp_path, capsys):
     api = simulate(tmp_path / "api", n_regions=60, seed=5, n_chromosomes=3)
     for name in FILES:
         assert filecmp.cmp(out / name, api.out_dir / name, shallow=False), name
+    args = ["simulate", "--out", str(tmp_path / "clean"), "--n-regions", "60", "--seed", "5"]
+    assert main([*args, "--chromosomes", "3", "--clean-background"]) == 0
+    capsys.readouterr()
+    cleaned = simulate(
+        tmp_path / "api_clean", n_regions=60, seed=5, n_chromosomes=3, clean_background=True
+    )
+    for name in FILES:
+        assert filecmp.cmp(tmp_path / "clean" / name, cleaned.out_dir / name, shallow=False), name
+    assert not filecmp.cmp(out / "genome.fa", cleaned.genome, shallow=False)
     rc = main(["simulate", "--out", str(tmp_path / "bad"), "--motifs", "MA0139.2,NOPE"])
     assert rc == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "NOPE" in err and "Traceback" not in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_clean_background_leaves_no_chance_site_and_changes_nothing_else(tmp_path, background):
+    """With clean_background no window outside the planted instances scores as a site, on
+    either strand; the instances, activities and labels are the ones drawn without it."""
+    n = 300
+    plain = simulate(tmp_path / "plain", n_regions=n, seed=3)
+    clean = simulate(tmp_path / "clean", n_regions=n, seed=3, clean_background=True)
+    again = simulate(tmp_path / "again", n_regions=n, seed=3, clean_background=True)
+    for name in FILES:
+        assert filecmp.cmp(clean.out_dir / name, again.out_dir / name, shallow=False), name
+    for name in ("regions.bed", "planted.bed", "truth.tsv"):
+        assert filecmp.cmp(plain.out_dir / name, clean.out_dir / name, shallow=False), name
+    regions = read_table(clean.regions)
+    planted = read_table(clean.planted)
+    texts = {}
+    for key, sim in (("plain", plain), ("clean", clean)):
+        with open_genome(sim.genome) as genome:
+            texts[key] = {c: genome.chromosome(c).upper() for c in genome.chrom_sizes}
+    rows = {
+        key: np.stack([codes(text[r.chrom][r.start : r.end]) for r in regions.itertuples()])
+        for key, text in texts.items()
+    }
+    plain, clean = "plain", "clean"
+    # outside the regions and inside planted instances not a base differs
+    for chrom in texts[plain]:
+        a, b = texts[plain][chrom], texts[clean][chrom]
+        inside = np.zeros(len(a), dtype=bool)
+        for r in regions[regions.chrom == chrom].itertuples():
+            inside[r.start : r.end] = True
+        differ = np.frombuffer(a.encode(), np.uint8) != np.frombuffer(b.encode(), np.uint8)
+        assert not (differ & ~inside).any(), chrom
+    index = {name: i for i, name in enumerate(regions.name)}
+    covered = np.zeros(rows[clean].shape, dtype=bool)
+    for p in planted.itertuples():
+        covered[index[p.region], p.offset : p.offset + (p.end - p.start)] = True
+    assert not (rows[plain] != rows[clean])[covered].any()
+    changed = (rows[plain] != rows[clean]).mean()
+    assert 0.02 < changed < 0.2, changed
+    chance = {plain: 0, clean: 0}
+    for m in load_motifs(list(DEFAULT_ACTIVATORS), list(DEFAULT_REPRESSORS)):
+        lo = log_odds(m.ppm, background)
+        w = lo.shape[1]
+        low, high = lo.min(axis=0).sum(), lo.max(axis=0).sum()
+        floor = low + 0.7 * (high - low)
+        clear = np.lib.stride_tricks.sliding_window_view(covered, w, axis=1).sum(-1) == 0
+        for sim in (plain, clean):
+            for strand in (rows[sim], revcomp_codes(rows[sim])):
+                scores = window_scores(strand, lo)
+                if strand is not rows[sim]:
+                    scores = scores[:, ::-1]  # back to + strand window starts
+                chance[sim] += int(((scores >= floor) & clear).sum())
+    assert chance[clean] == 0 and chance[plain] > n  # the plain background has many

@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="label = 1 where activity is above this",
     )
+    parser.add_argument(
+        "--clean-background",
+        action="store_true",
+        help="redraw region background until no window outside the planted instances scores "
+        "as a site (min relative score 0.7) for a planted motif, on either strand",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     parser.add_argument(
         "--jaspar-release",
@@ -110,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         rate=args.rate,
         noise_sd=args.noise_sd,
         label_threshold=args.label_threshold,
+        clean_background=args.clean_background,
         seed=args.seed,
         jaspar_release=args.jaspar_release,
     )
