@@ -6,7 +6,7 @@ pay for it (``seqsal.attribution._kernels._NUMBA_AFTER_VALUES``).
 PyTorch's CPU ``max_pool2d_with_indices`` on the default (NCHW) layout takes a branch per
 value, which the processor mispredicts on real data: 5.6 ms for a 64 x 16 x 32 x 32 batch on
 one core, more than the convolution before it.  These loops choose with selects, which LLVM
-vectorises: 0.6 ms forward (values and a 2-bit winner code) and 0.6 ms backward.
+vectorises: 0.6 ms forward (values and a 2-bit winner code) and 0.5 ms backward.
 
 Both follow PyTorch on finite values: the window is read row by row and a value wins only
 when strictly greater, so a tie goes to the first maximum, and the gradient goes there.  A
@@ -28,10 +28,11 @@ def pool2_forward(x, relu, out, code):
 
     ``x[r]`` holds the two input rows of output row ``r`` (an NCHW tensor with even H and W,
     reshaped); ``code[r, j]`` (uint8) receives the winner of window ``j``: 0, 1 (top left,
-    right), 2, 3 (bottom left, right), or 4 where the ReLU lets no gradient through.  With ``relu`` the result is ``max_pool(relu(x))``,
-    computed as ``relu(max_pool(x))`` (a window with nothing positive gives +0.0, where
-    PyTorch keeps a -0.0 that comes first; no gradient flows there either way).  Returns the
-    number of windows holding a NaN or an infinity, whose results are not PyTorch's.
+    right), 2, 3 (bottom left, right), or 4 where the ReLU lets no gradient through.  With
+    ``relu`` the result is ``max_pool(relu(x))``, computed as ``relu(max_pool(x))`` (a window
+    with nothing positive gives +0.0, where PyTorch keeps a -0.0 that comes first; no gradient
+    flows there either way).  Returns the number of windows holding a NaN or an infinity,
+    whose results are not PyTorch's.
     """
     zero = np.float32(0)
     odd = 0

@@ -270,6 +270,7 @@ def simulate(
         Instances whose PWM log-odds score lies less than this fraction of the way from the
         matrix's minimum to its maximum score are drawn again, so that every planted instance
         is a recognisable site (0.7 rejects a few percent of draws of the default motifs).
+        0 keeps every draw.
     clean_background : bool, default False
         Redraw background bases of the regions until no window that overlaps no planted
         instance scores ``min_relative_score`` or more for a planted motif on either strand.
@@ -277,7 +278,6 @@ def simulate(
         a model that has learnt a motif responds to them, but ``planted.bed`` does not list
         them.  With it, every site in the regions is a planted one (about 9 % of region bases
         are redrawn with the defaults).  The other outputs are drawn as without it.
-        0 keeps every draw.
     label_threshold : float, default 1.0
         ``label = activity > label_threshold``; about half the regions with the defaults.
     spacer_length : (int, int), default (100, 400)
