@@ -1,0 +1,91 @@
+"""Seqlet recall and precision of seqsal and tangermeme at several target FDRs, same attributions.
+
+Works on the cache of ``benchmarks/motif_recovery.py`` (run it first, without ``--quick``;
+``--out`` picks another cache, e.g. the ``--clean-background`` one).  For each target FDR both
+callers run on the same projected attributions and the same shuffled-sequence null: seqsal's
+``call_seqlets(fdr=...)`` with its defaults, and tangermeme's ``recursive_seqlets`` (its
+``X_control`` / ``target_fdr`` mode, run once per sign on the negated arrays for negative
+seqlets, as its docstring says) with ``max_seqlet_len`` 20 (motif_recovery's setting) and 25
+(its default).  Recall and precision are motif_recovery's: planted instances >= 50 % covered
+by a seqlet of their sign; seqlets overlapping an instance of their sign.  tangermeme's own
+default is ``target_fdr=0.1``, seqsal's ``fdr=0.05``.  Prints one JSON line.
+
+    nice .venv/bin/python benchmarks/seqlet_fdr_grid.py [--out benchmarks/out/motif_recovery]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from motif_recovery import planted_instances, seqlet_scores  # noqa: E402
+
+FDRS = (0.01, 0.02, 0.05, 0.1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "out" / "motif_recovery"))
+    parser.add_argument("--fdr", type=float, nargs="*", default=list(FDRS))
+    args = parser.parse_args()
+    out = Path(args.out)
+    if not (out / "attributions.npz").exists():
+        raise SystemExit(f"{out / 'attributions.npz'} is missing: run motif_recovery.py first")
+
+    import torch
+    from tangermeme.seqlet import recursive_seqlets
+
+    from seqsal.seqlets import call_seqlets
+
+    d = np.load(out / "attributions.npz")
+    P, N = d["projected"].sum(axis=1), d["projected_null"].sum(axis=1)
+    planted = planted_instances(out / "sim", d["name"])
+    columns = ["example_idx", "core_start", "core_end", "sign"]
+    rows = []
+    for fdr in args.fdr:
+        table = call_seqlets(P, null=N, fdr=fdr, progress=False).table
+        score = seqlet_scores(table[columns].reset_index(drop=True), planted)
+        rows.append({"caller": "seqsal", "fdr": fdr, "max_len": None, **_figures(score)})
+        for max_len in (20, 25):
+            parts = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for sign in (1, -1):
+                    s = recursive_seqlets(
+                        torch.from_numpy(sign * P.astype(np.float32)),
+                        min_seqlet_len=4,
+                        max_seqlet_len=max_len,
+                        X_control=torch.from_numpy(sign * N.astype(np.float32)),
+                        target_fdr=fdr,
+                    )
+                    parts.append(
+                        pd.DataFrame(
+                            {
+                                "example_idx": s["example_idx"].to_numpy(),
+                                "core_start": s["start"].to_numpy(),
+                                "core_end": s["end"].to_numpy(),
+                                "sign": sign,
+                            }
+                        )
+                    )
+            score = seqlet_scores(pd.concat(parts, ignore_index=True), planted)
+            rows.append({"caller": "tangermeme", "fdr": fdr, "max_len": max_len, **_figures(score)})
+    print(json.dumps({"benchmark": "seqlet_fdr_grid", "cache": str(out), "rows": rows}))
+    return 0
+
+
+def _figures(score: dict) -> dict:
+    return {k: score[k] for k in ("n_seqlets", "recall", "precision")}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
