@@ -29,6 +29,37 @@ sys.path.insert(0, str(ROOT))
 from motif_recovery import planted_instances, seqlet_scores  # noqa: E402
 
 
+def tangermeme_seqlets(P, N, fdr: float, max_len: int = 20) -> pd.DataFrame:
+    """tangermeme ``recursive_seqlets`` at a target FDR against the control ``N``, once per
+    sign (negated arrays for negative seqlets, as its docstring says): example_idx,
+    core_start, core_end, sign."""
+    import torch
+    from tangermeme.seqlet import recursive_seqlets
+
+    parts = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for sign in (1, -1):
+            s = recursive_seqlets(
+                torch.from_numpy(sign * P.astype(np.float32)),
+                min_seqlet_len=4,
+                max_seqlet_len=max_len,
+                X_control=torch.from_numpy(sign * N.astype(np.float32)),
+                target_fdr=fdr,
+            )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "example_idx": s["example_idx"].to_numpy(),
+                        "core_start": s["start"].to_numpy(),
+                        "core_end": s["end"].to_numpy(),
+                        "sign": sign,
+                    }
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
 def false_calls(seqlets: pd.DataFrame, planted: pd.DataFrame) -> np.ndarray:
     """True where a seqlet overlaps no planted instance of its sign."""
     by_example = {e: g for e, g in planted.groupby("example_idx")}
@@ -77,8 +108,6 @@ def main() -> int:
     if not (out / "attributions.npz").exists():
         raise SystemExit(f"{out / 'attributions.npz'} is missing: run motif_recovery.py first")
 
-    import torch
-    from tangermeme.seqlet import recursive_seqlets
 
     from seqsal.seqlets import call_seqlets
     from seqsal.sequence.synthetic import (
@@ -96,28 +125,7 @@ def main() -> int:
     calls = {}
     table = call_seqlets(P, null=N, fdr=args.fdr, progress=False).table
     calls["seqsal"] = table[["example_idx", "core_start", "core_end", "sign"]]
-    parts = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for sign in (1, -1):
-            s = recursive_seqlets(
-                torch.from_numpy(sign * P.astype(np.float32)),
-                min_seqlet_len=4,
-                max_seqlet_len=20,
-                X_control=torch.from_numpy(sign * N.astype(np.float32)),
-                target_fdr=args.fdr,
-            )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "example_idx": s["example_idx"].to_numpy(),
-                        "core_start": s["start"].to_numpy(),
-                        "core_end": s["end"].to_numpy(),
-                        "sign": sign,
-                    }
-                )
-            )
-    calls["tangermeme"] = pd.concat(parts, ignore_index=True)
+    calls["tangermeme"] = tangermeme_seqlets(P, N, args.fdr)
 
     background = _stationary(_transition_matrix())
     motifs = load_motifs()

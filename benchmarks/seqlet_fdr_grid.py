@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from motif_recovery import planted_instances, seqlet_scores  # noqa: E402
+from seqlet_errors import tangermeme_seqlets  # noqa: E402
 
 FDRS = (0.01, 0.02, 0.05, 0.1)
 
@@ -41,9 +40,6 @@ def main() -> int:
     if not (out / "attributions.npz").exists():
         raise SystemExit(f"{out / 'attributions.npz'} is missing: run motif_recovery.py first")
 
-    import torch
-    from tangermeme.seqlet import recursive_seqlets
-
     from seqsal.seqlets import call_seqlets
 
     d = np.load(out / "attributions.npz")
@@ -56,28 +52,7 @@ def main() -> int:
         score = seqlet_scores(table[columns].reset_index(drop=True), planted)
         rows.append({"caller": "seqsal", "fdr": fdr, "max_len": None, **_figures(score)})
         for max_len in (20, 25):
-            parts = []
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for sign in (1, -1):
-                    s = recursive_seqlets(
-                        torch.from_numpy(sign * P.astype(np.float32)),
-                        min_seqlet_len=4,
-                        max_seqlet_len=max_len,
-                        X_control=torch.from_numpy(sign * N.astype(np.float32)),
-                        target_fdr=fdr,
-                    )
-                    parts.append(
-                        pd.DataFrame(
-                            {
-                                "example_idx": s["example_idx"].to_numpy(),
-                                "core_start": s["start"].to_numpy(),
-                                "core_end": s["end"].to_numpy(),
-                                "sign": sign,
-                            }
-                        )
-                    )
-            score = seqlet_scores(pd.concat(parts, ignore_index=True), planted)
+            score = seqlet_scores(tangermeme_seqlets(P, N, fdr, max_len), planted)
             rows.append({"caller": "tangermeme", "fdr": fdr, "max_len": max_len, **_figures(score)})
     print(json.dumps({"benchmark": "seqlet_fdr_grid", "cache": str(out), "rows": rows}))
     return 0
