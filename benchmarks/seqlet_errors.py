@@ -108,7 +108,6 @@ def main() -> int:
     if not (out / "attributions.npz").exists():
         raise SystemExit(f"{out / 'attributions.npz'} is missing: run motif_recovery.py first")
 
-
     from seqsal.seqlets import call_seqlets
     from seqsal.sequence.synthetic import (
         _log_odds_matrix,
