@@ -17,7 +17,9 @@ from seqsal.models.train import (
     auprc,
     auroc,
     choose_split,
+    default_context,
     evaluate_predictions,
+    load_training_data,
     pearson,
     spearman,
     train,
@@ -127,14 +129,45 @@ def test_outputs_round_trip_and_classification_task(tmp_path):
     assert (
         loaded.task == "classification"
         and loaded.targets == ["label"]
-        and loaded.input_length == LENGTH
+        and loaded.input_length == LENGTH + 8  # the regions and 4 flanking bases per side
     )
     assert loaded.metadata["metrics"] == result.metrics
     assert loaded.metadata["training"]["seed"] == 0
-    x = torch.zeros(3, 4, LENGTH)
+    x = torch.zeros(3, 4, LENGTH + 8)
     np.testing.assert_array_equal(predict(loaded, x), predict(result.model, x))
     history = pd.read_csv(tmp_path / "model" / "history.tsv", sep="\t")
     assert len(history) == result.metrics["epochs_run"] and history["best"].sum() == 1
+
+
+def test_default_window_is_the_region_with_flanks(tmp_path):
+    """The default window adds (kernel_size - 1) // 2 bases of the genome on each side of the
+    region, centred, so that a site at a region's edge fits the first layer in every placement."""
+    fasta, regions = _planted(tmp_path, n_per_chrom=(20, 10, 10))
+    bare = load_training_data(fasta, regions, targets="activity")
+    wide = load_training_data(fasta, regions, targets="activity", context=4)
+    assert bare.X.shape[-1] == LENGTH and wide.X.shape[-1] == LENGTH + 8
+    np.testing.assert_array_equal(wide.X[:, :, 4:-4], bare.X)
+    # The flanks are the genome's own bases (the spacers), not N padding.
+    genome = (tmp_path / "genome.fa").read_text().split("\n")[1]
+    table = pd.read_csv(regions, sep="\t")
+    first = table.iloc[0]
+    left = genome[first["start"] - 4 : first["start"]]
+    assert "".join("ACGT"[i] for i in wide.X[0, :, :4].argmax(axis=0)) == left
+    assert (wide.X.sum(axis=1) == 1).all()
+
+    assert default_context("cnn", TINY) == 4 and default_context("cnn") == 9
+    assert default_context("dilated") == 10
+    result = _train(fasta, regions, epochs=1)
+    assert result.model.input_length == LENGTH + 8
+    assert result.metrics["width"] == LENGTH + 8 and result.metrics["context"] == 4
+    result = _train(fasta, regions, epochs=1, context=0)
+    assert result.model.input_length == LENGTH and result.metrics["context"] == 0
+    result = _train(fasta, regions, epochs=1, width=LENGTH + 2)
+    assert result.model.input_length == LENGTH + 2 and result.metrics["context"] is None
+    with pytest.raises(InputError, match="give one"):
+        _train(fasta, regions, width=LENGTH, context=2)
+    with pytest.raises(InputError, match="context=-1"):
+        _train(fasta, regions, context=-1)
 
 
 def test_metrics_agree_with_scikit_learn_and_scipy():
@@ -176,6 +209,8 @@ def test_default_split_and_errors():
         (["--val-chroms", "chr9"], "chr9 holds no region"),
         (["--epochs", "0"], "epochs=0"),
         (["--arch-kwargs", "{bad"], "--arch-kwargs is not valid JSON"),
+        (["--width", "48", "--context", "2"], "width=48 and context=2; give one"),
+        (["--context", "-1"], "context"),
         (
             ["--task", "classification", "--targets", "activity"],
             "needs targets holding only 0 and 1",
@@ -241,7 +276,7 @@ def test_cli_train_then_predict(tmp_path, capsys):
     from seqsal.io.bed import read_bed
     from seqsal.sequence.windows import extract_onehot, make_windows
 
-    windows = make_windows(read_bed(regions), LENGTH)
+    windows = make_windows(read_bed(regions), LENGTH + 8)  # the model's input length
     expected = predict(load_model(out), extract_onehot(str(fasta), windows))[:, 0]
     np.testing.assert_allclose(table["pred_activity"].to_numpy(), expected, rtol=1e-4, atol=1e-5)
     # A model folder that does not exist: one line, exit 2, no table.

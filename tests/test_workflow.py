@@ -254,6 +254,20 @@ def test_missing_inputs_named(tmp_path):
     assert "nowhere.bed" in result.stdout + result.stderr
 
 
+def test_width_and_context_together_named(data, tmp_path):
+    config = write_config(
+        tmp_path / "c.yaml",
+        genome=str(data / "sim" / "genome.fa"),
+        regions=str(data / "sim" / "regions.bed"),
+        width=120,
+        train={"context": 5},
+    )
+    result = seqsal("run", "--config", str(config), "--directory", str(tmp_path), "--dry-run")
+    assert result.returncode != 0
+    assert "'width' is 120 and 'train.context' is 5" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_demo_run_end_to_end(demo_run):
     run_dir, result, _ = demo_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

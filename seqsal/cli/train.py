@@ -67,7 +67,17 @@ def add_arguments(parser) -> None:
         type=int,
         default=None,
         metavar="W",
-        help="window length; if not given: the regions' width, or their median",
+        help="window length; if not given: the regions' width (or their median) plus --context "
+        "on each side",
+    )
+    parser.add_argument(
+        "--context",
+        type=int,
+        default=None,
+        metavar="C",
+        help="flanking bases added to each side of the regions' width when --width is not "
+        "given; default half the first convolution's kernel (9 for cnn, 10 for dilated), so "
+        "that sites at a region's edge are seen in full",
     )
     parser.add_argument(
         "--val-chroms",
@@ -146,6 +156,7 @@ def run(args) -> int:
         arch_kwargs=arch_kwargs,
         task=None if args.task == "auto" else args.task,
         width=args.width,
+        context=args.context,
         val_chroms=args.val_chroms,
         test_chroms=args.test_chroms,
         epochs=args.epochs,

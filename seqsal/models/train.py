@@ -2,9 +2,13 @@
 
 The recipe, and why:
 
-* **Data**: every region is resized to one window width (default: the regions' own width, or
-  their median width when they differ), centred on the region, strand-aware, padded with N
-  past chromosome ends.  Targets are numeric BED columns (default: all of them).
+* **Data**: every region is resized to one window width, centred on the region, strand-aware,
+  padded with N past chromosome ends.  The default width is the regions' own width (their
+  median when they differ) plus ``context`` bases of flanking genome on each side, by default
+  half the first convolution's kernel: the trunk's convolutions are unpadded, so without
+  flanks a site at a region's edge fits the first layer's kernel in only one placement, and a
+  filter that learned the site in another placement never sees it.  Targets are numeric BED
+  columns (default: all of them).
 * **Split by chromosome**: validation and test regions come from chromosomes the model never
   trains on (default: the last two chromosomes, in FASTA order, that hold regions: the one
   before last for validation, the last for test), so test metrics measure generalization to
@@ -43,6 +47,7 @@ from torch import nn
 
 from seqsal import __version__
 from seqsal._runtime import (
+    check_non_negative_int,
     check_positive_int,
     model_on,
     progress_bar,
@@ -239,18 +244,30 @@ def choose_split(
     return {"train": train_chroms, "val": val, "test": test}
 
 
+def default_context(arch: str, arch_kwargs: Mapping | None = None) -> int:
+    """Flanking bases per side that :func:`train` adds to the regions' width by default:
+    ``(kernel_size - 1) // 2`` of the architecture's first convolution (0 if it has none)."""
+    options = {**zoo.default_kwargs(arch), **dict(arch_kwargs or {})}
+    kernel = options.get("kernel_size", 1)
+    if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 1:
+        return 0  # the model's own check reports the bad value
+    return (int(kernel) - 1) // 2
+
+
 def load_training_data(
     fasta,
     regions,
     *,
     targets: Sequence[str] | str | None = None,
     width: int | None = None,
+    context: int = 0,
     val_chroms=None,
     test_chroms=None,
 ) -> TrainingData:
     """Read regions and targets, extract one-hot windows, split by chromosome.
 
-    Parameters are as in :func:`train`.
+    Parameters are as in :func:`train`, except ``context``: bases added to each side of the
+    default width (ignored when ``width`` is given); 0 here, resolved by :func:`train`.
     """
     import pandas as pd
 
@@ -282,6 +299,7 @@ def load_training_data(
             width = int(lengths[0]) if (lengths == lengths[0]).all() else int(np.median(lengths))
             if not (lengths == lengths[0]).all():
                 log.info("regions have different widths; using their median, %d bp", width)
+            width += 2 * context
         width = check_positive_int(width, "width")
         split_chroms = choose_split(
             table["chrom"].astype(str).tolist(),
@@ -531,6 +549,7 @@ def train(
     arch_kwargs: Mapping | None = None,
     task: str | None = None,
     width: int | None = None,
+    context: int | None = None,
     val_chroms=None,
     test_chroms=None,
     epochs: int = 30,
@@ -562,7 +581,16 @@ def train(
     task : {"regression", "classification"}, optional
         Default: classification when every target value is 0 or 1, else regression.
     width : int, optional
-        Window length L; default the regions' width (their median if they differ).
+        Window length L; default the regions' width (their median if they differ) plus
+        ``context`` on each side.
+    context : int, optional
+        Bases of flanking genome added to each side of the default window (only when ``width``
+        is not given).  Default ``(kernel_size - 1) // 2`` of the first convolution (9 for the
+        CNN, 10 for the dilated model): the unpadded first layer then sees a site anywhere in
+        the region, up to its edges, in every placement within its kernel.  On the
+        planted-motif benchmark this raised test r from 0.882-0.894 to 0.893-0.901 over three
+        seeds, and the recall of sites within 2 bp of a region's edge from 0.33 to 0.90
+        (docs/benchmarks.md).  0 trains on the regions' own width.
     val_chroms, test_chroms : list of str or comma-separated str, optional
         Held-out chromosomes; default the one before last and the last chromosome (FASTA
         order) holding regions.
@@ -609,8 +637,23 @@ def train(
     _check_lr(lr)
     _check_weight_decay(weight_decay)
     arch_kwargs = dict(arch_kwargs or {})
+    if width is not None and context is not None:
+        raise InputError(
+            f"width={width!r} and context={context!r}; give one: width is the whole window, "
+            "context widens the regions' own width"
+        )
+    if context is None:
+        context = 0 if width is not None else default_context(arch, arch_kwargs)
+    else:
+        context = check_non_negative_int(context, "context")
     data = load_training_data(
-        fasta, regions, targets=targets, width=width, val_chroms=val_chroms, test_chroms=test_chroms
+        fasta,
+        regions,
+        targets=targets,
+        width=width,
+        context=context,
+        val_chroms=val_chroms,
+        test_chroms=test_chroms,
     )
     inferred = infer_task(data.Y)
     if task is None:
@@ -682,6 +725,7 @@ def train(
         "targets": list(data.targets),
         "arch": arch,
         "width": L,
+        "context": None if width is not None else context,
         "splits": {
             name: {"n": counts[name], "chroms": data.chroms[name]}
             for name in ("train", "val", "test")

@@ -29,6 +29,12 @@ def _sample_table():
     """Sample name -> regions BED and model (None: train one), from the sheet or the config."""
     if config["genome"] is None:
         raise WorkflowError("config: 'genome' is required (a FASTA file); it is null")
+    if config["width"] is not None and config["train"]["context"] is not None:
+        raise WorkflowError(
+            f"config: 'width' is {config['width']} and 'train.context' is "
+            f"{config['train']['context']}; set one (width is the whole window, context widens "
+            "the regions' own width)"
+        )
     if SCAN:
         return _scan_sample()
     if config["samples"]:

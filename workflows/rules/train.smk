@@ -23,6 +23,7 @@ rule train:
         targets=option("--targets", config["train"]["targets"]),
         task=config["train"]["task"],
         width=option("--width", config["width"]),
+        context=option("--context", config["train"]["context"]),
         val=option("--val-chroms", config["train"]["val_chroms"]),
         test=option("--test-chroms", config["train"]["test_chroms"]),
         epochs=config["train"]["epochs"],
@@ -34,6 +35,6 @@ rule train:
     shell:
         "seqsal train --fasta {input.genome:q} --regions {input.regions:q} --out {output.model:q}"
         " --arch {params.arch} {params.arch_kwargs} {params.targets} --task {params.task}"
-        " {params.width} {params.val} {params.test} --epochs {params.epochs}"
+        " {params.width} {params.context} {params.val} {params.test} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --patience {params.patience}"
         " --seed {params.seed} --device {params.device} --no-progress > {log:q} 2>&1"
