@@ -26,27 +26,32 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from motif_recovery import planted_instances, seqlet_scores  # noqa: E402
+from motif_recovery import planted_instances, seqlet_hits, seqlet_scores  # noqa: E402
 
 
 def tangermeme_seqlets(P, N, fdr: float, max_len: int = 20) -> pd.DataFrame:
     """tangermeme ``recursive_seqlets`` at a target FDR against the control ``N``, once per
     sign (negated arrays for negative seqlets, as its docstring says): example_idx,
-    core_start, core_end, sign."""
+    core_start, core_end, sign.  ``attrs["estimated_fdr_attained"]`` holds, per sign, its own
+    FDR estimate at the threshold it used (None where no threshold reached the target)."""
     import torch
     from tangermeme.seqlet import recursive_seqlets
 
-    parts = []
+    parts, attained = [], {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for sign in (1, -1):
-            s = recursive_seqlets(
+            result = recursive_seqlets(
                 torch.from_numpy(sign * P.astype(np.float32)),
                 min_seqlet_len=4,
                 max_seqlet_len=max_len,
                 X_control=torch.from_numpy(sign * N.astype(np.float32)),
                 target_fdr=fdr,
+                return_fdr=True,
             )
+            s = result.seqlets
+            ok = result.fdr[result.fdr["fdr"] <= fdr]
+            attained[sign] = float(ok.loc[ok["threshold"].idxmax(), "fdr"]) if len(ok) else None
             parts.append(
                 pd.DataFrame(
                     {
@@ -57,21 +62,14 @@ def tangermeme_seqlets(P, N, fdr: float, max_len: int = 20) -> pd.DataFrame:
                     }
                 )
             )
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs["estimated_fdr_attained"] = attained
+    return table
 
 
 def false_calls(seqlets: pd.DataFrame, planted: pd.DataFrame) -> np.ndarray:
     """True where a seqlet overlaps no planted instance of its sign."""
-    by_example = {e: g for e, g in planted.groupby("example_idx")}
-    false = np.ones(len(seqlets), dtype=bool)
-    for i, r in enumerate(seqlets.itertuples()):
-        g = by_example.get(r.example_idx)
-        if g is None:
-            continue
-        g = g[g["sign"] == r.sign]
-        overlap = np.minimum(g["s_end"], r.core_end) - np.maximum(g["s_start"], r.core_start)
-        false[i] = not bool((overlap > 0).any())
-    return false
+    return ~seqlet_hits(seqlets, planted)[1]
 
 
 def best_relative_score(X, example, start, end, matrices) -> float:
@@ -119,7 +117,7 @@ def main() -> int:
     d = np.load(out / "attributions.npz")
     X = d["X"].astype(np.float64)
     P, N = d["projected"].sum(axis=1), d["projected_null"].sum(axis=1)
-    planted = planted_instances(out / "sim", d["name"])
+    planted = planted_instances(out / "sim", d["name"], d["start"])
 
     calls = {}
     table = call_seqlets(P, null=N, fdr=args.fdr, progress=False).table
