@@ -271,6 +271,8 @@ def load_training_data(
     """
     import pandas as pd
 
+    context = check_non_negative_int(context, "context")
+
     from seqsal.io.bed import read_bed
     from seqsal.io.fasta import Genome, open_genome
     from seqsal.sequence.windows import extract_onehot, make_windows
@@ -644,8 +646,6 @@ def train(
         )
     if context is None:
         context = 0 if width is not None else default_context(arch, arch_kwargs)
-    else:
-        context = check_non_negative_int(context, "context")
     data = load_training_data(
         fasta,
         regions,
@@ -725,7 +725,7 @@ def train(
         "targets": list(data.targets),
         "arch": arch,
         "width": L,
-        "context": None if width is not None else context,
+        "context": None if width is not None else int(context),  # validated by the loader
         "splits": {
             name: {"n": counts[name], "chroms": data.chroms[name]}
             for name in ("train", "val", "test")
