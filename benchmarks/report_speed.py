@@ -99,11 +99,11 @@ def write_modisco_h5(path: Path, motifs, members, length: int, rng) -> None:
 
 def write_run(folder: Path, motifs, members, n_store: int, length: int, rng) -> dict:
     """Store, motifs folder (meme, h5, hits, seqlets) as ``seqsal motifs`` leaves them."""
-    from seqsal.io.meme import write_meme
     from seqsal.io.store import AttributionStore
     from seqsal.motifs.cwm_io import write_motifs
+    from seqsal.motifs.meme import write_meme
     from seqsal.motifs.scan import HIT_COLUMNS, write_hits_bed
-    from seqsal.seqlets.call import BED_COLUMNS
+    from seqsal.seqlets.bed import BED_COLUMNS
 
     X = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n_store, length))].transpose(0, 2, 1)
     hyp = rng.normal(scale=0.02, size=X.shape).astype(np.float32)
@@ -170,8 +170,8 @@ def main() -> None:
     parser.add_argument("--keep", default=None, help="copy both reports into this folder")
     args = parser.parse_args()
 
-    from seqsal.io.meme import write_meme
     from seqsal.motifs import load_jaspar, match, write_annotation
+    from seqsal.motifs.meme import write_meme
     from seqsal.plot.report import write_report
 
     rng = np.random.default_rng(args.seed)

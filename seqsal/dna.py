@@ -664,6 +664,7 @@ def attribute_to_store(
 
     from seqsal._runtime import check_positive_int, progress_bar
     from seqsal.io.store import AttributionStore
+    from seqsal.sequence.geometry import window_geometry
     from seqsal.sequence.windows import iter_onehot
 
     began = time.perf_counter()
@@ -679,12 +680,7 @@ def attribute_to_store(
     n = len(windows)
     if n == 0:
         raise InputError("no windows to attribute (the regions are empty or all were dropped)")
-    widths = (
-        (windows["pad_left"] + windows["end"] - windows["start"] + windows["pad_right"])
-        if "pad_left" in windows
-        else windows["end"] - windows["start"]
-    )
-    length = int(widths.iloc[0])
+    length = window_geometry(windows, what="windows").length
     attrs = {
         "method": method,
         "target": target_names[target]

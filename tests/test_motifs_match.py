@@ -242,7 +242,7 @@ def test_jaspar_loader_agrees_with_pyjaspar(jaspar):
 def test_meme_file_database_gives_the_same_annotation(tmp_path, jaspar, annotated):
     from memelite.io import read_meme as memelite_read_meme
 
-    from seqsal.io.meme import write_meme
+    from seqsal.motifs.meme import write_meme
 
     by_id, db = jaspar
     path = write_meme(db, tmp_path / "jaspar.meme")

@@ -97,7 +97,7 @@ def test_attribution_logo_genome_axis_and_strand(strand):
     projected = np.zeros((4, length))
     projected[0, 7] = 1.5  # an A at window index 7, as the model read the window
     fig, view = logo.attribution_logo(
-        projected, chrom="chr2", start=start, strand=strand, marks=[(5_010, 5_016, "hit", 1, "m")]
+        projected, chrom="chr2", origin=start, strand=strand, marks=[(5_010, 5_016, "hit", 1, "m")]
     )
     assert (view.first, view.last) == (start, start + length)
     logo_ax = fig.axes[0]
@@ -119,12 +119,12 @@ def test_long_region_zooms_on_the_salient_stretch():
     X = np.eye(4)[rng.integers(0, 4, length)].T
     projected = X * rng.normal(scale=0.01, size=length)
     projected[:, 700:712] = X[:, 700:712] * 2.0
-    fig, view = logo.attribution_logo(projected, start=0, max_columns=50)
+    fig, view = logo.attribution_logo(projected, origin=0, max_columns=50)
     assert len(fig.axes) == 3  # track, zoomed logo, marks
     assert view.zoom_last - view.zoom_first == 50
     assert view.zoom_first <= 700 and 712 <= view.zoom_last
     assert fig.axes[0].get_xlim() == pytest.approx((-0.5, length - 0.5))
-    fig, view = logo.attribution_logo(projected, start=0, zoom=(100, 130))
+    fig, view = logo.attribution_logo(projected, origin=0, zoom=(100, 130))
     assert (view.zoom_first, view.zoom_last) == (100, 130)
 
 
@@ -185,4 +185,4 @@ def test_bad_matrices_are_input_errors():
             Motif("a", np.full((4, 3), 0.25)), Motif("b", np.full((4, 3), 0.25)), orientation="x"
         )
     with pytest.raises(InputError, match="zoom"):
-        logo.attribution_logo(np.zeros((4, 10)), start=0, zoom=(50, 60))
+        logo.attribution_logo(np.zeros((4, 10)), origin=0, zoom=(50, 60))

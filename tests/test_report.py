@@ -19,14 +19,14 @@ import pandas as pd
 import pytest
 
 from seqsal.errors import InputError
-from seqsal.io.meme import write_meme
 from seqsal.io.store import AttributionStore
 from seqsal.motifs.cwm_io import write_motifs
 from seqsal.motifs.match import ANNOTATION_COLUMNS, read_annotation, write_annotation
+from seqsal.motifs.meme import write_meme
 from seqsal.motifs.scan import HIT_COLUMNS, write_hits_bed
 from seqsal.motifs.types import Motif
 from seqsal.plot.report import load_motif_dir, write_report
-from seqsal.seqlets.call import BED_COLUMNS
+from seqsal.seqlets.bed import BED_COLUMNS
 
 EVIL = "<img src=x onerror=alert(1)>"
 #: The same attack without whitespace (motif ids cannot hold spaces); browsers run it too.

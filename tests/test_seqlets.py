@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from seqsal.errors import InputError
-from seqsal.seqlets import call as callmod
 from seqsal.seqlets import (
+    BED_COLUMNS,
     call_seqlets,
     read_seqlets_bed,
-    window_to_genome,
     write_seqlets_bed,
 )
+from seqsal.seqlets import call as callmod
 
 L = 120
 
@@ -167,14 +167,6 @@ def test_genome_coordinates_on_both_strands():
     assert (row["genome_start"], row["genome_end"]) == (end - 93, end - 77)
 
 
-def test_window_to_genome_reverse_maps_single_bases():
-    # base at offset i of a - window is genome end-1-i: a 1-bp span [i, i+1) -> [end-1-i, end-i)
-    gs, ge = window_to_genome([0, 5, 9], [1, 6, 10], [100] * 3, [110] * 3, ["-"] * 3)
-    assert gs.tolist() == [109, 104, 100] and ge.tolist() == [110, 105, 101]
-    gs, ge = window_to_genome([0, 5], [3, 10], [100, 100], [110, 110], ["+", "."])
-    assert gs.tolist() == [100, 105] and ge.tolist() == [103, 110]
-
-
 def test_flanks_do_not_change_calls_and_clip_to_window():
     X, null, _ = planted()
     X[1, 0:8] += 1.0  # a block at the window edge
@@ -309,7 +301,7 @@ def test_bed_round_trip(tmp_path):
     assert first.startswith("#chrom\tstart\tend\tname\tscore\tstrand\tregion\toffset\tsign")
     back = read_seqlets_bed(path)
     assert len(back) == len(res.table) == len(written)
-    assert list(back.columns) == callmod.BED_COLUMNS
+    assert list(back.columns) == BED_COLUMNS
     merged = back.merge(
         res.table, left_on=["region", "offset", "sign"], right_on=["region", "start", "sign"]
     )

@@ -56,61 +56,16 @@ def add_arguments(parser) -> None:
     add_progress_option(parser)
 
 
-def seqlets_to_rows(bed: pd.DataFrame, coords: pd.DataFrame, *, path=None) -> pd.DataFrame:
-    """Map a seqlets BED (region name + window offset) to rows and offsets of a store.
-
-    Returns the BED with ``example_idx``, ``core_start`` and ``core_end`` (window offsets of
-    the reported span) added.  Raises InputError naming the first region not in the store.
-    """
-    needed = {"region", "offset", "sign", "start", "end"}
-    missing = sorted(needed - set(bed.columns))
-    if missing:
-        raise InputError(
-            f"seqlets BED lacks columns {missing}; expected the BED written by 'seqsal seqlets'",
-            path=path,
-        )
-    names = coords["name"].astype(str).to_numpy()
-    if len(set(names)) != len(names):
-        raise InputError(
-            "the store's window names are not unique, so seqlets cannot be mapped to windows"
-        )
-    index = pd.Series(np.arange(len(names)), index=names)
-    region = bed["region"].astype(str)
-    known = region.isin(index.index)
-    if not known.all():
-        first = region[~known].iloc[0]
-        raise InputError(
-            f"seqlet region {first!r} is not a window of the store "
-            f"({int((~known).sum())} seqlets unmatched); were the seqlets called on this store?",
-            path=path,
-        )
-    out = bed.copy()
-    out["example_idx"] = index.loc[region].to_numpy()
-    out["core_start"] = out["offset"].astype(np.int64)
-    out["core_end"] = out["core_start"] + (out["end"] - out["start"]).astype(np.int64)
-    length = int((coords["end"] - coords["start"]).max()) if len(coords) else 0
-    if "pad_left" in coords:
-        length = int(
-            (coords["end"] - coords["start"] + coords["pad_left"] + coords["pad_right"]).max()
-        )
-    bad = (out["core_start"] < 0) | (out["core_end"] > length)
-    if bad.any():
-        raise InputError(
-            f"seqlet offsets outside the window (length {length}) in {int(bad.sum())} rows",
-            path=path,
-        )
-    return out
-
-
 def run(args) -> int:
-    from seqsal.io.meme import write_meme
     from seqsal.io.store import open_store
     from seqsal.motifs.cwm_io import write_motifs
     from seqsal.motifs.database import load_database
     from seqsal.motifs.discover import discover
     from seqsal.motifs.match import ANNOTATION_COLUMNS, match, write_annotation
+    from seqsal.motifs.meme import write_meme
     from seqsal.motifs.scan import HIT_COLUMNS, scan, write_hits_bed
-    from seqsal.seqlets.call import BED_COLUMNS, read_seqlets_bed
+    from seqsal.seqlets.bed import read_seqlets_bed, write_seqlets_bed
+    from seqsal.sequence.geometry import window_geometry
 
     began = time.perf_counter()
     progress = args.progress
@@ -131,8 +86,8 @@ def run(args) -> int:
         coords = store.coords.copy()
     if X.shape[0] == 0:
         raise InputError("the attribution store holds no windows", path=args.store)
-    bed = read_seqlets_bed(args.seqlets)
-    table = seqlets_to_rows(bed, coords, path=args.seqlets)
+    windows = window_geometry(coords, X.shape[2], n=X.shape[0], what=f"{args.store} coords")
+    table = read_seqlets_bed(args.seqlets, windows=windows)
 
     motifs = discover(
         table,
@@ -160,9 +115,7 @@ def run(args) -> int:
     assignment = np.full(len(table), ".", dtype=object)
     for motif in motifs:
         assignment[motif.seqlets["seqlet"].to_numpy()] = motif.id
-    seqlet_bed = bed.copy()
-    seqlet_bed["motif"] = assignment
-    _write_seqlet_bed(seqlet_bed[[c for c in BED_COLUMNS if c in seqlet_bed]], out / "seqlets.bed")
+    write_seqlets_bed(table.assign(motif=assignment), out / "seqlets.bed")
 
     n_pos = sum(m.sign > 0 for m in motifs)
     n_neg = len(motifs) - n_pos
@@ -176,11 +129,3 @@ def run(args) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _write_seqlet_bed(table: pd.DataFrame, path: Path) -> None:
-    from seqsal.io.atomic import atomic_open
-
-    with atomic_open(path, "w") as handle:
-        handle.write("#" + "\t".join(table.columns) + "\n")
-        table.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")

@@ -8,11 +8,13 @@ trained on.  gzip input is detected by its magic bytes, whatever the file is cal
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -46,15 +48,22 @@ _MISSING = frozenset({"", ".", "NA", "NaN", "nan", "na"})
 # extract --windows-bed``): the N bases padded past a chromosome end.  Read back as integers
 # and never taken for targets, so a windows BED round-trips.
 WINDOW_COLUMNS = ("pad_left", "pad_right")
+#: Characters that end a field or a line of a tab-separated file (tab, and every line break
+#: ``str.splitlines`` knows).  BED fields are written verbatim, so a field must not hold one.
+FIELD_BREAKS = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_FIELD_BREAK = re.compile("[" + re.escape(FIELD_BREAKS) + "]")
 
 
 def _open_text(path: str | os.PathLike):
     """Open ``path`` as text, decompressing gzip (by magic bytes, not by name)."""
     with open(path, "rb") as handle:
         magic = handle.read(2)
+    # newline="": a carriage return inside a line stays visible (a name holding one is refused)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(
+            gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline=""
+        )
+    return open(path, encoding="utf-8", errors="replace", newline="")
 
 
 def _split(line: str) -> list[str]:
@@ -177,6 +186,8 @@ def read_bed(
         raise InputError(f"cannot read BED file: {err}", path=source) from err
     if "\r" in text:
         text = text.replace("\r\n", "\n")
+        if "\n" not in text:  # classic Mac line ends
+            text = text.replace("\r", "\n")
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
             continue
@@ -282,6 +293,15 @@ def read_bed(
             g if g not in ("", ".") else f"{c}:{s}-{e}"
             for g, c, s, e in zip(given, chrom, starts, ends, strict=True)
         ]
+        for i, name in enumerate(given if _FIELD_BREAK.search("".join(given)) else ()):
+            if _FIELD_BREAK.search(name):
+                raise InputError(
+                    f"region name {name!r} holds a tab or line break; names are written "
+                    "verbatim into BED outputs (seqlets.bed, hits.bed), so they may hold any "
+                    "character but these",
+                    path=source,
+                    line=int(lines[i]),
+                )
     else:
         name_col = [f"{c}:{s}-{e}" for c, s, e in zip(chrom, starts, ends, strict=True)]
     if unique_names:
@@ -439,8 +459,82 @@ def _check_chromosomes(
     return kept
 
 
+def check_fields(table: pd.DataFrame, *, path=None) -> None:
+    """Refuse a text field holding a tab or line break (:data:`FIELD_BREAKS`).
+
+    Fields are written verbatim, so such a field would split its line.  The InputError names
+    the output file, the column, the row and the value.
+    """
+    for column in table.columns:
+        values = table[column]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        bad = values.astype(str).str.contains(_FIELD_BREAK, regex=True).to_numpy(dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"column {column!r} row {i} is {values.iloc[i]!r}: a tab or line break inside "
+                "a field would split its line; expected fields without them",
+                path=path,
+            )
+
+
+def write_rows(
+    handle, table: pd.DataFrame, *, float_format: str | None = None, na_rep: str = ""
+) -> None:
+    """Write ``table``'s rows to an open text file, tab-separated, every field verbatim.
+
+    No field is quoted or escaped (pandas would quote a field holding ``"``), so bedtools,
+    awk and joins on a name see the name as it came.  Call :func:`check_fields` first.
+    """
+    table.to_csv(
+        handle,
+        sep="\t",
+        header=False,
+        index=False,
+        float_format=float_format,
+        na_rep=na_rep,
+        lineterminator="\n",
+        quoting=csv.QUOTE_NONE,
+        escapechar=None,
+    )
+
+
+def write_table(
+    table: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    float_format: str | None = "%.6g",
+    na_rep: str = "NaN",
+) -> None:
+    """Write a BED6+ (or any) table with a ``#``-prefixed header row naming every column.
+
+    Fields are written verbatim (see :func:`write_rows`); the file appears only when complete.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Written in column and row order.
+    path : str or os.PathLike
+        Output file.
+    float_format : str or None, default "%.6g"
+        Format of float columns.
+    na_rep : str, default "NaN"
+        Written for missing values.
+
+    Raises
+    ------
+    InputError
+        If a text field holds a tab or line break (naming the column and row).
+    """
+    check_fields(table, path=path)
+    with atomic_open(path, "w", newline="") as handle:
+        handle.write("#" + "\t".join(map(str, table.columns)) + "\n")
+        write_rows(handle, table, float_format=float_format, na_rep=na_rep)
+
+
 def write_bed(df: pd.DataFrame, path: str | os.PathLike, *, header: bool = False) -> None:
-    """Write a regions DataFrame as BED (atomically).
+    """Write a regions DataFrame as BED (atomically), every field verbatim.
 
     Parameters
     ----------
@@ -453,6 +547,11 @@ def write_bed(df: pd.DataFrame, path: str | os.PathLike, *, header: bool = False
         Write a ``#chrom<TAB>start<TAB>end...`` comment line naming the columns, which
         :func:`read_bed` reads back (extra numeric columns become targets).  Off by default
         because some tools reject any comment line.
+
+    Raises
+    ------
+    InputError
+        If a text field holds a tab or line break (naming the column and row).
     """
     missing = [c for c in ("chrom", "start", "end") if c not in df.columns]
     if missing:
@@ -469,7 +568,8 @@ def write_bed(df: pd.DataFrame, path: str | os.PathLike, *, header: bool = False
         out["strand"] = "."
     order = BED_COLUMNS + [c for c in out.columns if c not in BED_COLUMNS]
     out = out[order]
+    check_fields(out, path=path)
     with atomic_open(path, "w", newline="\n") as handle:
         if header:
             handle.write("#" + "\t".join(map(str, order)) + "\n")
-        out.to_csv(handle, sep="\t", header=False, index=False, lineterminator="\n", na_rep="NA")
+        write_rows(handle, out, na_rep="NA")

@@ -3,8 +3,9 @@
 The value at genome position p (0-based, + strand) is the sum over the four bases of the
 projected contributions at p, i.e. the contribution of the base actually there.  Windows on the
 ``-`` strand were attributed as the reverse complement, so their values are reversed back to +
-strand order before they are placed.  Where windows overlap, the value at p is the mean over
-the windows that cover p; positions no window covers have no value.
+strand order before they are placed, and the N padding of windows past a chromosome end is
+left out (:mod:`seqsal.sequence.geometry` places every window).  Where windows overlap, the
+value at p is the mean over the windows that cover p; positions no window covers have no value.
 """
 
 from __future__ import annotations
@@ -68,49 +69,16 @@ class _Sweep:
         self.count[offset : offset + values.size] += 1
 
 
-def _place(
-    values: np.ndarray, start: int, end: int, strand: str, size: int, pad_left: int, pad_right: int
-):
-    """Genome start and + strand values of one window, clipped to the chromosome.
-
-    ``start, end`` is the genome span read and ``pad_left``/``pad_right`` the N bases added
-    outside it (+ strand order), as :func:`seqsal.sequence.windows.make_windows` records them.
-    A store from elsewhere has no padding columns: a window whose span is shorter than L is
-    then taken to be padded on the side of the chromosome end it touches.
-    """
-    length = values.size
-    if strand == "-":
-        values = values[::-1]
-    span = end - start
-    if span <= 0 or span > length:
-        raise InputError(
-            f"window {start}-{end} spans {span} bases but the store holds {length} per window"
-        )
-    if pad_left + span + pad_right != length:
-        if pad_left or pad_right:
-            raise InputError(
-                f"window {start}-{end} with pad_left={pad_left}, pad_right={pad_right} does not add up to L={length}"
-            )
-        if span == length:
-            pad_left = 0
-        elif start == 0 and end != size:
-            pad_left = length - span
-        elif end == size and start != 0:
-            pad_left = 0
-        else:
-            pad_left = (length - span) // 2
-    values = values[pad_left : pad_left + span]
-    lo, hi = max(start, 0), min(end, size)
-    return lo, values[lo - start : hi - start]
-
-
 def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int = 256) -> Path:
     """Write the per-base projected contribution of every stored window to a bigWig file.
 
     Parameters
     ----------
     store : path or StoredAttributions
-        The attribution store (its ``coords/`` give each window's place in the genome).
+        The attribution store (its ``coords/`` give each window's place in the genome).  A
+        store that recorded no padding but holds windows shorter than L past a chromosome end
+        is taken to be padded on the side of the end it touches
+        (:func:`seqsal.sequence.geometry.infer_padding`).
     out : path
         The ``.bw`` file, written atomically.
     chrom_sizes : mapping of str to int
@@ -126,18 +94,18 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
     Raises
     ------
     InputError
-        If a window lies on a chromosome missing from ``chrom_sizes`` or the store has no
-        genome coordinates.
+        If a window lies on a chromosome missing from ``chrom_sizes``, the store has no
+        genome coordinates, or a window's coordinates do not span L bases.
     """
     import pyBigWig
 
     from seqsal.io.store import StoredAttributions, open_store
+    from seqsal.sequence.geometry import infer_padding, window_geometry
 
     owned = not isinstance(store, StoredAttributions)
     reader = open_store(store) if owned else store
     try:
         coords = reader.coords.copy()
-        coords["row"] = np.arange(len(coords))
         sizes = {str(k): int(v) for k, v in chrom_sizes.items()}
         unknown = sorted(set(coords["chrom"]) - set(sizes))
         if unknown:
@@ -149,43 +117,33 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
                 f"chromosome(s) {unknown[:5]} of the store are not in chrom_sizes (e.g. the FASTA)",
                 path=reader.path,
             )
+        windows = window_geometry(
+            infer_padding(coords, reader.length, sizes),
+            reader.length,
+            what=f"{reader.path} coords",
+        )
         order = {chrom: i for i, chrom in enumerate(sizes)}
+        coords["row"] = np.arange(len(coords))
         coords["chrom_order"] = coords["chrom"].map(order)
         coords = coords.sort_values(["chrom_order", "start", "end"], kind="stable")
         with atomic_path(out) as tmp:
             writer = pyBigWig.open(str(tmp), "w")
             try:
                 writer.addHeader(list(sizes.items()))
-                for _, windows in coords.groupby("chrom_order", sort=True):
-                    chrom_name = windows["chrom"].iloc[0]
+                for _, block_rows in coords.groupby("chrom_order", sort=True):
+                    chrom_name = block_rows["chrom"].iloc[0]
                     sweep = _Sweep(writer, chrom_name)
                     size = sizes[chrom_name]
-                    for first in range(0, len(windows), chunk_size):
-                        block = windows.iloc[first : first + chunk_size]
-                        rows = block["row"].to_numpy()
+                    for first in range(0, len(block_rows), chunk_size):
+                        rows = block_rows["row"].to_numpy()[first : first + chunk_size]
                         sorted_rows = np.unique(rows)
                         data = reader.projected[sorted_rows].astype(np.float64).sum(axis=1)
                         data = data[np.searchsorted(sorted_rows, rows)]
-                        for values, start, end, strand, pad_left, pad_right in zip(
-                            data,
-                            block["start"],
-                            block["end"],
-                            block["strand"],
-                            block["pad_left"],
-                            block["pad_right"],
-                            strict=True,
-                        ):
-                            lo, placed = _place(
-                                values,
-                                int(start),
-                                int(end),
-                                str(strand),
-                                size,
-                                int(pad_left),
-                                int(pad_right),
-                            )
-                            if placed.size:
-                                sweep.add(lo, placed)
+                        for start, values in windows.on_genome(data, rows):
+                            # clipped to the chromosome, for a store made on another genome
+                            lo, hi = max(start, 0), min(start + values.size, size)
+                            if hi > lo:
+                                sweep.add(lo, values[lo - start : hi - start])
                     sweep.flush(size + 1)
             finally:
                 writer.close()

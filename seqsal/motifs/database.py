@@ -192,7 +192,7 @@ def load_database(spec=None) -> list[Motif]:
     -------
     list of Motif
     """
-    from seqsal.io.meme import read_meme
+    from seqsal.motifs.meme import read_meme
 
     if spec is None:
         return load_jaspar()

@@ -40,6 +40,7 @@ import pandas as pd
 from seqsal._runtime import check_positive_int, progress_bar, rng
 from seqsal.errors import InputError
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, span_above
+from seqsal.sequence.geometry import WindowGeometry, window_geometry
 
 log = logging.getLogger(__name__)
 
@@ -504,6 +505,7 @@ def discover(
     data = _prepare(X, hypothetical, projected, pad)
     n, L = data.codes.shape[0], data.length
     table = _seqlet_spans(seqlets, n, L)
+    geometry = None if coords is None else window_geometry(coords, L, n=n, what="coords")
     kmers = _kmer_codes(data.codes, k)
     canonical = np.where(kmers >= 0, np.minimum(kmers, _revcomp_code(np.maximum(kmers, 0), k)), -1)
 
@@ -543,7 +545,7 @@ def discover(
                         cand,
                         table,
                         sign,
-                        coords,
+                        geometry,
                         output_flank,
                         trim_threshold,
                     )
@@ -730,7 +732,7 @@ def _to_motif(
     cand: _Candidate,
     table: pd.DataFrame,
     sign: int,
-    coords,
+    geometry: WindowGeometry | None,
     output_flank: int,
     trim_threshold: float,
 ) -> Motif:
@@ -745,11 +747,17 @@ def _to_motif(
         trim=(output_flank, output_flank + cand.width),
         source=SOURCE,
     )
-    motif.seqlets = _member_table(data, cand, table, coords, output_flank)
+    motif.seqlets = _member_table(data, cand, table, geometry, output_flank)
     return motif
 
 
-def _member_table(data: _Data, cand: _Candidate, table: pd.DataFrame, coords, output_flank):
+def _member_table(
+    data: _Data,
+    cand: _Candidate,
+    table: pd.DataFrame,
+    geometry: WindowGeometry | None,
+    output_flank: int,
+) -> pd.DataFrame:
     width = cand.width + 2 * output_flank
     first = np.where(cand.orient == 0, cand.start - output_flank, cand.start - output_flank)
     offset = first - data.pad
@@ -768,28 +776,16 @@ def _member_table(data: _Data, cand: _Candidate, table: pd.DataFrame, coords, ou
     duplicate = np.ones(cand.seqlet.size, dtype=bool)
     duplicate[_distinct(cand)] = False
     members["duplicate"] = duplicate
-    if coords is not None:
-        from seqsal.seqlets.call import window_to_genome
-
-        c = coords.reset_index(drop=True).iloc[cand.example]
-        strand = c["strand"].astype(str).to_numpy() if "strand" in c else np.full(len(c), "+")
-        pad_left = c["pad_left"].to_numpy(np.int64) if "pad_left" in c else 0
-        pad_right = c["pad_right"].to_numpy(np.int64) if "pad_right" in c else 0
-        g_start, g_end = window_to_genome(
-            offset,
-            offset + width,
-            c["start"].to_numpy(np.int64) - pad_left,
-            c["end"].to_numpy(np.int64) + pad_right,
-            strand,
-        )
-        members["chrom"] = c["chrom"].astype(str).to_numpy()
+    if geometry is not None:
+        # The aligned span (core and output flanks) may run past the window: mapped as it is.
+        g_start, g_end = geometry.to_genome(cand.example, offset, offset + width)
+        members["chrom"] = geometry.chrom[cand.example]
         members["start"] = g_start
         members["end"] = g_end
         members["strand"] = np.where(
-            (members["orientation"].to_numpy() == "+") != (strand == "-"), "+", "-"
+            (members["orientation"].to_numpy() == "+") != geometry.minus[cand.example], "+", "-"
         )
-        if "name" in c:
-            members["region"] = c["name"].astype(str).to_numpy()
+        members["region"] = geometry.name[cand.example]
     extra = [c for c in table.columns if c not in members.columns and c not in ("start", "end")]
     for column in extra:
         members[column] = table[column].to_numpy()[cand.seqlet]

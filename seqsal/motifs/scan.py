@@ -32,6 +32,7 @@ from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.motifs.match import query_matrix
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif
+from seqsal.sequence.geometry import WindowGeometry, window_geometry
 
 log = logging.getLogger(__name__)
 
@@ -95,91 +96,12 @@ def _check_inputs(X, projected):
     return np.ascontiguousarray(X, dtype=np.float32), per_base, profile
 
 
-def _window_geometry(coords, n: int, L: int) -> dict[str, np.ndarray]:
-    """Per region: chrom, genome span read, genome position of window base 0, strand, name."""
+def _geometry(coords, n: int, L: int) -> WindowGeometry:
+    """The windows' geometry; without coords, regions ``seq0..`` placed at 0..L of themselves."""
     if coords is None:
-        names = np.array([f"seq{i}" for i in range(n)], dtype=object)
-        zeros = np.zeros(n, dtype=np.int64)
-        return {
-            "chrom": names,
-            "start": zeros,
-            "end": zeros + L,
-            "first": zeros,
-            "last": zeros + L,
-            "minus": np.zeros(n, dtype=bool),
-            "name": names,
-        }
-    if not isinstance(coords, pd.DataFrame):
-        raise InputError(
-            f"coords is a {type(coords).__name__}; expected a DataFrame with chrom, start, end, strand, name"
-        )
-    missing = [c for c in ("chrom", "start", "end") if c not in coords.columns]
-    if missing:
-        raise InputError(
-            f"coords lacks columns {missing}; expected chrom, start, end (strand, name optional)"
-        )
-    if len(coords) != n:
-        raise InputError(f"coords has {len(coords)} rows but X has {n} regions")
-    start = coords["start"].to_numpy(np.int64)
-    end = coords["end"].to_numpy(np.int64)
-    pad_left = (
-        coords["pad_left"].to_numpy(np.int64)
-        if "pad_left" in coords.columns
-        else np.zeros(n, np.int64)
-    )
-    pad_right = (
-        coords["pad_right"].to_numpy(np.int64)
-        if "pad_right" in coords.columns
-        else np.zeros(n, np.int64)
-    )
-    width = pad_left + end - start + pad_right
-    wrong = np.flatnonzero(width != L)
-    if wrong.size:
-        i = int(wrong[0])
-        raise InputError(
-            f"coords row {i} spans {int(width[i])} bp (pad_left + end - start + pad_right) but X is {L} long; "
-            "coords must be the windows the attributions were computed on"
-        )
-    strand = (
-        coords["strand"].astype(str).to_numpy() if "strand" in coords.columns else np.full(n, "+")
-    )
-    bad = ~np.isin(strand, ["+", "-", "."])
-    if bad.any():
-        raise InputError(f"coords strand {strand[bad][0]!r}; expected '+', '-' or '.'")
-    names = coords["name"].astype(str).to_numpy(dtype=object) if "name" in coords.columns else None
-    if names is None:
-        names = np.array(
-            [f"{c}:{s}-{e}" for c, s, e in zip(coords["chrom"], start, end, strict=True)],
-            dtype=object,
-        )
-    return {
-        "chrom": coords["chrom"].astype(str).to_numpy(dtype=object),
-        "start": start,
-        "end": end,
-        "first": start - pad_left,
-        "last": end + pad_right,
-        "minus": strand == "-",
-        "name": names,
-    }
-
-
-def window_to_genome(offset, width, geometry: dict, region) -> tuple[np.ndarray, np.ndarray]:
-    """Genome BED span of window bases ``[offset, offset + width)`` of the given regions.
-
-    On a ``+`` (or ``.``) window base ``i`` is genome position ``first + i`` (``first`` =
-    ``start - pad_left``); on a ``-`` window, read as the reverse complement, it is
-    ``last - 1 - i`` (``last`` = ``end + pad_right``), so the span is
-    ``[last - offset - width, last - offset)``.  Spans are clipped to the genome span read.
-    """
-    offset = np.asarray(offset, dtype=np.int64)
-    region = np.asarray(region, dtype=np.int64)
-    minus = geometry["minus"][region]
-    g_start = np.where(
-        minus, geometry["last"][region] - offset - width, geometry["first"][region] + offset
-    )
-    g_start_clipped = np.maximum(g_start, geometry["start"][region])
-    g_end = np.minimum(g_start + width, geometry["end"][region])
-    return g_start_clipped, g_end
+        names = [f"seq{i}" for i in range(n)]
+        coords = pd.DataFrame({"chrom": names, "start": 0, "end": L, "strand": "+", "name": names})
+    return window_geometry(coords, L, n=n, what="coords")
 
 
 def _best_non_overlapping(region: np.ndarray, offset: np.ndarray, width: int) -> np.ndarray:
@@ -273,7 +195,7 @@ def scan(
         )
     X, per_base, profile = _check_inputs(X, projected)
     n, _, L = X.shape
-    geometry = _window_geometry(coords, n, L)
+    geometry = _geometry(coords, n, L)
 
     cores, spans = [], []
     for motif in motifs:
@@ -357,15 +279,20 @@ def scan(
         return pd.DataFrame({c: pd.Series(dtype=object) for c in HIT_COLUMNS})
     hits = pd.concat(tables, ignore_index=True)
     region = hits["region_index"].to_numpy(np.int64)
-    width = hits["_width"].to_numpy(np.int64)
-    g_start, g_end = window_to_genome(hits["offset"].to_numpy(), width, geometry, region)
-    minus_window = geometry["minus"][region]
+    offset = hits["offset"].to_numpy(np.int64)
+    # The genome span of each instance: the bases read, never the N padding past a
+    # chromosome end (a core that reaches into padding is clipped; one wholly in it dropped).
+    start, end = geometry.clip(region, offset, offset + hits["_width"].to_numpy(np.int64))
+    g_start, g_end = geometry.to_genome(region, start, end)
+    placed = end > start
+    if not placed.all():
+        hits, region, g_start, g_end = hits[placed], region[placed], g_start[placed], g_end[placed]
     forward = hits["window_strand"].to_numpy() == "+"
-    hits["chrom"] = geometry["chrom"][region]
+    hits["chrom"] = geometry.chrom[region]
     hits["start"] = g_start
     hits["end"] = g_end
-    hits["strand"] = np.where(forward != minus_window, "+", "-")
-    hits["region"] = geometry["name"][region]
+    hits["strand"] = np.where(forward != geometry.minus[region], "+", "-")
+    hits["region"] = geometry.name[region]
     p = np.clip(hits["p_value"].to_numpy(np.float64), 1e-300, 1.0)
     hits["score"] = np.minimum(1000, np.round(-100 * np.log10(p))).astype(np.int64)
     hits = hits.sort_values(["chrom", "start", "end", "motif"], kind="stable").reset_index(

@@ -432,9 +432,8 @@ def attribution_logo(
     projected,
     *,
     chrom: str = "",
-    start: int = 0,
+    origin: int = 0,
     strand: str = "+",
-    pad_left: int = 0,
     marks: Sequence[Mark] = (),
     max_columns: int = MAX_LOGO_COLUMNS,
     zoom: tuple[int, int] | None = None,
@@ -443,8 +442,8 @@ def attribution_logo(
     """Projected attributions of one region as a signed logo on a genome coordinate axis.
 
     A ``-`` strand window (stored as the model read it, reverse complemented) is flipped back
-    so letters are + strand bases and the axis runs along the genome.  Window base ``i`` of a
-    ``+`` window lies at genome position ``start - pad_left + i``.
+    so letters are + strand bases and the axis runs along the genome: column ``j`` of the
+    drawn logo lies at genome position ``origin + j`` on both strands.
 
     Parameters
     ----------
@@ -452,11 +451,11 @@ def attribution_logo(
         Projected attributions (hypothetical x one-hot), rows A, C, G, T, in window order.
     chrom : str, default ""
         Chromosome, for the axis label.
-    start : int, default 0
-        Genome start of the window (BED, 0-based).
+    origin : int, default 0
+        Genome position (0-based) of the window's first base in + strand order, N padding
+        included: :attr:`seqsal.sequence.geometry.WindowGeometry.origin`, which is ``start``
+        for a window that is not padded.
     strand : {"+", "-", "."}, default "+"
-    pad_left : int, default 0
-        N bases added before ``start`` (+ strand order) for a window past a chromosome end.
     marks : sequence of Mark
         Seqlets and hits in genome coordinates (0-based half-open), drawn under the logo.
     max_columns : int, default 60
@@ -479,7 +478,7 @@ def attribution_logo(
     if not isinstance(max_columns, (int, np.integer)) or max_columns < 1:
         raise InputError(f"max_columns={max_columns!r}; expected a positive integer")
     length = matrix.shape[1]
-    origin = int(start) - int(pad_left)
+    origin = int(origin)
     per_position = matrix.sum(axis=0)
     if zoom is not None:
         z0 = max(0, int(zoom[0]) - origin)

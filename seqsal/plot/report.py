@@ -98,10 +98,19 @@ class MotifResults:
 
 def read_bed_table(path) -> Any:
     """Read a seqsal BED6+ file with a ``#``-prefixed header row (hits.bed, seqlets.bed)."""
+    import csv
+
     import pandas as pd
 
-    try:
-        table = pd.read_csv(path, sep="\t", header=0, keep_default_na=False, na_values=["NaN"])
+    try:  # fields are verbatim: a quote is part of a name, not a CSV quote
+        table = pd.read_csv(
+            path,
+            sep="\t",
+            header=0,
+            keep_default_na=False,
+            na_values=["NaN"],
+            quoting=csv.QUOTE_NONE,
+        )
     except pd.errors.EmptyDataError:
         return pd.DataFrame(columns=["chrom", "start", "end", "name", "score", "strand"])
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -135,7 +144,7 @@ def load_motif_dir(path) -> MotifResults:
 
             result.motifs = read_motifs(h5)
         elif meme.exists():
-            from seqsal.io.meme import read_meme
+            from seqsal.motifs.meme import read_meme
 
             result.motifs = read_meme(meme)
             result.problems.append("motifs.h5 is missing: motifs have no CWM (PPM logos shown)")
@@ -569,16 +578,17 @@ def _region_rows(
     for begin in range(0, store.n, chunk):
         block = np.asarray(store.projected[begin : begin + chunk], dtype=np.float64)
         totals[begin : begin + len(block)] = np.abs(block).sum(axis=(1, 2))
+    from seqsal.sequence.geometry import window_geometry
+
     order = np.argsort(-totals, kind="stable")[:n_regions]
     coords = store.coords
+    windows = window_geometry(coords, store.length, what=f"{store.path} coords")
     rows = []
     for rank, i in enumerate(order):
         c = coords.iloc[int(i)]
         name, chrom = str(c["name"]), str(c["chrom"])
         start, end = int(c["start"]), int(c["end"])
-        pad_left = int(c.get("pad_left", 0))
-        first = start - pad_left
-        last = first + store.length
+        first, last = int(windows.origin[i]), int(windows.last[i])
         marks = _region_marks(name, chrom, first, last, seqlets, hits)
         projected = np.asarray(store.projected[int(i)], dtype=np.float32)
         rows.append(
@@ -596,9 +606,8 @@ def _region_rows(
                     "attribution",
                     projected,
                     chrom=chrom,
-                    start=start,
+                    origin=first,
                     strand=str(c["strand"]),
-                    pad_left=pad_left,
                     marks=marks,
                 ),
             }

@@ -36,8 +36,8 @@ from seqsal._runtime import (
     usable_cores,
 )
 from seqsal.errors import InputError
-from seqsal.io.atomic import atomic_open
 from seqsal.seqlets import null as nullmod
+from seqsal.sequence.geometry import window_geometry
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +57,6 @@ COLUMNS = [
 ]
 COORD_COLUMNS = ["chrom", "genome_start", "genome_end", "strand", "region"]
 
-#: Extra columns of the seqlet BED, after BED6.  ``motif`` is "." until motif discovery fills it.
-BED_COLUMNS = [
-    "chrom",
-    "start",
-    "end",
-    "name",
-    "score",
-    "strand",
-    "region",
-    "offset",
-    "sign",
-    "attribution",
-    "p_value",
-    "q_value",
-    "motif",
-]
-
 
 @dataclass(frozen=True)
 class Seqlets:
@@ -88,7 +71,8 @@ class Seqlets:
         (sum over the core); ``p_value`` (the core span's sum against null spans of the same
         length; a ranking, not an error rate); ``q_value`` (estimated FDR at that p-value).
         With ``coords``: ``chrom``, ``genome_start``, ``genome_end`` (reported span, BED),
-        ``strand`` (the window's), ``region`` (the window's name).
+        ``strand`` (the window's), ``region`` (the window's name); spans of a window padded
+        past a chromosome end are clipped to the bases read, so no seqlet covers padding.
     fdr : float
         Target false discovery rate.
     null : str
@@ -347,58 +331,6 @@ def _as_positions(values, name: str) -> np.ndarray:
     return arr
 
 
-def _check_coords(coords, n: int, L: int) -> pd.DataFrame:
-    if not isinstance(coords, pd.DataFrame):
-        raise InputError(f"coords is a {type(coords).__name__}; expected a pandas DataFrame")
-    missing = [c for c in ("chrom", "start", "end") if c not in coords.columns]
-    if missing:
-        raise InputError(
-            f"coords lacks columns {missing}; expected chrom, start, end, strand, name"
-        )
-    if len(coords) != n:
-        raise InputError(f"coords has {len(coords)} rows but projected has {n} examples")
-    width = coords["end"].to_numpy(np.int64) - coords["start"].to_numpy(np.int64)
-    wrong = np.flatnonzero(width != L)
-    if wrong.size:
-        i = int(wrong[0])
-        raise InputError(
-            f"coords row {i} spans {int(width[i])} bp but the attributions are {L} long; "
-            "coords must be the windows the attributions were computed on"
-        )
-    strand = coords["strand"].astype(str) if "strand" in coords.columns else pd.Series(["+"] * n)
-    bad = ~strand.isin(["+", "-", "."])
-    if bad.any():
-        raise InputError(f"coords strand {strand[bad].iloc[0]!r}; expected '+', '-' or '.'")
-    return coords
-
-
-def window_to_genome(start_offset, end_offset, window_start, window_end, strand):
-    """Map window offsets [a, b) to genome BED coordinates, both strands.
-
-    On a ``+`` (or ``.``) window offset ``i`` is genome position ``start + i``; on a ``-``
-    window (read as the reverse complement) offset ``i`` is ``end - 1 - i``, so the span
-    ``[a, b)`` is ``[end - b, end - a)``.
-
-    Parameters
-    ----------
-    start_offset, end_offset, window_start, window_end : array-like of int, shape (s,)
-    strand : array-like of str, shape (s,)
-
-    Returns
-    -------
-    tuple of np.ndarray
-        ``(genome_start, genome_end)``.
-    """
-    a = np.asarray(start_offset, dtype=np.int64)
-    b = np.asarray(end_offset, dtype=np.int64)
-    ws = np.asarray(window_start, dtype=np.int64)
-    we = np.asarray(window_end, dtype=np.int64)
-    minus = np.asarray(strand).astype(str) == "-"
-    g_start = np.where(minus, we - b, ws + a)
-    g_end = np.where(minus, we - a, ws + b)
-    return g_start, g_end
-
-
 # --------------------------------------------------------------------------------------------
 # API
 # --------------------------------------------------------------------------------------------
@@ -450,6 +382,37 @@ def _grow_calls(calls: np.ndarray, X: np.ndarray, nulls: dict, penalty: float, m
             p[rows] = nullmod.span_pvalues(nulls[s], s * total[rows], length[rows])
     out = np.stack([e, start, length, total, p, sign]).astype(np.float64)
     return out[:, alive]
+
+
+def _place(table: pd.DataFrame, geometry) -> pd.DataFrame:
+    """Clip the seqlets of padded windows to the bases read and add genome coordinates.
+
+    Positions past a chromosome end are N padding, never part of the genome: the reported
+    span and the core are clipped to the bases read (:meth:`WindowGeometry.clip`), and a
+    seqlet lying wholly in padding (possible only with attributions that are not zero there)
+    is dropped with a warning.  Windows without padding are left as they are.
+    """
+    rows = table["example_idx"].to_numpy()
+    start, end = geometry.clip(rows, table["start"].to_numpy(), table["end"].to_numpy())
+    core_start, core_end = geometry.clip(
+        rows, table["core_start"].to_numpy(), table["core_end"].to_numpy()
+    )
+    keep = core_end > core_start
+    if not keep.all():
+        log.warning(
+            "%d seqlet(s) lie wholly in the N padding past a chromosome end; dropped",
+            int((~keep).sum()),
+        )
+    table = table.assign(start=start, end=end, core_start=core_start, core_end=core_end)
+    table = table[keep].reset_index(drop=True)
+    rows = rows[keep]
+    genome_start, genome_end = geometry.to_genome(rows, table["start"], table["end"])
+    table["chrom"] = geometry.chrom[rows]
+    table["genome_start"] = genome_start
+    table["genome_end"] = genome_end
+    table["strand"] = geometry.strand[rows]
+    table["region"] = geometry.name[rows]
+    return table
 
 
 def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -> np.ndarray:
@@ -507,7 +470,10 @@ def call_seqlets(
         Default None uses the weaker Gaussian fallback (see :mod:`seqsal.seqlets.null`) and
         logs a warning.
     coords : pandas.DataFrame, optional
-        ``chrom, start, end, strand, name`` of the ``n`` windows; adds genome coordinates.
+        ``chrom, start, end, strand, name`` (+ ``pad_left, pad_right``) of the ``n`` windows,
+        as :func:`seqsal.sequence.windows.make_windows` gives them and the attribution store
+        keeps them; adds genome coordinates (:mod:`seqsal.sequence.geometry`).  On a window
+        padded with N past a chromosome end, spans are clipped to the bases read.
     min_length, max_length : int
         Shortest and longest core span.  Defaults 4 and 20: a transcription factor site is
         about 6-20 bp; shorter spans are mostly noise.
@@ -565,8 +531,7 @@ def call_seqlets(
     signs = {"both": (1, -1), "positive": (1,), "negative": (-1,)}
     if sign not in signs:
         raise InputError(f"sign={sign!r}; must be 'both', 'positive' or 'negative'")
-    if coords is not None:
-        coords = _check_coords(coords, n, L)
+    geometry = None if coords is None else window_geometry(coords, L, n=n, what="coords")
     if grow is not None and (
         isinstance(grow, bool)
         or not isinstance(grow, (int, float, np.integer, np.floating))
@@ -659,27 +624,9 @@ def call_seqlets(
     table = table[COLUMNS].reset_index(drop=True)
     table = table.astype({c: np.int64 for c in COLUMNS[:6]})
 
-    if coords is not None:
-        rows = coords.iloc[table["example_idx"].to_numpy()]
-        strand = (
-            rows["strand"].astype(str).to_numpy()
-            if "strand" in rows.columns
-            else np.full(len(rows), "+")
-        )
-        g_start, g_end = window_to_genome(
-            table["start"], table["end"], rows["start"], rows["end"], strand
-        )
-        table["chrom"] = rows["chrom"].astype(str).to_numpy()
-        table["genome_start"] = g_start
-        table["genome_end"] = g_end
-        table["strand"] = strand
-        if "name" in rows.columns:
-            table["region"] = rows["name"].astype(str).to_numpy()
-        else:
-            table["region"] = [
-                f"{c}:{a}-{b}"
-                for c, a, b in zip(rows["chrom"], rows["start"], rows["end"], strict=True)
-            ]
+    if geometry is not None:
+        table = _place(table, geometry)
+        counts = {s: int((table["sign"] == s).sum()) for s in signs[sign]}
 
     seconds = time.perf_counter() - began
     log.debug(
@@ -701,76 +648,3 @@ def call_seqlets(
         length=L,
         seconds=seconds,
     )
-
-
-def seqlets_to_bed(seqlets: Seqlets) -> pd.DataFrame:
-    """The BED6+ table of :func:`write_seqlets_bed` as a DataFrame (columns ``BED_COLUMNS``).
-
-    ``name`` is ``{region}:{offset}{+|-}`` (region name, window offset of the reported span,
-    seqlet sign), unique per seqlet; ``score`` is ``min(1000, round(-100 log10 q))``; strand is
-    the window's (the orientation the model read); ``motif`` is "." (filled by discovery).
-    """
-    t = seqlets.table
-    if "chrom" not in t.columns:
-        raise InputError("the seqlets have no genome coordinates; call call_seqlets with coords=")
-    q = np.clip(t["q_value"].to_numpy(np.float64), 1e-300, 1.0)
-    score = np.minimum(1000, np.round(-100 * np.log10(q))).astype(np.int64)
-    sign_char = np.where(t["sign"].to_numpy() > 0, "+", "-")
-    strand = np.where(t["strand"].astype(str).to_numpy() == "-", "-", "+")
-    names = [f"{r}:{o}{c}" for r, o, c in zip(t["region"], t["start"], sign_char, strict=True)]
-    return pd.DataFrame(
-        {
-            "chrom": t["chrom"].to_numpy(),
-            "start": t["genome_start"].to_numpy(np.int64),
-            "end": t["genome_end"].to_numpy(np.int64),
-            "name": names,
-            "score": score,
-            "strand": strand,
-            "region": t["region"].to_numpy(),
-            "offset": t["start"].to_numpy(np.int64),
-            "sign": t["sign"].to_numpy(np.int64),
-            "attribution": t["attribution"].to_numpy(np.float64),
-            "p_value": t["p_value"].to_numpy(np.float64),
-            "q_value": t["q_value"].to_numpy(np.float64),
-            "motif": ".",
-        },
-        columns=BED_COLUMNS,
-    )
-
-
-def write_seqlets_bed(seqlets: Seqlets, path) -> pd.DataFrame:
-    """Write seqlets as BED6+ with a ``#``-prefixed header row naming every column (atomic).
-
-    Columns: ``chrom start end name score strand`` (the reported span in genome coordinates;
-    strand is the window's), then ``region`` (window name), ``offset`` (window offset of the
-    reported start), ``sign`` (+1 / -1), ``attribution`` (sum over the core call),
-    ``p_value``, ``q_value`` and ``motif`` ("." placeholder; motif discovery fills it).
-    Rows are sorted by chrom, start.
-
-    Parameters
-    ----------
-    seqlets : Seqlets
-        From :func:`call_seqlets` with ``coords``.
-    path : str or os.PathLike
-        Output BED path.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows written.
-    """
-    bed = seqlets_to_bed(seqlets).sort_values(["chrom", "start", "end"], kind="stable")
-    with atomic_open(path, "w") as handle:
-        handle.write("#" + "\t".join(BED_COLUMNS) + "\n")
-        bed.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")
-    return bed.reset_index(drop=True)
-
-
-def read_seqlets_bed(path) -> pd.DataFrame:
-    """Read a file written by :func:`write_seqlets_bed` back into a DataFrame."""
-    try:
-        return pd.read_csv(path, sep="\t", comment=None, header=0).rename(
-            columns={"#chrom": "chrom"}
-        )
-    except (OSError, pd.errors.ParserError) as err:
-        raise InputError(f"cannot read seqlets BED: {err}", path=path) from err

@@ -36,6 +36,7 @@ import pandas as pd
 
 from seqsal._runtime import batch_slices, check_positive_int, usable_cores
 from seqsal.errors import InputError
+from seqsal.sequence.geometry import window_geometry
 from seqsal.sequence.onehot import (
     _FLOAT16_ONE,
     _NUMBA_MIN_BYTES,
@@ -311,34 +312,16 @@ def _window_arrays(windows: pd.DataFrame) -> _Windows:
     df = _as_regions(windows, "windows")
     if len(df) == 0:
         raise InputError("windows is empty; nothing to extract")
-    starts = df["start"].to_numpy(dtype=np.int64)
-    ends = df["end"].to_numpy(dtype=np.int64)
-    pad_left = (
-        df["pad_left"].to_numpy(dtype=np.int64)
-        if "pad_left" in df.columns
-        else np.zeros_like(starts)
-    )
-    pad_right = (
-        df["pad_right"].to_numpy(dtype=np.int64)
-        if "pad_right" in df.columns
-        else np.zeros_like(starts)
-    )
-    widths = pad_left + (ends - starts) + pad_right
-    if (widths != widths[0]).any() or widths[0] < 1:
-        i = int(np.flatnonzero(widths != widths[0])[0]) if (widths != widths[0]).any() else 0
-        raise InputError(
-            f"windows have different widths ({widths[0]} for the first, {widths[i]} for "
-            f"{_region_label(df, i)}); make them with make_windows(regions, width)"
-        )
+    geometry = window_geometry(df, what="windows")
     chrom = df["chrom"].to_numpy(dtype=object)
     chrom_code, chrom_names = pd.factorize(chrom)
     return _Windows(
         chrom=chrom,
         chrom_code=chrom_code.astype(np.int64, copy=False),
         chrom_names=list(chrom_names),
-        first=starts - pad_left,
-        minus=(df["strand"] == "-").to_numpy(),
-        width=int(widths[0]),
+        first=geometry.origin,
+        minus=geometry.minus,
+        width=geometry.length,
     )
 
 

@@ -1,4 +1,4 @@
-"""seqsal.io.meme: MEME v4 round trip, agreement with memelite's reader, file+line errors."""
+"""seqsal.motifs.meme: MEME v4 round trip, agreement with memelite's reader, file+line errors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from memelite.io import read_meme as memelite_read_meme
 
 from seqsal.errors import InputError
-from seqsal.io.meme import read_meme, write_meme
 from seqsal.motifs import Motif
+from seqsal.motifs.meme import read_meme, write_meme
 
 
 def some_motifs(seed=0):

@@ -19,6 +19,7 @@ import numpy as np
 
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
+from seqsal.motifs.types import Motif
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ def write_meme(motifs: Iterable, path: str | os.PathLike, *, background=None) ->
     pathlib.Path
         ``path``.
     """
-    from seqsal.motifs.types import Motif
-
     motifs = list(motifs)
     seen: set[str] = set()
     for i, motif in enumerate(motifs):
@@ -138,8 +137,6 @@ def read_meme(path: str | os.PathLike, *, source: str | None = None) -> list:
         header without ``w=``, a row of the wrong length, non-numeric or negative values, a
         row not summing to 1, a matrix cut short, a repeated motif id, or no motif at all.
     """
-    from seqsal.motifs.types import Motif
-
     path = Path(path)
     source = os.fspath(path) if source is None else source
     try:
