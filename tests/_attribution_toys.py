@@ -103,3 +103,31 @@ def pooled_cnn(seed=0, n_targets=2, length=23):
         nn.Flatten(),
         nn.Linear(5 * 2, n_targets),
     )
+
+
+class MotifDetector(nn.Module):
+    """Exact occurrences of ``motif`` as the window reads it, plus a weak seeded linear term.
+
+    A conv whose filter is the motif's one-hot, bias ``-(k - 0.5)`` and ReLU fires only on an
+    exact match (one mismatch stays below zero); the outputs are summed over positions, so the
+    gradient is the motif's one-hot at every site.  The linear term (weights ~ N(0, ``noise``)
+    over ``(4, length)``) gives every position a small attribution, so shuffled controls are
+    not all zero.  (n, 4, length) -> (n, 1).
+    """
+
+    def __init__(self, motif: str = "GATTACATGG", length: int = 60, noise: float = 0.02):
+        super().__init__()
+        k = len(motif)
+        self.conv = nn.Conv1d(4, 1, k)
+        self.linear = nn.Parameter(
+            noise * torch.randn((4, length), generator=torch.Generator().manual_seed(0))
+        )
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            for j, base in enumerate(motif):
+                self.conv.weight[0, "ACGT".index(base), j] = 1.0
+            self.conv.bias.fill_(-(k - 0.5))
+
+    def forward(self, x):
+        sites = torch.relu(self.conv(x)).sum(dim=-1)
+        return sites + (x * self.linear).sum(dim=(1, 2))[:, None]

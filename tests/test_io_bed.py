@@ -179,6 +179,10 @@ BAD = [
     ("chr1\t0\t10\ta\nchr1\t20\t30\tb\tx\n", 2, "too many columns"),
     ("chr1\t0\t10\ta\t1\nchr1\t20\t30\tb\n", 2, "too few columns"),
     ("#chrom\tstart\tend\tv\nchr1\t0\t10\n", 2, "too few columns"),
+    # a name is written verbatim into BED outputs: a line break inside it would split lines
+    ("chr1\t0\t10\ta\t0\t+\nchr1\t20\t30\tb\rc\t0\t+\n", 2, r"region name 'b\\rc' holds a"),
+    ("chr1\t0\t10\ta\x0bb\t0\t+\n", 1, r"region name 'a\\x0bb' holds a tab or line break"),
+    ("chr1\t0\t10\ta\u2028b\t0\t+\n", 1, r"region name 'a\\u2028b' holds"),
 ]
 
 
@@ -207,6 +211,33 @@ def test_file_without_regions_is_an_error(tmp_path, text):
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_bed(tmp_path / "nope.bed")
+
+
+def test_names_with_quotes_are_read_and_written_verbatim(tmp_path):
+    names = ['peak "A" #1 it\'s', '"quoted start', "a'b", "#hash first"]
+    text = "".join(f"chr1\t{10 * i}\t{10 * i + 5}\t{n}\t0\t+\n" for i, n in enumerate(names))
+    src = tmp_path / "in.bed"
+    src.write_text(text)
+    df = read_bed(src)
+    assert df["name"].tolist() == names
+    out = tmp_path / "out.bed"
+    write_bed(df, out)
+    assert out.read_bytes() == text.replace("\t0\t+", "\t0.0\t+").encode()
+    # awk -F'\t' sees six fields and the name as written
+    assert [line.split("\t")[3] for line in out.read_text().splitlines()] == names
+
+
+def test_classic_mac_line_ends_still_read(tmp_path):
+    path = tmp_path / "mac.bed"
+    path.write_bytes(b"chr1\t0\t10\ta\rchr1\t20\t30\tb\r")
+    assert read_bed(path)["name"].tolist() == ["a", "b"]
+
+
+def test_write_bed_refuses_a_tab_or_line_break_in_a_field(tmp_path):
+    df = pd.DataFrame({"chrom": ["c", "c"], "start": [1, 9], "end": [5, 12], "name": ["a", "b\tc"]})
+    with pytest.raises(InputError, match=r"o.bed: column 'name' row 1 is 'b\\tc'"):
+        write_bed(df, tmp_path / "o.bed")
+    assert not (tmp_path / "o.bed").exists()
 
 
 def test_write_bed_fills_columns_and_is_atomic(tmp_path):

@@ -160,6 +160,16 @@ def test_hits_bed(tmp_path, planted):
     assert [int(f[1]) for f in fields] == list(hits["start"])
     assert all(0 <= int(f[4]) <= 1000 for f in fields)
     assert {f[3] for f in fields} == {"gattaca"}
+    # region names are written verbatim: quotes, spaces and # come out as they came
+    names = ['region "0" #1', '"region1', "region 2's", "region3", "region4"]
+    quoted = write_hits_bed(
+        scan(core_motif(), X, projected, coords=coords.assign(name=names)), tmp_path / "q.bed"
+    )
+    raw = quoted.read_bytes()
+    assert b'""' not in raw
+    fields = [line.split("\t") for line in raw.decode().splitlines()[1:]]
+    assert all(len(f) == len(fields[0]) for f in fields)
+    assert {f[6] for f in fields} == {names[0], names[1], names[2], names[3]}
 
 
 def test_input_errors(planted):

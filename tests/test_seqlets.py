@@ -167,6 +167,56 @@ def test_genome_coordinates_on_both_strands():
     assert (row["genome_start"], row["genome_end"]) == (end - 93, end - 77)
 
 
+def test_padded_windows_clip_spans_to_the_bases_read_on_both_strands(caplog):
+    """Windows padded with N past a chromosome end (as make_windows records them): the calls
+    are those of unpadded windows, their reported spans stop where the padding starts."""
+    X, null, _ = planted()
+    n = len(X)
+    coords = coords_for(n)
+    # (row, strand, pad_left, pad_right); the window offsets that are padding differ by strand
+    padded = [(0, "+", 28, 0), (3, "-", 28, 0), (4, "+", 0, 40), (2, "-", 0, 85)]
+    for row, strand, left, right in padded:
+        start = 0 if left else int(coords.loc[row, "start"])
+        coords.loc[row, ["strand", "start", "end"]] = [strand, start, start + L - left - right]
+    coords["pad_left"] = 0
+    coords["pad_right"] = 0
+    for row, _, left, right in padded:
+        coords.loc[row, ["pad_left", "pad_right"]] = [left, right]
+        if row != 2:  # padding is N: zero attribution (row 2 keeps its block inside padding)
+            lo, hi = (left, L - right) if coords.loc[row, "strand"] == "+" else (right, L - left)
+            X[row, :lo] = 0
+            X[row, hi:] = 0
+    plain = call_seqlets(X, null=null, flank=5, grow=None)
+    res = call_seqlets(X, null=null, coords=coords, flank=5, grow=None)
+    # row 2's block lies wholly in its padding: not placed on the genome
+    assert "wholly in the N padding" in caplog.text
+    assert 2 not in set(res.table["example_idx"]) and 2 in set(plain.table["example_idx"])
+    assert res.n_called[1] == (res.table["sign"] == 1).sum()
+    key = ["example_idx", "sign", "p_value", "q_value"]
+    pd.testing.assert_frame_equal(
+        res.table[key], plain.table.loc[plain.table["example_idx"] != 2, key].reset_index(drop=True)
+    )
+    t = res.table.set_index(["example_idx", "sign"])
+    # row 0, + window, 28 N on the left: [25, 43) stops at offset 28 = genome 0
+    assert (t.loc[(0, 1), "start"], t.loc[(0, 1), "end"]) == (28, 43)
+    assert (t.loc[(0, 1), "genome_start"], t.loc[(0, 1), "genome_end"]) == (0, 15)
+    assert (t.loc[(0, -1), "genome_start"], t.loc[(0, -1), "genome_end"]) == (47, 67)
+    # row 3, - window, 28 N on the left (+ strand order) are its last offsets, 92..119
+    assert (t.loc[(3, -1), "start"], t.loc[(3, -1), "end"]) == (75, 92)
+    assert (t.loc[(3, -1), "core_start"], t.loc[(3, -1), "core_end"]) == (80, 90)
+    assert (t.loc[(3, -1), "genome_start"], t.loc[(3, -1), "genome_end"]) == (0, 17)
+    # row 4, + window, 40 N on the right: the block at 25..43 is read whole
+    start4 = int(coords.loc[4, "start"])
+    assert (t.loc[(4, 1), "genome_start"], t.loc[(4, 1), "genome_end"]) == (
+        start4 + 25,
+        start4 + 43,
+    )
+    # no seqlet reaches past the bases read
+    window = coords.iloc[res.table["example_idx"]]
+    assert (res.table["genome_start"].to_numpy() >= window["start"].to_numpy()).all()
+    assert (res.table["genome_end"].to_numpy() <= window["end"].to_numpy()).all()
+
+
 def test_flanks_do_not_change_calls_and_clip_to_window():
     X, null, _ = planted()
     X[1, 0:8] += 1.0  # a block at the window edge
@@ -313,6 +363,43 @@ def test_bed_round_trip(tmp_path):
     assert (back["score"].between(0, 1000)).all() and (back["motif"] == ".").all()
     assert back["name"].is_unique
     assert back[["chrom", "start"]].apply(tuple, axis=1).is_monotonic_increasing
+
+
+def test_bed_fields_are_verbatim_and_place_seqlets_back_in_their_windows(tmp_path):
+    from seqsal.sequence.geometry import window_geometry
+
+    X, null, _ = planted()
+    coords = coords_for(len(X))
+    names = ['r "0" #1', '"r1', "r2 it's", *coords["name"][3:]]
+    coords["name"] = names
+    res = call_seqlets(X, null=null, coords=coords, flank=2)
+    path = tmp_path / "seqlets.bed"
+    write_seqlets_bed(res, path)
+    raw = path.read_bytes()
+    assert b'""' not in raw and b'\t"r1\t' in raw
+    lines = raw.decode().splitlines()
+    fields = [line.split("\t") for line in lines[1:]]
+    assert all(len(f) == len(BED_COLUMNS) for f in fields)
+    assert {f[6] for f in fields} <= set(names) and {'r "0" #1', '"r1'} <= {f[6] for f in fields}
+    assert all(f[3].startswith(f[6] + ":") for f in fields)
+    back = read_seqlets_bed(path, windows=window_geometry(coords, L))
+    assert back["region"].tolist() == [f[6] for f in fields]
+    placed = back.merge(res.table, left_on=["region", "offset"], right_on=["region", "start"])
+    assert len(placed) == len(back)
+    assert (placed["example_idx_x"] == placed["example_idx_y"]).all()
+    assert (placed["core_start_x"] == placed["start_y"]).all()
+    assert (placed["core_end_x"] == placed["end_y"]).all()
+    # a seqlet whose offset disagrees with its genome span, or an unknown region: file and line
+    text = path.read_text().split("\n")
+    row = text[3].split("\t")
+    text[3] = "\t".join([*row[:7], str(int(row[7]) + 1), *row[8:]])
+    (tmp_path / "moved.bed").write_text("\n".join(text))
+    with pytest.raises(InputError, match=r"moved.bed, line 4: seqlet .* with offset"):
+        read_seqlets_bed(tmp_path / "moved.bed", windows=window_geometry(coords, L))
+    text[3] = "\t".join([*row[:6], "elsewhere", *row[7:]])
+    (tmp_path / "unknown.bed").write_text("\n".join(text))
+    with pytest.raises(InputError, match=r"unknown.bed, line 4: seqlet region 'elsewhere'"):
+        read_seqlets_bed(tmp_path / "unknown.bed", windows=window_geometry(coords, L))
 
 
 def test_bed_needs_coordinates(tmp_path):

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from seqsal.errors import InputError
-from seqsal.io.atomic import atomic_open
+from seqsal.io.bed import write_table
 from seqsal.motifs.match import query_matrix
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif
 from seqsal.sequence.geometry import WindowGeometry, window_geometry
@@ -165,7 +165,8 @@ def scan(
     -------
     pandas.DataFrame
         One row per instance, columns :data:`HIT_COLUMNS`, sorted by chrom and start:
-        ``chrom, start, end`` (genome BED span of the motif core), ``motif`` (its id),
+        ``chrom, start, end`` (genome BED span of the motif core; on a window padded past a
+        chromosome end, clipped to the bases read), ``motif`` (its id),
         ``score`` (BED score, ``min(1000, round(-100 log10 p))``), ``strand`` (the motif's
         orientation on the genome), ``region`` / ``region_index``, ``offset`` (first window
         base of the instance), ``window_strand`` (orientation within the window as the model
@@ -308,7 +309,8 @@ def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     Columns: ``chrom start end name score strand`` (``name`` is the motif id), then
     ``region offset window_strand sign pwm_score p_value attribution attribution_p_value
-    cwm_similarity trim_start trim_end``.
+    cwm_similarity trim_start trim_end``.  Fields are written verbatim (no quoting), so a
+    region name is the string of the regions BED.
     """
     missing = [c for c in HIT_COLUMNS if c not in hits.columns]
     if missing:
@@ -319,9 +321,6 @@ def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> Path:
         for c in HIT_COLUMNS
         if c not in ("chrom", "start", "end", "motif", "score", "strand", "region_index")
     ]
-    table = table[columns]
-    with atomic_open(path, "w", newline="") as handle:
-        handle.write("#" + "\t".join(columns) + "\n")
-        table.to_csv(handle, sep="\t", index=False, header=False, float_format="%.6g", na_rep="NaN")
+    write_table(table[columns], path, float_format="%.6g", na_rep="NaN")
     log.info("wrote %d motif instances to %s", len(table), path)
     return Path(path)
