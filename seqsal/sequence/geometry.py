@@ -27,6 +27,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 
 #: Columns a coordinates table must have; ``strand``, ``name``, ``pad_left`` and
@@ -34,6 +35,17 @@ from seqsal.errors import InputError
 REQUIRED_COLUMNS = ("chrom", "start", "end")
 PAD_COLUMNS = ("pad_left", "pad_right")
 STRANDS = ("+", "-", ".")
+
+
+def _describe(coords: pd.DataFrame, row: int) -> str:
+    """``region 'name' (chrom:start-end strand)`` of row ``row`` of a coordinates table."""
+    c = coords.iloc[row]
+    name = c["name"] if "name" in coords.columns else f"{c['chrom']}:{c['start']}-{c['end']}"
+    strand = str(c["strand"]) if "strand" in coords.columns else "+"
+    return (
+        f"region {str(name)!r} ({c['chrom']}:{c['start']}-{c['end']}"
+        f"{'' if strand == '.' else ' ' + strand})"
+    )
 
 
 def _int_column(coords: pd.DataFrame, column: str, what: str) -> np.ndarray:
@@ -70,14 +82,25 @@ class WindowGeometry:
         ``strand == "-"``: the window was read as the reverse complement.
     """
 
-    def __init__(self, coords: pd.DataFrame, length: int, strand: np.ndarray, ends: tuple):
+    def __init__(
+        self,
+        coords: pd.DataFrame,
+        *,
+        length: int,
+        start: np.ndarray,
+        end: np.ndarray,
+        pad_left: np.ndarray,
+        pad_right: np.ndarray,
+        strand: np.ndarray,
+    ):
         self._coords = coords
         self.length = int(length)
-        self.start, self.end, self.pad_left, self.pad_right = ends
+        self.start, self.end = start, end
+        self.pad_left, self.pad_right = pad_left, pad_right
         self.strand = strand
         self.minus = strand == "-"
-        self.origin = self.start - self.pad_left
-        self.last = self.end + self.pad_right
+        self.origin = start - pad_left
+        self.last = end + pad_right
 
     def __len__(self) -> int:
         return int(self.start.size)
@@ -107,10 +130,7 @@ class WindowGeometry:
 
     def describe(self, row: int) -> str:
         """``region 'name' (chrom:start-end strand)`` of one window, for messages."""
-        return (
-            f"region {self.name[row]!r} ({self.chrom[row]}:{self.start[row]}-{self.end[row]}"
-            f"{'' if self.strand[row] == '.' else ' ' + self.strand[row]})"
-        )
+        return _describe(self._coords, row)
 
     def to_genome(self, rows, start, end) -> tuple[np.ndarray, np.ndarray]:
         """Genome BED spans of the window offset spans ``[start, end)``, both strands.
@@ -260,6 +280,8 @@ def window_geometry(
             f"{what} lacks column(s) {missing}; expected chrom, start, end (strand, name, "
             "pad_left, pad_right optional)"
         )
+    if length is not None:
+        length = check_positive_int(length, "length")
     if n is not None and len(coords) != n:
         raise InputError(f"{what} has {len(coords)} rows; expected {n}, one per window")
     if len(coords) == 0:
@@ -272,19 +294,18 @@ def window_geometry(
         strand = coords["strand"].astype(str).to_numpy(dtype=object)
     else:
         strand = np.full(len(coords), "+", dtype=object)
-    geometry = WindowGeometry(coords, 0, strand, (start, end, pad_left, pad_right))
     bad = np.flatnonzero(~np.isin(strand, STRANDS))
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{what} row {i} ({geometry.describe(i)}) has strand {strand[i]!r}; "
+            f"{what} row {i} ({_describe(coords, i)}) has strand {strand[i]!r}; "
             "expected '+', '-' or '.'"
         )
     bad = np.flatnonzero((pad_left < 0) | (pad_right < 0))
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"{what} row {i} ({geometry.describe(i)}) has pad_left={pad_left[i]}, "
+            f"{what} row {i} ({_describe(coords, i)}) has pad_left={pad_left[i]}, "
             f"pad_right={pad_right[i]}; expected non-negative counts of N bases"
         )
     width = pad_left + (end - start) + pad_right
@@ -295,7 +316,7 @@ def window_geometry(
             i = int(wrong[0]) if wrong.size else 0
             raise InputError(
                 f"{what} have different widths ({length} bp for row 0, {int(width[i])} bp for "
-                f"row {i}, {geometry.describe(i)}; pad_left + end - start + pad_right); make "
+                f"row {i}, {_describe(coords, i)}; pad_left + end - start + pad_right); make "
                 "them with make_windows(regions, width)"
             )
     else:
@@ -303,13 +324,20 @@ def window_geometry(
         if wrong.size:
             i = int(wrong[0])
             raise InputError(
-                f"{what} row {i} ({geometry.describe(i)}) spans {int(width[i])} bp "
+                f"{what} row {i} ({_describe(coords, i)}) spans {int(width[i])} bp "
                 f"(pad_left {pad_left[i]} + end - start {end[i] - start[i]} + pad_right "
                 f"{pad_right[i]}) but the windows are {length} bp long; {what} must be the "
                 f"windows the attributions were computed on ({wrong.size} row(s) differ)"
             )
-    geometry.length = int(length)
-    return geometry
+    return WindowGeometry(
+        coords,
+        length=length,
+        start=start,
+        end=end,
+        pad_left=pad_left,
+        pad_right=pad_right,
+        strand=strand,
+    )
 
 
 def infer_padding(coords: pd.DataFrame, length: int, chrom_sizes: Mapping[str, int]):
