@@ -8,8 +8,7 @@ import torch
 from _attribution_toys import conv_relu_linear, gaussian, image_cnn, linear_model, onehot
 from torch import nn
 
-from seqsal.attribution import conv_layer_names, gradcam
-from seqsal.attribution.cam import gradcam_layer
+from seqsal.attribution import conv_layer_names, gradcam, gradcam_layer
 from seqsal.errors import InputError, ModelError
 
 

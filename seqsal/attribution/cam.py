@@ -92,8 +92,8 @@ def get_layer(model, layer):
         if not names:
             kind = "TorchScript model" if _is_script(model) else "model"
             raise ModelError(
-                f"layer=None: the {kind} has no Conv1d/Conv2d layer for Grad-CAM to use; pass "
-                "layer='<dotted module name>' of a layer with a (n, C, L) or (n, C, H, W) output"
+                f"layer=None: the {kind} has no Conv1d/Conv2d layer for Grad-CAM to use; name "
+                "a layer whose output is (n, C, L) or (n, C, H, W)"
             )
         log.debug("gradcam: using the last convolution %r", names[-1])
         layer = names[-1]

@@ -447,6 +447,7 @@ def render_gallery(
     provenance: Mapping[str, object] | None = None,
     files: Sequence[tuple[str, str]] = (),
     total: int | None = None,
+    skipped: Mapping[str, str] | None = None,
 ) -> str:
     """The gallery page as one self-contained HTML string (images inline, no script).
 
@@ -467,6 +468,8 @@ def render_gallery(
         Output files beside the page, linked relatively.
     total : int, optional
         Number of images of the run when ``images`` shows only the first of them.
+    skipped : mapping of str to str, optional
+        Methods that were not run on this model, and why (named under the summary).
 
     Every string from an input (file names, labels) is escaped by jinja2's autoescaping.
     """
@@ -514,6 +517,7 @@ def render_gallery(
         ],
         provenance=[(str(k), _cell(v)) for k, v in (provenance or {}).items()],
         files=[(quote(str(p)), str(p), str(d)) for p, d in files],
+        skipped=[(str(m), str(why)) for m, why in (skipped or {}).items()],
     )
 
 
@@ -525,3 +529,269 @@ def write_gallery(path: str | os.PathLike, images: Sequence[GalleryImage], **kwa
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(html)
     return Path(path)
+
+
+# ------------------------------------------------------------------------------- a run's folder
+
+#: Images drawn in the comparison grid of :func:`write_image_outputs` (the gallery shows all).
+GRID_ROWS = 12
+
+FAITHFULNESS_NOTE = (
+    "Pixels removed (deletion, towards black) or put back into a blurred copy (insertion) "
+    "in the order of each map, highest first; the score is the softmax probability of the "
+    "explained class. A faithful map has a deletion AUC below and an insertion AUC above "
+    "those of a random ordering. Means over images; see docs/evaluate.md."
+)
+SANITY_NOTE = (
+    "Each layer's parameters re-initialised from the top down, together (cascading) or "
+    "one at a time (independent); maps of the randomised model compared with the trained "
+    "model's (mean over images). A map that depends on what the model learned drops "
+    "towards 0 as layers are randomised; see docs/evaluate.md."
+)
+#: Columns of the sanity table shown in the gallery.
+SANITY_COLUMNS = ["method", "mode", "step", "layer", "spearman_abs", "spearman_signed", "ssim"]
+
+
+def write_faithfulness_outputs(folder: str | os.PathLike, faithfulness):
+    """``faithfulness.tsv`` and one ``curves.<method>.png`` per method into ``folder``.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder (the caller makes the whole folder atomic).
+    faithfulness : seqsal.image.ImageFaithfulness
+        Its ``table`` is written as TSV, each of its ``results`` drawn with
+        :func:`seqsal.plot.evaluate.curves_figure`, its ``summary`` shown in the gallery.
+
+    Returns
+    -------
+    (GallerySection, list of (file name, description))
+        The gallery section and the files for the gallery's file list.
+    """
+    from seqsal.plot.evaluate import curves_figure
+    from seqsal.plot.logo import render
+
+    folder = Path(folder)
+    faithfulness.table.to_csv(
+        folder / "faithfulness.tsv", sep="\t", index=False, float_format="%.8g"
+    )
+    figures = []
+    for method, result in faithfulness.results.items():
+        png = render(curves_figure(result, title=method), "png", dpi=100)
+        (folder / f"curves.{method}.png").write_bytes(png)
+        figures.append((method, png))
+    section = GallerySection(
+        title="Faithfulness: deletion and insertion",
+        note=FAITHFULNESS_NOTE,
+        columns=list(faithfulness.summary.columns),
+        rows=faithfulness.summary.values.tolist(),
+        figures=figures,
+    )
+    files = [
+        ("faithfulness.tsv", "deletion/insertion AUC per (method, image) and of random orderings"),
+        *[(f"curves.{m}.png", "mean deletion and insertion curves") for m, _ in figures],
+    ]
+    return section, files
+
+
+def write_sanity_outputs(folder: str | os.PathLike, table):
+    """``sanity.tsv`` and one ``sanity.<method>.png`` per method into ``folder``.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder.
+    table : pandas.DataFrame
+        The randomisation table with a ``method`` column (:attr:`seqsal.image.ImageSanity.table`).
+
+    Returns
+    -------
+    (GallerySection, list of (file name, description))
+    """
+    from seqsal.plot.evaluate import sanity_figure
+    from seqsal.plot.logo import render
+
+    folder = Path(folder)
+    table.to_csv(folder / "sanity.tsv", sep="\t", index=False, float_format="%.8g")
+    figures = []
+    for method in dict.fromkeys(table["method"]):
+        png = render(sanity_figure(table[table["method"] == method], title=method), "png", dpi=100)
+        (folder / f"sanity.{method}.png").write_bytes(png)
+        figures.append((method, png))
+    section = GallerySection(
+        title="Sanity: model parameter randomisation",
+        note=SANITY_NOTE,
+        columns=SANITY_COLUMNS,
+        rows=table[SANITY_COLUMNS].values.tolist(),
+        figures=figures,
+    )
+    files = [
+        ("sanity.tsv", "Spearman (abs, signed) and SSIM per method, mode and layer"),
+        *[
+            (f"sanity.{m}.png", "similarity to the original maps as layers are randomised")
+            for m, _ in figures
+        ],
+    ]
+    return section, files
+
+
+def write_image_outputs(
+    folder: str | os.PathLike,
+    *,
+    images,
+    paths: Sequence,
+    names: Sequence[str],
+    maps: Mapping[str, object],
+    target,
+    predicted,
+    probability,
+    class_names: Sequence[str],
+    settings: Mapping[str, Mapping],
+    provenance: Mapping[str, object],
+    title: str,
+    alpha: float = 0.7,
+    gallery_rows: int = 100,
+    sections: Sequence[GallerySection] = (),
+    extra_files: Sequence[tuple[str, str]] = (),
+    extra_run: Mapping[str, object] | None = None,
+    skipped: Mapping[str, str] | None = None,
+    progress=None,
+) -> Path:
+    """Write a run's overlays, grid, maps, predictions, settings and gallery into ``folder``.
+
+    Draws and writes what it is given; computes no attribution.  ``folder`` exists and is
+    the caller's (built under a temporary name and renamed when complete, so files are
+    written plainly).  It receives:
+
+    * ``overlays/<name>.<method>.png``: :func:`overlay` of every (image, method), enlarged by
+      :func:`display_scale`;
+    * ``grid.png``: :func:`comparison_grid` of the first :data:`GRID_ROWS` images;
+    * ``maps.npz``: one array per method, ``images``, ``target``, ``predicted``, ``files``;
+    * ``predictions.tsv``: file, predicted class, probability, explained target;
+    * ``run.json``: provenance, each method's settings, the files (and ``extra_run``, and
+      ``skipped`` when a method was skipped);
+    * ``gallery.html``: :func:`write_gallery` of the first ``gallery_rows`` images.
+
+    Parameters
+    ----------
+    folder : path
+    images : array, shape (n, C, H, W)
+        The images for display, values in [0, 1].
+    paths : sequence of path
+        The image files (shown and listed as given).
+    names : sequence of str
+        Unique names for the overlay files (e.g. :func:`seqsal.image.image_names`).
+    maps : mapping of str to array, shape (n, C, H, W)
+        Method -> maps, in column order.
+    target, predicted : array of int, shape (n,)
+        The class each image's maps explain, and the class the model predicts.
+    probability : array, shape (n,), or None
+        Softmax probability of the predicted class.
+    class_names : sequence of str
+        Names of the model's outputs (labels of ``target`` and ``predicted``).
+    settings : mapping of str to mapping
+        Method -> its settings as run.
+    provenance : mapping
+        Model, checksum, versions, command ... (``run.json`` and the gallery).
+    title : str
+        The gallery's title.
+    alpha : float, default 0.7
+        Heatmap opacity of the overlays (:func:`overlay`).
+    gallery_rows : int, default 100
+        Images shown in the gallery (every overlay is written).
+    sections, extra_files, extra_run
+        Evaluation sections for the gallery (e.g. from :func:`write_faithfulness_outputs`),
+        more files for its list, more entries for ``run.json``.
+    skipped : mapping of str to str, optional
+        Methods that were not run and why; named in the gallery and ``run.json``.
+    progress : bool, optional
+        Progress bar over the images.
+
+    Returns
+    -------
+    pathlib.Path
+        The gallery page.
+    """
+    import json
+
+    from seqsal._runtime import progress_bar
+
+    folder = Path(folder)
+    images = np.asarray(images)
+    n, _, height, width = images.shape
+    scale = display_scale(height, width)
+    overlays = folder / "overlays"
+    overlays.mkdir()
+    gallery_images = []
+    for i in progress_bar(range(n), desc="overlays", unit="image", progress=progress):
+        pngs, limits = {}, {}
+        for method, array in maps.items():
+            heat = reduce_channels(array[i], reduction_for(method))
+            vmin, vmax = heat_limits(heat)
+            limits[method] = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
+            pngs[method] = png_bytes(overlay(images[i], heat, alpha=alpha), scale=scale)
+            (overlays / f"{names[i]}.{method}.png").write_bytes(pngs[method])
+        if i >= gallery_rows:
+            continue
+        original = png_bytes(np.round(image_rgb(images[i]) * 255).astype(np.uint8), scale=scale)
+        gallery_images.append(
+            GalleryImage(
+                name=Path(paths[i]).name,
+                original=original,
+                prediction=class_names[predicted[i]],
+                probability=None if probability is None else float(probability[i]),
+                target=class_names[target[i]],
+                maps=pngs,
+                limits=limits,
+            )
+        )
+    rows = min(n, GRID_ROWS)
+    labels = [f"{names[i]}: {class_names[predicted[i]]}" for i in range(rows)]
+    fig = comparison_grid(
+        images[:rows], {m: a[:rows] for m, a in maps.items()}, row_labels=labels, alpha=alpha
+    )
+    save_grid(fig, folder / "grid.png")
+    np.savez_compressed(
+        folder / "maps.npz",
+        **maps,
+        images=images,
+        target=target,
+        predicted=predicted,
+        files=np.array([str(p) for p in paths]),
+    )
+    with open(folder / "predictions.tsv", "w", encoding="utf-8") as handle:
+        handle.write("file\tpredicted\tprobability\ttarget\n")
+        for i in range(n):
+            p = "" if probability is None else f"{probability[i]:.6g}"
+            handle.write(
+                f"{paths[i]}\t{class_names[predicted[i]]}\t{p}\t{class_names[target[i]]}\n"
+            )
+    run = {
+        "provenance": dict(provenance),
+        "methods": dict(settings),
+        "files": [str(p) for p in paths],
+    }
+    run.update(extra_run or {})
+    if skipped:
+        run["skipped"] = dict(skipped)
+    (folder / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n")
+    files = [
+        ("grid.png", f"comparison grid (first {rows} images)"),
+        ("maps.npz", "raw maps (n, C, H, W) per method, images, targets"),
+        ("predictions.tsv", "predicted class and probability per image"),
+        ("run.json", "settings and provenance"),
+        ("overlays/", "one overlay PNG per (image, method)"),
+        *extra_files,
+    ]
+    return write_gallery(
+        folder / "gallery.html",
+        gallery_images,
+        title=title,
+        methods=settings,
+        grid=(folder / "grid.png").read_bytes(),
+        total=n,
+        sections=sections,
+        provenance=provenance,
+        files=files,
+        skipped=skipped,
+    )
