@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqsal.cli._options import add_progress_option
+from seqsal.cli._options import add_faithfulness_options, add_progress_option
 from seqsal.errors import InputError
 from seqsal.image import BASELINES, METHODS
 
@@ -70,7 +70,7 @@ def add_arguments(parser) -> None:
         formatter_class=formatter,
     )
     _add_common(p)
-    _add_evaluate(p)
+    add_faithfulness_options(p)
     p = sub.add_parser(
         "sanity",
         help="model parameter randomisation test (Spearman / SSIM table and plot)",
@@ -195,24 +195,6 @@ def _add_common(p) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--seed", type=int, default=0, help="seeds smoothgrad and noise references")
     add_progress_option(p)
-
-
-def _add_evaluate(p) -> None:
-    p.add_argument(
-        "--eval-steps",
-        type=int,
-        default=50,
-        help="points on each deletion/insertion curve (features removed in equal steps)",
-    )
-    p.add_argument(
-        "--patch",
-        type=int,
-        default=1,
-        help="remove/insert square patches of this many pixels per side, not single pixels",
-    )
-    p.add_argument(
-        "--n-random", type=int, default=3, help="random orderings averaged for the comparison"
-    )
 
 
 # ----------------------------------------------------------------------------- inputs
