@@ -158,7 +158,7 @@ def _add_common(p) -> None:
         "--stride", type=int, default=None, help="occlusion: step (default: half the window)"
     )
     p.add_argument(
-        "--alpha", type=float, default=0.7, help="heatmap opacity over the image (0 to 1)"
+        "--opacity", type=float, default=0.7, help="heatmap opacity over the image (0 to 1)"
     )
     p.add_argument(
         "--gallery-rows",
@@ -317,8 +317,8 @@ def run(args) -> int:
     _positive(args, "patch", "n_random", "gallery_rows")
     if args.seed < 0:
         raise InputError(f"--seed {args.seed}; must be a non-negative integer")
-    if not 0 <= args.alpha <= 1:
-        raise InputError(f"--alpha {args.alpha}; expected a number from 0 to 1")
+    if not 0 <= args.opacity <= 1:
+        raise InputError(f"--opacity {args.opacity}; expected a number from 0 to 1")
     methods = (
         None if args.methods is None else library.check_methods(args.methods, option="--methods")
     )
@@ -406,7 +406,7 @@ def run(args) -> int:
             settings=explained.settings,
             provenance=provenance(args, model, X.shape, mean, std),
             title=f"seqsal image {args.action}",
-            alpha=args.alpha,
+            opacity=args.opacity,
             gallery_rows=args.gallery_rows,
             sections=sections,
             extra_files=files,

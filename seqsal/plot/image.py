@@ -21,9 +21,9 @@ Reading a map takes three choices, all explicit:
   from 0 to ``v``.  ``v`` is a high percentile of ``|map|`` (99.5 by default), so that one
   extreme pixel does not wash out the rest; larger values saturate.
 * **Blending** (:func:`overlay`): ``out = (1 - a) * image + a * colour`` with
-  ``a = alpha * min(|value| / v, 1)`` per pixel by default, so a pixel with zero attribution
-  shows the image unchanged and only where the map has mass is coloured; ``scale_alpha=False``
-  blends every pixel with the same ``alpha`` (the classic Grad-CAM look).
+  ``a = opacity * min(|value| / v, 1)`` per pixel by default, so a pixel with zero attribution
+  shows the image unchanged and only where the map has mass is coloured; ``scale_opacity=False``
+  blends every pixel with the same ``opacity`` (the classic Grad-CAM look).
 
 matplotlib is imported on first use and never through pyplot (figures get their own Agg
 canvas), so importing this module changes no global state and output bytes are reproducible:
@@ -179,12 +179,12 @@ def overlay(
     image,
     attributions,
     *,
-    alpha: float = 0.7,
+    opacity: float = 0.7,
     reduce: str = "sum",
     signed: bool | None = None,
     cmap: str | None = None,
     percentile: float = PERCENTILE,
-    scale_alpha: bool = True,
+    scale_opacity: bool = True,
 ) -> np.ndarray:
     """The map drawn over the image, as an RGB array.
 
@@ -194,7 +194,7 @@ def overlay(
         C = 1 or 3, values in [0, 1] (see :func:`image_rgb`).
     attributions : array, shape (C', H, W) or (H, W)
         The map; a 3-D map is reduced over channels with ``reduce`` first.
-    alpha : float, default 0.7
+    opacity : float, default 0.7
         Opacity of the heatmap, in [0, 1]; 0 gives back the image.
     reduce : {"sum", "abs_max", "mean"}, default "sum"
         See :func:`reduce_channels`.
@@ -205,9 +205,9 @@ def overlay(
         A matplotlib colormap name; default :data:`SIGNED_CMAP` or :data:`POSITIVE_CMAP`.
     percentile : float, default 99.5
         Colour limit (see :func:`heat_limits`).
-    scale_alpha : bool, default True
+    scale_opacity : bool, default True
         Opacity proportional to ``|value| / limit`` (zero attribution leaves the pixel as it
-        is); False blends every pixel with ``alpha``.
+        is); False blends every pixel with ``opacity``.
 
     Returns
     -------
@@ -221,15 +221,15 @@ def overlay(
             f"attributions cover {heat.shape[0]} x {heat.shape[1]} pixels but the image is "
             f"{rgb.shape[0]} x {rgb.shape[1]}; expected the image's height and width"
         )
-    if not 0 <= alpha <= 1:
-        raise InputError(f"alpha={alpha!r}; expected a number in [0, 1]")
+    if not 0 <= opacity <= 1:
+        raise InputError(f"opacity={opacity!r}; expected a number in [0, 1]")
     vmin, vmax = heat_limits(heat, signed=signed, percentile=percentile)
     is_signed = vmin < 0
     colours = _cmap(cmap, is_signed)(np.clip((heat - vmin) / (vmax - vmin), 0, 1))[..., :3]
-    if scale_alpha:
-        weight = alpha * np.clip(np.abs(heat) / vmax, 0, 1)
+    if scale_opacity:
+        weight = opacity * np.clip(np.abs(heat) / vmax, 0, 1)
     else:
-        weight = np.full(heat.shape, float(alpha))
+        weight = np.full(heat.shape, float(opacity))
     out = (1 - weight[..., None]) * rgb + weight[..., None] * colours
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
 
@@ -287,7 +287,7 @@ def comparison_grid(
     maps: Mapping[str, object],
     *,
     row_labels: Sequence[str] | None = None,
-    alpha: float = 0.7,
+    opacity: float = 0.7,
     reductions: Mapping[str, str] | None = None,
     percentile: float = PERCENTILE,
     cell_inches: float = 1.6,
@@ -306,7 +306,7 @@ def comparison_grid(
         Method name -> attributions, in column order.
     row_labels : sequence of str, optional
         One label per image (e.g. file name and predicted class), left of each row.
-    alpha, percentile
+    opacity, percentile
         As in :func:`overlay`.
     reductions : mapping of str to str, optional
         Channel reduction per method; default :func:`reduction_for` of the name.
@@ -351,7 +351,9 @@ def comparison_grid(
             heat = reduce_channels(arrays[name][i], reduce)
             vmin, vmax = heat_limits(heat, percentile=percentile)
             limit = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
-            columns.append((name, limit, overlay(X[i], heat, alpha=alpha, percentile=percentile)))
+            columns.append(
+                (name, limit, overlay(X[i], heat, opacity=opacity, percentile=percentile))
+            )
         for j, (name, limit, picture) in enumerate(columns):
             ax = axes[i, j]
             ax.imshow(picture, interpolation="nearest")
@@ -649,7 +651,7 @@ def write_image_outputs(
     settings: Mapping[str, Mapping],
     provenance: Mapping[str, object],
     title: str,
-    alpha: float = 0.7,
+    opacity: float = 0.7,
     gallery_rows: int = 100,
     sections: Sequence[GallerySection] = (),
     extra_files: Sequence[tuple[str, str]] = (),
@@ -695,7 +697,7 @@ def write_image_outputs(
         Model, checksum, versions, command ... (``run.json`` and the gallery).
     title : str
         The gallery's title.
-    alpha : float, default 0.7
+    opacity : float, default 0.7
         Heatmap opacity of the overlays (:func:`overlay`).
     gallery_rows : int, default 100
         Images shown in the gallery (every overlay is written).
@@ -729,7 +731,7 @@ def write_image_outputs(
             heat = reduce_channels(array[i], reduction_for(method))
             vmin, vmax = heat_limits(heat)
             limits[method] = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
-            pngs[method] = png_bytes(overlay(images[i], heat, alpha=alpha), scale=scale)
+            pngs[method] = png_bytes(overlay(images[i], heat, opacity=opacity), scale=scale)
             (overlays / f"{names[i]}.{method}.png").write_bytes(pngs[method])
         if i >= gallery_rows:
             continue
@@ -748,7 +750,7 @@ def write_image_outputs(
     rows = min(n, GRID_ROWS)
     labels = [f"{names[i]}: {class_names[predicted[i]]}" for i in range(rows)]
     fig = comparison_grid(
-        images[:rows], {m: a[:rows] for m, a in maps.items()}, row_labels=labels, alpha=alpha
+        images[:rows], {m: a[:rows] for m, a in maps.items()}, row_labels=labels, opacity=opacity
     )
     save_grid(fig, folder / "grid.png")
     np.savez_compressed(
