@@ -131,6 +131,69 @@ class ImageSanity(NamedTuple):
 # ----------------------------------------------------------------------------- small pieces
 
 
+class DemoImages(NamedTuple):
+    """Digits to try the image commands on (:func:`demo_images`).
+
+    Attributes
+    ----------
+    names : list of str
+        File names: ``digit<k>_<label>.png`` (and ``colour<k>_<label>.png``).
+    images : list of numpy.ndarray, shape (C, H, W)
+        Pixel values in [0, 1]: grey ``(1, size, size)``, colour ``(3, size, 1.5 size)``.
+    labels : list of str
+        The digit each image shows.
+    """
+
+    names: list
+    images: list
+    labels: list
+
+
+def demo_images(n: int = 10, *, size: int = 32, colour: bool = False, seed: int = 0) -> DemoImages:
+    """``n`` digits of scikit-learn's bundled data set, one of each class in turn.
+
+    Parameters
+    ----------
+    n : int, default 10
+    size : int, default 32
+        Height and width of the grey images (the 8 x 8 digits upsampled,
+        :func:`seqsal.models.images.digits_dataset`).
+    colour : bool, default False
+        Also a colour copy of each, stretched to 1.5 times the width and tinted with a seeded
+        random colour: colour, non-square input to try the reading and resizing on.
+    seed : int, default 0
+        Which digits are drawn, and the tints.
+
+    Returns
+    -------
+    DemoImages
+    """
+    from PIL import Image
+
+    from seqsal.models.images import digits_dataset
+
+    data = digits_dataset(size, seed=seed)
+    chosen = []
+    for k in range(n):  # one digit of each class in turn
+        rows = np.flatnonzero(data.y == k % 10)
+        chosen.append(int(rows[(k // 10) % len(rows)]))
+    rng = np.random.default_rng(seed)
+    names, images, labels = [], [], []
+    for k, row in enumerate(chosen):
+        label = data.class_names[data.y[row]]
+        names.append(f"digit{k:02d}_{label}.png")
+        images.append(data.X[row])
+        labels.append(label)
+        if colour:
+            grey = Image.fromarray(data.X[row, 0].astype(np.float32), mode="F")
+            wide = grey.resize((size * 3 // 2, size), Image.Resampling.BILINEAR)
+            tint = rng.uniform(0.5, 1.0, size=3).reshape(3, 1, 1)
+            names.append(f"colour{k:02d}_{label}.png")
+            images.append(np.asarray(wide)[None] * tint)
+            labels.append(label)
+    return DemoImages(names=names, images=images, labels=labels)
+
+
 def image_names(paths) -> list[str]:
     """File stems, made unique with -2, -3 ... (two folders may hold the same file name)."""
     seen: dict[str, int] = {}

@@ -426,11 +426,9 @@ def run(args) -> int:
 
 def run_demo_images(args) -> int:
     """Write digits from the bundled data set as PNG files (grey; optionally colour copies)."""
-    from PIL import Image
-
+    from seqsal.image import demo_images
     from seqsal.io.atomic import atomic_directory
     from seqsal.io.images import write_image
-    from seqsal.models.images import digits_dataset
 
     _positive(args, "n", "size")
     if args.seed < 0:
@@ -441,29 +439,17 @@ def run_demo_images(args) -> int:
             raise InputError(
                 f"--out {str(out)!r} exists and is not a demo-images folder; choose another path"
             )
-    data = digits_dataset(args.size, seed=args.seed)
-    chosen = []
-    for k in range(args.n):  # one digit of each class in turn
-        rows = np.flatnonzero(data.y == k % 10)
-        chosen.append(int(rows[(k // 10) % len(rows)]))
-    rng = np.random.default_rng(args.seed)
+    demo = demo_images(args.n, size=args.size, colour=args.colour, seed=args.seed)
     with atomic_directory(out) as folder:
-        lines = ["file\tlabel"]
-        for k, row in enumerate(chosen):
-            label = data.class_names[data.y[row]]
-            name = f"digit{k:02d}_{label}.png"
-            write_image(folder / name, data.X[row])
-            lines.append(f"{name}\t{label}")
-            if args.colour:  # stretched to 1.5 x the width and tinted: colour, not square
-                grey = Image.fromarray(data.X[row, 0].astype(np.float32), mode="F")
-                wide = grey.resize((args.size * 3 // 2, args.size), Image.Resampling.BILINEAR)
-                tint = rng.uniform(0.5, 1.0, size=3).reshape(3, 1, 1)
-                name = f"colour{k:02d}_{label}.png"
-                write_image(folder / name, np.asarray(wide)[None] * tint)
-                lines.append(f"{name}\t{label}")
+        for name, pixels in zip(demo.names, demo.images, strict=True):
+            write_image(folder / name, pixels)
+        lines = [
+            "file\tlabel",
+            *(f"{n}\t{label}" for n, label in zip(demo.names, demo.labels, strict=True)),
+        ]
         (folder / "labels.tsv").write_text("\n".join(lines) + "\n")
     print(
-        f"seqsal image demo-images: {len(lines) - 1} PNG files -> {out}",
+        f"seqsal image demo-images: {len(demo.names)} PNG files -> {out}",
         file=sys.stderr,
     )
     return 0
