@@ -10,6 +10,12 @@ Actions:
   and plot in the gallery;
 * ``demo-images``: a few PNGs from scikit-learn's bundled digits, to try the commands on.
 
+The command parses its options and calls the library: :mod:`seqsal.image` computes the maps,
+the curves and the randomisation test, :mod:`seqsal.plot.image` writes the folder.  Without
+``--methods`` every method runs except those the model cannot run (Grad-CAM without a
+convolution), which are skipped with a one-line warning and named in the gallery; a method
+named in ``--methods`` that cannot run is an error.
+
 Every output folder is built under a temporary name and renamed when complete; a bad input
 stops with one line on stderr (exit 2) before anything is written.
 """
