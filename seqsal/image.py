@@ -16,7 +16,7 @@ runs the image methods on it the way a person comparing explanations wants them 
   :func:`seqsal.evaluate.faithfulness`) and the model parameter randomisation test
   (:func:`image_sanity`, over :func:`seqsal.evaluate.parameter_randomization`).
 
-Nothing here reads or writes files or draws: ``seqsal.io.images`` reads images and
+Nothing here reads or writes image files or draws: ``seqsal.io.images`` reads images and
 ``seqsal.plot.image`` writes the overlays, tables and gallery of a run.
 
 A method the model cannot run (Grad-CAM on a model without a convolution) raises
