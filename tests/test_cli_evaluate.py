@@ -74,7 +74,7 @@ def _evaluate(data, out, *extra):
     return main(
         [
             "evaluate", "--store", str(data / "attr.h5"), "--model", str(data / "model.pt"),
-            "--out", str(out), "--no-progress", "--steps", "20", *extra,
+            "--out", str(out), "--no-progress", "--eval-steps", "20", *extra,
         ]
     )  # fmt: skip
 
@@ -158,3 +158,38 @@ def test_errors_are_one_line_and_leave_no_output(data, tmp_path, capsys):
     assert _evaluate(data, tmp_path / "t", "--target", "other") == 2
     assert "target='other'" in capsys.readouterr().err
     assert not (tmp_path / "t").exists()
+
+
+def _options(parser, path=()):
+    """(command path, option string, argparse action) of every option of every subcommand."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _options(sub, (*path, name))
+        else:
+            for option in action.option_strings:
+                yield path, option, action
+
+
+def test_an_option_word_means_one_thing_in_every_subcommand(data, tmp_path):
+    from seqsal.cli import build_parser
+
+    options = list(_options(build_parser()))
+    steps = {path: action for path, option, action in options if option == "--steps"}
+    assert {("attribute",), ("image", "attribute"), ("image", "evaluate")} <= set(steps)
+    for path, action in steps.items():  # Integrated Gradients' steps, wherever it appears
+        assert "IG" in action.help or "integration" in action.help, (path, action.help)
+    # curve segments are --eval-steps, --patch and --n-random: one definition for DNA and images
+    for word in ("--eval-steps", "--patch", "--n-random"):
+        found = {path: a for path, option, a in options if option == word}
+        assert set(found) == {("evaluate",), ("image", "evaluate")}, word
+        dna, images = found[("evaluate",)], found[("image", "evaluate")]
+        assert (dna.help, dna.default, dna.type) == (images.help, images.default, images.type)
+    # and --eval-steps really sets the curves' segments: 7 segments, 8 points per curve
+    out = tmp_path / "seven"
+    assert _evaluate(data, out, "--eval-steps", "7") == 0
+    curves = pd.read_csv(out / "curves.tsv", sep="\t")
+    assert sorted(set(curves["step"])) == list(range(8))
+    assert json.loads((out / "summary.json").read_text())["eval_steps"] == 7

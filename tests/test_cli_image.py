@@ -475,3 +475,122 @@ def test_gallery_in_headless_chromium(attributed, tmp_path):
     # the overlays are drawn: strongly coloured (red or blue) pixels, not only grey text
     saturation = pixels.max(axis=2) - pixels.min(axis=2)
     assert (saturation > 80).mean() > 0.01
+
+
+# --------------------------------------------------------------------------- TorchScript, skipped methods
+
+
+def _scriptable_cnn(seed=3):
+    """A grey 1 x 16 x 16 CNN with plain attribute layers (``conv4`` the last convolution),
+    scriptable with torch.jit.script."""
+    import torch
+    from torch import nn
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+            self.pool = nn.MaxPool2d(2)
+            self.conv4 = nn.Conv2d(4, 6, 3, padding=1)
+            self.fc = nn.Linear(6, 10)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.conv1(x)))
+            return self.fc(torch.relu(self.conv4(x)).mean(dim=(2, 3)))
+
+    torch.manual_seed(seed)
+    return CNN().eval()
+
+
+def _save_script(module, path):
+    import torch
+
+    with warnings.catch_warnings():  # TorchScript is deprecated but still the one-file format
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(module), str(path))
+    return path
+
+
+def test_gradcam_on_a_scripted_model(files, tmp_path, capsys):
+    eager = _scriptable_cnn()
+    scripted = _save_script(eager, tmp_path / "cnn.pt")
+    paths = files["grey"][:3]
+    X = _read(paths, _load(files["grey_model"]))  # grey 16 x 16, no normalisation
+    base = ["--model", str(scripted), "--input-shape", "1,16,16", "--images", *map(str, paths)]
+    # the issue's command: evaluate with --methods gradcam --layer conv4
+    out = tmp_path / "named"
+    argv = ["image", "evaluate", *base, "--methods", "gradcam", "--layer", "conv4"]
+    code, err = _run([*argv, "--target", "4", "--eval-steps", "4", "--out", str(out)], capsys)
+    assert code == 0, err
+    with np.load(out / "maps.npz") as npz:
+        expected = A.gradcam(eager, X, layer="conv4", target=4).numpy()
+        assert np.abs(expected).max() > 0
+        np.testing.assert_allclose(npz["gradcam"], expected, atol=1e-6, rtol=0)
+    assert (out / "curves.gradcam.png").exists()
+    # the default method list runs every method, Grad-CAM on the last convolution
+    out = tmp_path / "default"
+    code, err = _run(["image", "attribute", *base, "--steps", "4", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert re.search(r": 3 images, 6 methods, ", err.strip().splitlines()[-1]), err
+    with np.load(out / "maps.npz") as npz:
+        for i, t in enumerate(npz["target"]):
+            expected = A.gradcam(eager, X[i : i + 1], target=int(t)).numpy()
+            np.testing.assert_allclose(npz["gradcam"][i : i + 1], expected, atol=1e-6, rtol=0)
+    run = json.loads((out / "run.json").read_text())
+    assert run["methods"]["gradcam"] == {"layer": "conv4"} and "skipped" not in run
+
+
+def _mlp(path):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(256, 12), nn.ReLU(), nn.Linear(12, 10))
+    return module.eval(), _save_script(module.eval(), path)
+
+
+@pytest.mark.parametrize("action", ["attribute", "sanity"])
+def test_default_methods_skip_what_the_model_cannot_run(files, tmp_path, capsys, caplog, action):
+    eager, scripted = _mlp(tmp_path / "mlp.pt")
+    paths = files["grey"][:2]
+    out = tmp_path / "out"
+    argv = ["image", action, "--model", str(scripted), "--input-shape", "1,16,16", "--images"]
+    argv += [*map(str, paths), "--steps", "4", "--n-samples", "3", "--target", "1"]
+    with caplog.at_level("WARNING"):
+        code, err = _run([*argv, "--out", str(out), "--no-progress"], capsys)
+    assert code == 0, err
+    warnings_ = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings_) == 1 and "\n" not in warnings_[0], warnings_
+    assert warnings_[0].startswith("gradcam skipped: ") and "no Conv1d/Conv2d layer" in warnings_[0]
+    assert "5 methods (gradcam skipped)" in err.strip().splitlines()[-1]
+    X = _read(paths, _load(files["grey_model"]))
+    with np.load(out / "maps.npz") as npz:
+        assert "gradcam" not in npz.files
+        ran = [m for m in METHODS.split(",") if m != "gradcam"]
+        assert all(m in npz.files for m in ran)
+        np.testing.assert_allclose(
+            npz["saliency"], A.saliency(eager, X, target=1).numpy(), rtol=1e-6, atol=1e-7
+        )
+    run = json.loads((out / "run.json").read_text())
+    assert list(run["skipped"]) == ["gradcam"] and "gradcam" not in run["methods"]
+    html = (out / "gallery.html").read_text()
+    assert re.search(r"Not run on this model: <b>gradcam</b> \([^)]*no Conv1d/Conv2d layer", html)
+    maps = [im for im in _page(out / "gallery.html").images if im.get("class") == "map"]
+    assert {im["data-method"] for im in maps} == set(ran)
+    if action == "sanity":
+        import pandas as pd
+
+        assert list(dict.fromkeys(pd.read_csv(out / "sanity.tsv", sep="\t")["method"])) == ran
+
+
+def test_a_named_method_the_model_cannot_run_is_an_error(files, tmp_path, capsys):
+    _, scripted = _mlp(tmp_path / "mlp.pt")
+    out = tmp_path / "out"
+    argv = ["image", "evaluate", "--model", str(scripted), "--input-shape", "1,16,16"]
+    argv += ["--images", str(files["grey"][0]), "--methods", "saliency,gradcam"]
+    code, err = _run([*argv, "--out", str(out), "--no-progress"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert re.match(
+        r"seqsal image: error: method 'gradcam' cannot run on this model: .*Conv1d", err
+    )
+    assert not out.exists()

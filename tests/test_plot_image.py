@@ -32,28 +32,28 @@ def test_positive_map_in_one_quadrant_colours_only_that_quadrant(channels):
     image = _image(channels)
     heat = np.zeros((channels, 20, 30))
     heat[:, :10, :15] = np.random.default_rng(1).uniform(0.5, 1.0, size=(channels, 10, 15))
-    out = pi.overlay(image, heat, alpha=0.8).astype(int)
+    out = pi.overlay(image, heat, opacity=0.8).astype(int)
     plain = _as_uint8(image).astype(int)
     changed = np.abs(out - plain).max(axis=2) > 0
     assert changed[:10, :15].all()
     assert not changed[10:, :].any() and not changed[:, 15:].any()
 
 
-def test_alpha_zero_gives_back_the_image():
+def test_opacity_zero_gives_back_the_image():
     image = _image(3)
     heat = np.random.default_rng(2).normal(size=(3, 20, 30))
-    for scale_alpha in (True, False):
-        out = pi.overlay(image, heat, alpha=0.0, scale_alpha=scale_alpha)
+    for scale_opacity in (True, False):
+        out = pi.overlay(image, heat, opacity=0.0, scale_opacity=scale_opacity)
         np.testing.assert_array_equal(out, _as_uint8(image))
 
 
-def test_alpha_one_uniform_blend_is_the_colormap():
-    """With alpha 1 and uniform blending every pixel is the colormap's colour of its value."""
+def test_opacity_one_uniform_blend_is_the_colormap():
+    """With opacity 1 and uniform blending every pixel is the colormap's colour of its value."""
     import matplotlib
 
     image = _image(1, 8, 8)
     heat = np.linspace(-2, 2, 64).reshape(8, 8)
-    out = pi.overlay(image, heat, alpha=1.0, scale_alpha=False, percentile=100)
+    out = pi.overlay(image, heat, opacity=1.0, scale_opacity=False, percentile=100)
     expected = matplotlib.colormaps[pi.SIGNED_CMAP]((heat + 2) / 4)[..., :3]
     np.testing.assert_array_equal(out, np.round(expected * 255).astype(np.uint8))
 
@@ -66,7 +66,9 @@ def test_diverging_scale_is_symmetric_and_centred_at_zero():
     assert norm.vmin == -norm.vmax and norm(0.0) == pytest.approx(0.5)
     # equal magnitudes of opposite sign get mirror colours of the diverging map: red vs blue
     mirror = np.array([[-2.0, 0.0, 2.0]])
-    out = pi.overlay(np.full((1, 1, 3), 0.5), mirror, alpha=1.0, scale_alpha=False, percentile=100)
+    out = pi.overlay(
+        np.full((1, 1, 3), 0.5), mirror, opacity=1.0, scale_opacity=False, percentile=100
+    )
     neg, zero, pos = out[0].astype(int)
     assert pos[0] > pos[2] + 50 and neg[2] > neg[0] + 50  # red positive, blue negative
     assert zero.min() > 230  # white at 0
@@ -78,7 +80,7 @@ def test_non_negative_map_uses_a_sequential_scale_from_zero():
     assert vmin == 0.0 and vmax == pytest.approx(heat.max())
     import matplotlib
 
-    out = pi.overlay(np.zeros((1, 10, 10)), heat, alpha=1.0, scale_alpha=False, percentile=100)
+    out = pi.overlay(np.zeros((1, 10, 10)), heat, opacity=1.0, scale_opacity=False, percentile=100)
     expected = matplotlib.colormaps[pi.POSITIVE_CMAP](heat / heat.max())[..., :3]
     np.testing.assert_array_equal(out, np.round(expected * 255).astype(np.uint8))
     # forcing signed=True on the same map gives the diverging scale instead
@@ -126,8 +128,8 @@ def test_errors_name_the_argument():
         InputError, match="attributions cover 4 x 4 pixels but the image is 20 x 30"
     ):
         pi.overlay(_image(3), np.zeros((4, 4)))
-    with pytest.raises(InputError, match=r"alpha=1\.5"):
-        pi.overlay(_image(3), np.zeros((20, 30)), alpha=1.5)
+    with pytest.raises(InputError, match=r"opacity=1\.5"):
+        pi.overlay(_image(3), np.zeros((20, 30)), opacity=1.5)
     with pytest.raises(InputError, match="image has shape"):
         pi.overlay(np.zeros((2, 20, 30)), np.zeros((20, 30)))
     with pytest.raises(InputError, match="NaN"):

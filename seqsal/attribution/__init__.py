@@ -11,7 +11,7 @@ is a list.  Nothing here knows about DNA, files or plots (see ``docs/attribution
 
 from seqsal.attribution._targets import Targets, resolve_targets
 from seqsal.attribution.baselines import resolve_baseline
-from seqsal.attribution.cam import conv_layer_names, gradcam
+from seqsal.attribution.cam import conv_layer_names, gradcam, gradcam_layer
 from seqsal.attribution.gradients import grad_x_input, input_gradients, saliency
 from seqsal.attribution.integrated import RULES, IGResult, integrated_gradients, integration_points
 from seqsal.attribution.methods import METHODS, attribute
@@ -35,6 +35,7 @@ __all__ = [
     "evaluate_perturbed",
     "grad_x_input",
     "gradcam",
+    "gradcam_layer",
     "input_gradients",
     "integrated_gradients",
     "integration_points",

@@ -6,6 +6,15 @@ default) rectified: a coarse map of where the layer saw evidence for the target.
 upsampled to the input's spatial size with linear (1-D) or bilinear (2-D) interpolation,
 ``align_corners=False`` (captum's ``LayerAttribution.interpolate`` with mode "linear" /
 "bilinear"), and repeated over the input channels so the result has the input's shape.
+
+TorchScript models (``torch.jit.script`` or ``torch.jit.trace``, saved and loaded) take no
+forward hooks and no ``get_submodule``.  Their layers are found with ``named_modules()`` and
+recognised by ``original_name`` (``"Conv1d"``, ``"Conv2d"``); the layer's activations and their
+gradient are read from the autograd graph instead of a hook: the convolution node whose
+weight is the layer's weight parameter gives its input (from which ``A`` is recomputed with
+the node's own stride, padding, dilation and groups) and, through a hook on the node, the
+gradient with respect to ``A``.  Only convolutions can be read this way, so on a TorchScript
+model ``layer`` must name a Conv1d or Conv2d.
 """
 
 from __future__ import annotations
@@ -17,25 +26,74 @@ from seqsal._runtime import model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import channels_last, fast_kernels
 from seqsal.attribution._targets import resolve_targets
-from seqsal.errors import InputError
+from seqsal.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 
+#: Class names of the layers Grad-CAM uses by default (``original_name`` in TorchScript).
+CONV_NAMES = ("Conv1d", "Conv2d")
 
-def conv_layer_names(model) -> list[str]:
-    """Dotted names of the model's Conv1d/Conv2d modules, in definition order."""
+
+def _is_script(module) -> bool:
+    import torch
+
+    return isinstance(module, torch.jit.ScriptModule)
+
+
+def _is_conv(module) -> bool:
     from torch import nn
 
-    return [name for name, m in model.named_modules() if isinstance(m, (nn.Conv1d, nn.Conv2d))]
+    if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+        return True
+    return _is_script(module) and getattr(module, "original_name", None) in CONV_NAMES
+
+
+def conv_layer_names(model) -> list[str]:
+    """Dotted names of the model's Conv1d/Conv2d modules, in definition order.
+
+    TorchScript submodules count by their ``original_name`` (the class they were compiled
+    from), so scripted and traced models list the same names as the eager model.
+    """
+    return [name for name, m in model.named_modules() if name and _is_conv(m)]
+
+
+def gradcam_layer(model, layer=None) -> str:
+    """The dotted name of the layer Grad-CAM reads: ``layer``, checked, or the last convolution.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An eager or TorchScript model.
+    layer : str, optional
+        A dotted module name; None picks the last Conv1d/Conv2d (:func:`conv_layer_names`).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ModelError
+        ``layer`` is None and the model has no convolution: Grad-CAM cannot run on it.
+    InputError
+        ``layer`` is not a module of the model, or (TorchScript) not a convolution.
+    """
+    get_layer(model, layer)
+    return layer if layer is not None else conv_layer_names(model)[-1]
 
 
 def get_layer(model, layer):
-    """The module called ``layer`` (dotted name), or None for the last convolution."""
+    """The module called ``layer`` (dotted name), or the last convolution for None.
+
+    Raises the errors listed in :func:`gradcam_layer`.
+    """
     names = conv_layer_names(model)
     if layer is None:
         if not names:
-            raise InputError(
-                "layer=None: the model has no Conv1d/Conv2d layer; pass layer='<dotted module name>'"
+            kind = "TorchScript model" if _is_script(model) else "model"
+            raise ModelError(
+                f"layer=None: the {kind} has no Conv1d/Conv2d layer for Grad-CAM to use; name "
+                "a layer whose output is (n, C, L) or (n, C, H, W)"
             )
         log.debug("gradcam: using the last convolution %r", names[-1])
         layer = names[-1]
@@ -43,12 +101,77 @@ def get_layer(model, layer):
         raise InputError(
             f"layer={layer!r}; expected a dotted module name such as {names[-1] if names else 'trunk.3'!r}"
         )
-    try:
-        return model.get_submodule(layer)
-    except AttributeError as err:
+    if _is_script(model):  # ScriptModule.get_submodule raises "not supported"
+        module = dict(model.named_modules()).get(layer) if layer else None
+    else:
+        try:
+            module = model.get_submodule(layer) if layer else None
+        except AttributeError:
+            module = None
+    if module is None:
         raise InputError(
             f"layer={layer!r} is not a module of this model; convolutional layers: {names}"
-        ) from err
+        )
+    if _is_script(module) and not _is_conv(module):
+        kind = getattr(module, "original_name", type(module).__name__)
+        raise InputError(
+            f"layer={layer!r} is a {kind} of a TorchScript model; Grad-CAM reads only Conv1d/Conv2d "
+            f"layers of TorchScript models (they take no forward hooks); convolutional layers: {names}"
+        )
+    return module
+
+
+def _same_tensor(a, b) -> bool:
+    return a is b or (a.data_ptr() == b.data_ptr() and a.shape == b.shape and a.dtype == b.dtype)
+
+
+def _conv_node(roots, weight, layer):
+    """The autograd node of the convolution that used ``weight``: the latest one if several."""
+    seen, stack, found = set(), [r.grad_fn for r in roots], []
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            variable = getattr(child, "variable", None)
+            if variable is not None and _same_tensor(variable, weight):
+                found.append(node)
+            else:
+                stack.append(child)
+    if not found:
+        raise ModelError(
+            f"layer={layer!r}: its weight does not reach the output through autograd (a frozen "
+            "TorchScript model, or a layer the forward pass does not use), so Grad-CAM cannot "
+            "read its activations"
+        )
+    node = max(found, key=lambda n: n._sequence_nr())  # the last call, as a forward hook sees
+    if not type(node).__name__.startswith("ConvolutionBackward"):
+        raise ModelError(
+            f"layer={layer!r}: the TorchScript graph computes it inside {type(node).__name__} "
+            "rather than as one convolution, so Grad-CAM cannot read its activations"
+        )
+    return node
+
+
+def _conv_output(node, weight, bias):
+    """The convolution's output, recomputed from the input the node saved (detached)."""
+    import torch
+
+    with torch.no_grad():
+        return torch.ops.aten.convolution(
+            node._saved_input,
+            weight,
+            bias,
+            list(node._saved_stride),
+            list(node._saved_padding),
+            list(node._saved_dilation),
+            bool(node._saved_transposed),
+            list(node._saved_output_padding),
+            int(node._saved_groups),
+        )
 
 
 def gradcam(
@@ -74,11 +197,13 @@ def gradcam(
     Parameters
     ----------
     model : torch.nn.Module
+        An eager model, or a TorchScript one (scripted or traced; see the module docstring).
     X : numpy.ndarray or torch.Tensor, shape (n, C, L) or (n, C, H, W)
     layer : str, optional
-        Dotted module name (``model.get_submodule``), e.g. ``"trunk.3"``; its output must be
-        ``(n, C', L')`` or ``(n, C', H', W')``.  None uses the last Conv1d/Conv2d.  An unknown
-        name raises InputError listing the convolutional layers.
+        Dotted module name (as in ``model.named_modules()``), e.g. ``"trunk.3"``; its output
+        must be ``(n, C', L')`` or ``(n, C', H', W')``.  None uses the last Conv1d/Conv2d (a
+        model without one raises ModelError).  An unknown name raises InputError listing the
+        convolutional layers; so does a TorchScript layer that is not a convolution.
     target, target_names, batch_size, device, progress, max_memory
         As in :func:`seqsal.attribution.saliency`; ``seed`` is unused.
     relu : bool, default True
@@ -98,6 +223,7 @@ def gradcam(
     del seed
     X = as_input(X)
     module = get_layer(model, layer)
+    scripted = _is_script(module)
     targets = resolve_targets(target, model=model, target_names=target_names)
     captured = {}  # thread -> the layer's output (safe when two threads share the model)
 
@@ -111,46 +237,88 @@ def gradcam(
         captured[threading.get_ident()] = output
         return output
 
+    def check(A, Z):
+        if not isinstance(A, torch.Tensor) or A.ndim not in (3, 4) or A.ndim != X.ndim:
+            shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
+            raise InputError(
+                f"layer={layer!r} gives output shape {shape} for input {tuple(Z.shape)}; "
+                "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
+            )
+
+    def cam(A, grad):
+        weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
+        value = (weights * A).sum(dim=1, keepdim=True).detach()
+        return F.relu(value) if relu else value
+
     def cam_rows(Z):
         with torch.enable_grad():
             output = model(Z)
             A = captured.pop(threading.get_ident(), None)
-            if not isinstance(A, torch.Tensor) or A.ndim not in (3, 4) or A.ndim != X.ndim:
-                shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
-                raise InputError(
-                    f"layer={layer!r} gives output shape {shape} for input {tuple(Z.shape)}; "
-                    "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
-                )
+            check(A, Z)
             values = [targets.select(output, t) for t in range(targets.n_targets)]
             maps = []
             for t, value in enumerate(values):
                 (grad,) = torch.autograd.grad(value.sum(), A, retain_graph=t < len(values) - 1)
-                weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
-                cam = (weights * A).sum(dim=1, keepdim=True).detach()
-                maps.append(F.relu(cam) if relu else cam)
+                maps.append(cam(A, grad))
         return torch.stack(maps)  # (T, m, 1, ...)
+
+    def cam_rows_script(Z):
+        weight = module.weight
+        with torch.enable_grad():
+            output = model(Z)
+            values = [targets.select(output, t) for t in range(targets.n_targets)]
+            node = _conv_node(values, weight, layer)
+            A = _conv_output(node, weight, module.bias)
+            check(A, Z)
+            got = {}
+            handle = node.register_prehook(lambda grad_outputs: got.update(grad=grad_outputs[0]))
+            try:
+                maps = []
+                for t, value in enumerate(values):
+                    got.clear()
+                    # the gradient is asked of the weight only to run the backward through
+                    # the node, whose hook keeps the gradient with respect to its output
+                    torch.autograd.grad(
+                        value.sum(), weight, retain_graph=t < len(values) - 1, allow_unused=True
+                    )
+                    grad = got.get("grad")
+                    maps.append(cam(A, torch.zeros_like(A) if grad is None else grad))
+            finally:
+                handle.remove()
+        return torch.stack(maps)
 
     pieces = []
     with model_on(model, device) as dev:
         rows = rows_per_call(
             model, X[:1].to(dev), batch_size=batch_size, max_memory=max_memory, n=X.shape[0]
         )
-        # Hooked before fast_kernels, so the hooked layer stays as it is.
-        handle = module.register_forward_hook(hook)
-        try:
-            # Channels-last is safe here, unlike for input gradients: layers below ``layer``
-            # run forward only, and the map uses the layer's gradient only through its
-            # spatial mean, which a different winner at a max-pool tie above it leaves as is.
-            # Not split over the cores (seqsal._runtime.sharding): measured slower here.
-            with channels_last(model), fast_kernels(model):
-                starts = range(0, X.shape[0], rows)
-                for start in progress_bar(
-                    starts, total=len(starts), desc="grad-cam", unit="batch", progress=progress
-                ):
-                    Z = X[start : start + rows].to(dev)
-                    pieces.append(cam_rows(Z).cpu())
-        finally:
-            handle.remove()
+        starts = range(0, X.shape[0], rows)
+        bar = progress_bar(
+            starts, total=len(starts), desc="grad-cam", unit="batch", progress=progress
+        )
+        if scripted:
+            # model_on froze every parameter; the layer's weight alone takes part in autograd
+            # so that the graph holds its convolution node (and nothing below it)
+            module.weight.requires_grad_(True)
+            try:
+                for start in bar:
+                    pieces.append(cam_rows_script(X[start : start + rows].to(dev)).cpu())
+            finally:
+                module.weight.requires_grad_(False)
+        else:
+            # Hooked before fast_kernels, so the hooked layer stays as it is.
+            handle = module.register_forward_hook(hook)
+            try:
+                # Channels-last is safe here, unlike for input gradients: layers below
+                # ``layer`` run forward only, and the map uses the layer's gradient only
+                # through its spatial mean, which a different winner at a max-pool tie above
+                # it leaves as is.  Not split over the cores (seqsal._runtime.sharding):
+                # measured slower here.
+                with channels_last(model), fast_kernels(model):
+                    for start in bar:
+                        pieces.append(cam_rows(X[start : start + rows].to(dev)).cpu())
+            finally:
+                handle.remove()
     cams = torch.cat(pieces, dim=1)  # (T, n, 1, ...)
     if upsample:
         mode = "linear" if X.ndim == 3 else "bilinear"

@@ -68,3 +68,30 @@ def add_progress_option(parser) -> None:
         default=None,
         help="no progress bar (shown by default only on a terminal)",
     )
+
+
+def add_faithfulness_options(parser) -> None:
+    """--eval-steps, --patch, --n-random: deletion / insertion curves (seqsal.evaluate), the
+    same in ``seqsal evaluate`` (DNA stores) and ``seqsal image evaluate``.  ``--steps`` is
+    Integrated Gradients' number of steps everywhere; curve segments are ``--eval-steps``."""
+    parser.add_argument(
+        "--eval-steps",
+        type=int,
+        default=50,
+        metavar="K",
+        help="segments of each deletion/insertion curve: features are removed (or inserted) "
+        "in K equal steps, giving K + 1 points (at most one step per feature)",
+    )
+    parser.add_argument(
+        "--patch",
+        type=int,
+        default=1,
+        help="features removed together: runs of this many positions (DNA) or squares of this "
+        "many pixels per side (images)",
+    )
+    parser.add_argument(
+        "--n-random",
+        type=int,
+        default=3,
+        help="random orderings each map's curves are compared with",
+    )

@@ -7,7 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-from seqsal.cli._options import add_model_options, add_progress_option, load_model_from_args
+from seqsal.cli._options import (
+    add_faithfulness_options,
+    add_model_options,
+    add_progress_option,
+    load_model_from_args,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -59,11 +64,7 @@ def add_arguments(parser) -> None:
         default="sum",
         help="position importance: signed projected contribution, or its absolute value",
     )
-    parser.add_argument("--steps", type=int, default=50, help="curve segments (max: L / patch)")
-    parser.add_argument("--patch", type=int, default=1, help="positions per feature")
-    parser.add_argument(
-        "--n-random", type=int, default=3, help="random orderings per region (the comparison)"
-    )
+    add_faithfulness_options(parser)
     parser.add_argument(
         "--max-regions",
         type=int,
@@ -115,7 +116,7 @@ def add_arguments(parser) -> None:
 
 
 def _check(args) -> None:
-    for name in ("steps", "patch", "chunk_size", "sanity_regions"):
+    for name in ("eval_steps", "patch", "chunk_size", "sanity_regions"):
         value = getattr(args, name)
         if value < 1:
             raise InputError(f"--{name.replace('_', '-')} {value}; must be a positive integer")
@@ -219,6 +220,7 @@ def run(args) -> int:
         if score == "auto":
             score = "sigmoid" if model.task == "classification" else "raw"
         coords = store.coords.iloc[:n].reset_index(drop=True)
+        eval_steps = min(args.eval_steps, -(-store.length // args.patch))  # one per feature at most
         attrs = dict(store.attrs)
         parts = []
         for start in range(0, n, args.chunk_size):
@@ -236,7 +238,7 @@ def run(args) -> int:
                     start=args.reference,
                     patch=args.patch,
                     reduce=args.reduce,
-                    steps=min(args.steps, -(-store.length // args.patch)),
+                    steps=eval_steps,
                     n_random=args.n_random,
                     batch_size=args.batch_size,
                     device=args.device,
@@ -279,6 +281,7 @@ def run(args) -> int:
         "reference": args.reference,
         "reduce": args.reduce,
         "patch": args.patch,
+        "eval_steps": eval_steps,
         "n_random": args.n_random,
         "seed": args.seed,
         "store_method": attrs.get("method"),

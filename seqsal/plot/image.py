@@ -21,9 +21,9 @@ Reading a map takes three choices, all explicit:
   from 0 to ``v``.  ``v`` is a high percentile of ``|map|`` (99.5 by default), so that one
   extreme pixel does not wash out the rest; larger values saturate.
 * **Blending** (:func:`overlay`): ``out = (1 - a) * image + a * colour`` with
-  ``a = alpha * min(|value| / v, 1)`` per pixel by default, so a pixel with zero attribution
-  shows the image unchanged and only where the map has mass is coloured; ``scale_alpha=False``
-  blends every pixel with the same ``alpha`` (the classic Grad-CAM look).
+  ``a = opacity * min(|value| / v, 1)`` per pixel by default, so a pixel with zero attribution
+  shows the image unchanged and only where the map has mass is coloured; ``scale_opacity=False``
+  blends every pixel with the same ``opacity`` (the classic Grad-CAM look).
 
 matplotlib is imported on first use and never through pyplot (figures get their own Agg
 canvas), so importing this module changes no global state and output bytes are reproducible:
@@ -179,12 +179,12 @@ def overlay(
     image,
     attributions,
     *,
-    alpha: float = 0.7,
+    opacity: float = 0.7,
     reduce: str = "sum",
     signed: bool | None = None,
     cmap: str | None = None,
     percentile: float = PERCENTILE,
-    scale_alpha: bool = True,
+    scale_opacity: bool = True,
 ) -> np.ndarray:
     """The map drawn over the image, as an RGB array.
 
@@ -194,7 +194,7 @@ def overlay(
         C = 1 or 3, values in [0, 1] (see :func:`image_rgb`).
     attributions : array, shape (C', H, W) or (H, W)
         The map; a 3-D map is reduced over channels with ``reduce`` first.
-    alpha : float, default 0.7
+    opacity : float, default 0.7
         Opacity of the heatmap, in [0, 1]; 0 gives back the image.
     reduce : {"sum", "abs_max", "mean"}, default "sum"
         See :func:`reduce_channels`.
@@ -205,9 +205,9 @@ def overlay(
         A matplotlib colormap name; default :data:`SIGNED_CMAP` or :data:`POSITIVE_CMAP`.
     percentile : float, default 99.5
         Colour limit (see :func:`heat_limits`).
-    scale_alpha : bool, default True
+    scale_opacity : bool, default True
         Opacity proportional to ``|value| / limit`` (zero attribution leaves the pixel as it
-        is); False blends every pixel with ``alpha``.
+        is); False blends every pixel with ``opacity``.
 
     Returns
     -------
@@ -221,15 +221,15 @@ def overlay(
             f"attributions cover {heat.shape[0]} x {heat.shape[1]} pixels but the image is "
             f"{rgb.shape[0]} x {rgb.shape[1]}; expected the image's height and width"
         )
-    if not 0 <= alpha <= 1:
-        raise InputError(f"alpha={alpha!r}; expected a number in [0, 1]")
+    if not 0 <= opacity <= 1:
+        raise InputError(f"opacity={opacity!r}; expected a number in [0, 1]")
     vmin, vmax = heat_limits(heat, signed=signed, percentile=percentile)
     is_signed = vmin < 0
     colours = _cmap(cmap, is_signed)(np.clip((heat - vmin) / (vmax - vmin), 0, 1))[..., :3]
-    if scale_alpha:
-        weight = alpha * np.clip(np.abs(heat) / vmax, 0, 1)
+    if scale_opacity:
+        weight = opacity * np.clip(np.abs(heat) / vmax, 0, 1)
     else:
-        weight = np.full(heat.shape, float(alpha))
+        weight = np.full(heat.shape, float(opacity))
     out = (1 - weight[..., None]) * rgb + weight[..., None] * colours
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
 
@@ -287,7 +287,7 @@ def comparison_grid(
     maps: Mapping[str, object],
     *,
     row_labels: Sequence[str] | None = None,
-    alpha: float = 0.7,
+    opacity: float = 0.7,
     reductions: Mapping[str, str] | None = None,
     percentile: float = PERCENTILE,
     cell_inches: float = 1.6,
@@ -306,7 +306,7 @@ def comparison_grid(
         Method name -> attributions, in column order.
     row_labels : sequence of str, optional
         One label per image (e.g. file name and predicted class), left of each row.
-    alpha, percentile
+    opacity, percentile
         As in :func:`overlay`.
     reductions : mapping of str to str, optional
         Channel reduction per method; default :func:`reduction_for` of the name.
@@ -351,7 +351,9 @@ def comparison_grid(
             heat = reduce_channels(arrays[name][i], reduce)
             vmin, vmax = heat_limits(heat, percentile=percentile)
             limit = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
-            columns.append((name, limit, overlay(X[i], heat, alpha=alpha, percentile=percentile)))
+            columns.append(
+                (name, limit, overlay(X[i], heat, opacity=opacity, percentile=percentile))
+            )
         for j, (name, limit, picture) in enumerate(columns):
             ax = axes[i, j]
             ax.imshow(picture, interpolation="nearest")
@@ -447,6 +449,7 @@ def render_gallery(
     provenance: Mapping[str, object] | None = None,
     files: Sequence[tuple[str, str]] = (),
     total: int | None = None,
+    skipped: Mapping[str, str] | None = None,
 ) -> str:
     """The gallery page as one self-contained HTML string (images inline, no script).
 
@@ -467,6 +470,8 @@ def render_gallery(
         Output files beside the page, linked relatively.
     total : int, optional
         Number of images of the run when ``images`` shows only the first of them.
+    skipped : mapping of str to str, optional
+        Methods that were not run on this model, and why (named under the summary).
 
     Every string from an input (file names, labels) is escaped by jinja2's autoescaping.
     """
@@ -514,6 +519,7 @@ def render_gallery(
         ],
         provenance=[(str(k), _cell(v)) for k, v in (provenance or {}).items()],
         files=[(quote(str(p)), str(p), str(d)) for p, d in files],
+        skipped=[(str(m), str(why)) for m, why in (skipped or {}).items()],
     )
 
 
@@ -525,3 +531,269 @@ def write_gallery(path: str | os.PathLike, images: Sequence[GalleryImage], **kwa
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(html)
     return Path(path)
+
+
+# ------------------------------------------------------------------------------- a run's folder
+
+#: Images drawn in the comparison grid of :func:`write_image_outputs` (the gallery shows all).
+GRID_ROWS = 12
+
+FAITHFULNESS_NOTE = (
+    "Pixels removed (deletion, towards black) or put back into a blurred copy (insertion) "
+    "in the order of each map, highest first; the score is the softmax probability of the "
+    "explained class. A faithful map has a deletion AUC below and an insertion AUC above "
+    "those of a random ordering. Means over images; see docs/evaluate.md."
+)
+SANITY_NOTE = (
+    "Each layer's parameters re-initialised from the top down, together (cascading) or "
+    "one at a time (independent); maps of the randomised model compared with the trained "
+    "model's (mean over images). A map that depends on what the model learned drops "
+    "towards 0 as layers are randomised; see docs/evaluate.md."
+)
+#: Columns of the sanity table shown in the gallery.
+SANITY_COLUMNS = ["method", "mode", "step", "layer", "spearman_abs", "spearman_signed", "ssim"]
+
+
+def write_faithfulness_outputs(folder: str | os.PathLike, faithfulness):
+    """``faithfulness.tsv`` and one ``curves.<method>.png`` per method into ``folder``.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder (the caller makes the whole folder atomic).
+    faithfulness : seqsal.image.ImageFaithfulness
+        Its ``table`` is written as TSV, each of its ``results`` drawn with
+        :func:`seqsal.plot.evaluate.curves_figure`, its ``summary`` shown in the gallery.
+
+    Returns
+    -------
+    (GallerySection, list of (file name, description))
+        The gallery section and the files for the gallery's file list.
+    """
+    from seqsal.plot.evaluate import curves_figure
+    from seqsal.plot.logo import render
+
+    folder = Path(folder)
+    faithfulness.table.to_csv(
+        folder / "faithfulness.tsv", sep="\t", index=False, float_format="%.8g"
+    )
+    figures = []
+    for method, result in faithfulness.results.items():
+        png = render(curves_figure(result, title=method), "png", dpi=100)
+        (folder / f"curves.{method}.png").write_bytes(png)
+        figures.append((method, png))
+    section = GallerySection(
+        title="Faithfulness: deletion and insertion",
+        note=FAITHFULNESS_NOTE,
+        columns=list(faithfulness.summary.columns),
+        rows=faithfulness.summary.values.tolist(),
+        figures=figures,
+    )
+    files = [
+        ("faithfulness.tsv", "deletion/insertion AUC per (method, image) and of random orderings"),
+        *[(f"curves.{m}.png", "mean deletion and insertion curves") for m, _ in figures],
+    ]
+    return section, files
+
+
+def write_sanity_outputs(folder: str | os.PathLike, table):
+    """``sanity.tsv`` and one ``sanity.<method>.png`` per method into ``folder``.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder.
+    table : pandas.DataFrame
+        The randomisation table with a ``method`` column (:attr:`seqsal.image.ImageSanity.table`).
+
+    Returns
+    -------
+    (GallerySection, list of (file name, description))
+    """
+    from seqsal.plot.evaluate import sanity_figure
+    from seqsal.plot.logo import render
+
+    folder = Path(folder)
+    table.to_csv(folder / "sanity.tsv", sep="\t", index=False, float_format="%.8g")
+    figures = []
+    for method in dict.fromkeys(table["method"]):
+        png = render(sanity_figure(table[table["method"] == method], title=method), "png", dpi=100)
+        (folder / f"sanity.{method}.png").write_bytes(png)
+        figures.append((method, png))
+    section = GallerySection(
+        title="Sanity: model parameter randomisation",
+        note=SANITY_NOTE,
+        columns=SANITY_COLUMNS,
+        rows=table[SANITY_COLUMNS].values.tolist(),
+        figures=figures,
+    )
+    files = [
+        ("sanity.tsv", "Spearman (abs, signed) and SSIM per method, mode and layer"),
+        *[
+            (f"sanity.{m}.png", "similarity to the original maps as layers are randomised")
+            for m, _ in figures
+        ],
+    ]
+    return section, files
+
+
+def write_image_outputs(
+    folder: str | os.PathLike,
+    *,
+    images,
+    paths: Sequence,
+    names: Sequence[str],
+    maps: Mapping[str, object],
+    target,
+    predicted,
+    probability,
+    class_names: Sequence[str],
+    settings: Mapping[str, Mapping],
+    provenance: Mapping[str, object],
+    title: str,
+    opacity: float = 0.7,
+    gallery_rows: int = 100,
+    sections: Sequence[GallerySection] = (),
+    extra_files: Sequence[tuple[str, str]] = (),
+    extra_run: Mapping[str, object] | None = None,
+    skipped: Mapping[str, str] | None = None,
+    progress=None,
+) -> Path:
+    """Write a run's overlays, grid, maps, predictions, settings and gallery into ``folder``.
+
+    Draws and writes what it is given; computes no attribution.  ``folder`` exists and is
+    the caller's (built under a temporary name and renamed when complete, so files are
+    written plainly).  It receives:
+
+    * ``overlays/<name>.<method>.png``: :func:`overlay` of every (image, method), enlarged by
+      :func:`display_scale`;
+    * ``grid.png``: :func:`comparison_grid` of the first :data:`GRID_ROWS` images;
+    * ``maps.npz``: one array per method, ``images``, ``target``, ``predicted``, ``files``;
+    * ``predictions.tsv``: file, predicted class, probability, explained target;
+    * ``run.json``: provenance, each method's settings, the files (and ``extra_run``, and
+      ``skipped`` when a method was skipped);
+    * ``gallery.html``: :func:`write_gallery` of the first ``gallery_rows`` images.
+
+    Parameters
+    ----------
+    folder : path
+    images : array, shape (n, C, H, W)
+        The images for display, values in [0, 1].
+    paths : sequence of path
+        The image files (shown and listed as given).
+    names : sequence of str
+        Unique names for the overlay files (e.g. :func:`seqsal.image.image_names`).
+    maps : mapping of str to array, shape (n, C, H, W)
+        Method -> maps, in column order.
+    target, predicted : array of int, shape (n,)
+        The class each image's maps explain, and the class the model predicts.
+    probability : array, shape (n,), or None
+        Softmax probability of the predicted class.
+    class_names : sequence of str
+        Names of the model's outputs (labels of ``target`` and ``predicted``).
+    settings : mapping of str to mapping
+        Method -> its settings as run.
+    provenance : mapping
+        Model, checksum, versions, command ... (``run.json`` and the gallery).
+    title : str
+        The gallery's title.
+    opacity : float, default 0.7
+        Heatmap opacity of the overlays (:func:`overlay`).
+    gallery_rows : int, default 100
+        Images shown in the gallery (every overlay is written).
+    sections, extra_files, extra_run
+        Evaluation sections for the gallery (e.g. from :func:`write_faithfulness_outputs`),
+        more files for its list, more entries for ``run.json``.
+    skipped : mapping of str to str, optional
+        Methods that were not run and why; named in the gallery and ``run.json``.
+    progress : bool, optional
+        Progress bar over the images.
+
+    Returns
+    -------
+    pathlib.Path
+        The gallery page.
+    """
+    import json
+
+    from seqsal._runtime import progress_bar
+
+    folder = Path(folder)
+    images = np.asarray(images)
+    n, _, height, width = images.shape
+    scale = display_scale(height, width)
+    overlays = folder / "overlays"
+    overlays.mkdir()
+    gallery_images = []
+    for i in progress_bar(range(n), desc="overlays", unit="image", progress=progress):
+        pngs, limits = {}, {}
+        for method, array in maps.items():
+            heat = reduce_channels(array[i], reduction_for(method))
+            vmin, vmax = heat_limits(heat)
+            limits[method] = f"±{vmax:.2g}" if vmin < 0 else f"0..{vmax:.2g}"
+            pngs[method] = png_bytes(overlay(images[i], heat, opacity=opacity), scale=scale)
+            (overlays / f"{names[i]}.{method}.png").write_bytes(pngs[method])
+        if i >= gallery_rows:
+            continue
+        original = png_bytes(np.round(image_rgb(images[i]) * 255).astype(np.uint8), scale=scale)
+        gallery_images.append(
+            GalleryImage(
+                name=Path(paths[i]).name,
+                original=original,
+                prediction=class_names[predicted[i]],
+                probability=None if probability is None else float(probability[i]),
+                target=class_names[target[i]],
+                maps=pngs,
+                limits=limits,
+            )
+        )
+    rows = min(n, GRID_ROWS)
+    labels = [f"{names[i]}: {class_names[predicted[i]]}" for i in range(rows)]
+    fig = comparison_grid(
+        images[:rows], {m: a[:rows] for m, a in maps.items()}, row_labels=labels, opacity=opacity
+    )
+    save_grid(fig, folder / "grid.png")
+    np.savez_compressed(
+        folder / "maps.npz",
+        **maps,
+        images=images,
+        target=target,
+        predicted=predicted,
+        files=np.array([str(p) for p in paths]),
+    )
+    with open(folder / "predictions.tsv", "w", encoding="utf-8") as handle:
+        handle.write("file\tpredicted\tprobability\ttarget\n")
+        for i in range(n):
+            p = "" if probability is None else f"{probability[i]:.6g}"
+            handle.write(
+                f"{paths[i]}\t{class_names[predicted[i]]}\t{p}\t{class_names[target[i]]}\n"
+            )
+    run = {
+        "provenance": dict(provenance),
+        "methods": dict(settings),
+        "files": [str(p) for p in paths],
+    }
+    run.update(extra_run or {})
+    if skipped:
+        run["skipped"] = dict(skipped)
+    (folder / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n")
+    files = [
+        ("grid.png", f"comparison grid (first {rows} images)"),
+        ("maps.npz", "raw maps (n, C, H, W) per method, images, targets"),
+        ("predictions.tsv", "predicted class and probability per image"),
+        ("run.json", "settings and provenance"),
+        ("overlays/", "one overlay PNG per (image, method)"),
+        *extra_files,
+    ]
+    return write_gallery(
+        folder / "gallery.html",
+        gallery_images,
+        title=title,
+        methods=settings,
+        grid=(folder / "grid.png").read_bytes(),
+        total=n,
+        sections=sections,
+        provenance=provenance,
+        files=files,
+        skipped=skipped,
+    )
