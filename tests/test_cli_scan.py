@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
-from test_models_scan import motif_counter, random_dna
+from test_scan_genome import motif_counter, random_dna
 
 from seqsal.cli import main
 from seqsal.io.bed import read_bed
 from seqsal.io.fasta import write_fasta
 from seqsal.models import save_model
-from seqsal.models.candidates import CANDIDATE_COLUMNS
-from seqsal.models.scan import COLUMNS, scan
+from seqsal.scan.candidates import CANDIDATE_COLUMNS
+from seqsal.scan.genome import COLUMNS, scan
 
 
 @pytest.fixture(scope="module")

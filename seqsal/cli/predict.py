@@ -8,6 +8,7 @@ import time
 from seqsal.cli._options import (
     add_model_options,
     add_progress_option,
+    add_width_option,
     add_window_options,
     load_model_from_args,
 )
@@ -32,13 +33,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--out", required=True, metavar="TSV", help="output table (tab-separated, with header)"
     )
-    parser.add_argument(
-        "--width",
-        type=int,
-        default=None,
-        metavar="W",
-        help="window length; if not given: the model's input length",
-    )
+    add_width_option(parser)
     add_window_options(parser)
     parser.add_argument(
         "--batch-size",

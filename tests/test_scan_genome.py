@@ -1,4 +1,4 @@
-"""models.scan: trunk reuse equals window-by-window scoring; N, strands, shards, streaming."""
+"""scan.genome: trunk reuse equals window-by-window scoring; N, strands, shards, streaming."""
 
 import itertools
 import logging
@@ -11,7 +11,7 @@ from torch import nn
 from seqsal.errors import InputError, ModelError
 from seqsal.io.fasta import Genome, write_fasta
 from seqsal.models import save_torchscript, zoo
-from seqsal.models.scan import combine_strands, parse_region, scan
+from seqsal.scan.genome import combine_strands, parse_region, scan
 from seqsal.sequence.onehot import encode
 
 MOTIF = "GATA"  # its reverse complement TATC differs: an asymmetric detector
@@ -235,7 +235,7 @@ def test_generic_models_fall_back_to_windows_and_say_so(genome, caplog, tmp_path
     path, seqs = genome
     torch.manual_seed(0)
     model = Generic().eval()
-    with caplog.at_level(logging.INFO, logger="seqsal.models.scan"):
+    with caplog.at_level(logging.INFO, logger="seqsal.scan.genome"):
         result = scan(model, path, stride=13, target=2)
     assert result.method == "windows" and "not a zoo model" in result.reason
     assert "window by window" in caplog.text
