@@ -254,8 +254,9 @@ def load_model(
         Allow unpickling a full module.  Unpickling runs arbitrary code from the file: only for
         files you made or whose source you trust.
     input_length : int, optional
-        Window length, when the model files do not record it (a TorchScript file saved
-        without seqsal, a pickle): the model is checked at this length, and it becomes
+        Window length, when nothing about the model says it (its files, ``kwargs`` or a
+        ``.input_length`` attribute): a TorchScript file saved without seqsal, a pickle, a
+        user class.  The model is checked at this length, and it becomes
         ``LoadedModel.input_length``.
     targets : list of str, optional
         Target names, when the model files do not record them.
@@ -266,7 +267,7 @@ def load_model(
     -------
     LoadedModel
         The module is in eval mode on the CPU.  Input length: from the model's files, else
-        ``input_length``/``kwargs``, else a ``.input_length`` attribute, else probed.
+        ``kwargs``, else a ``.input_length`` attribute, else ``input_length``, else probed.
 
     Raises
     ------
@@ -368,11 +369,13 @@ def check_model(
         probed = probe(module, source=where, input_shape=shape)
         length = None
     else:
-        length = recorded.input_length or input_length
+        length = recorded.input_length
         if length is None:
             length = source.hints.get("input_length")
         if length is None:
             length = getattr(module, "input_length", None)
+        if length is None:
+            length = input_length
         if length is not None and (
             isinstance(length, bool) or not isinstance(length, int) or length < 1
         ):
