@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 HELP = "predict BED regions with a model; write a table of BED columns + one column per target"
 DESCRIPTION = (
-    "Centre a window of the model's input length on each region (a '-' strand region is read "
-    "as the reverse complement), predict in batches, and write a tab-separated table: the "
+    "Centre a window of the model's input length (or --width) on each region (a '-' strand "
+    "region is read as the reverse complement), predict in batches, and write a "
+    "tab-separated table: the "
     "window actually used (chrom, start, end, name, score, strand, pad_left, pad_right), the "
     "BED's extra columns, then one column per target (pred_<name> if the BED has a column of "
     "that name). Classification models give logits. The table appears only when complete. "

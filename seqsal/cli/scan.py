@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 HELP = "scan chromosomes with a model: one score per window (both strands) to a TSV"
 DESCRIPTION = (
-    "Slide windows of the model's input length (or --width) along whole chromosomes (--chroms, default all) "
-    "or BED regions (--regions) with --stride, score each window and its reverse complement, "
+    "Slide windows of the model's input length (or --width) along whole chromosomes "
+    "(--chroms, default all) or BED regions (--regions) with --stride, score each window and its reverse complement, "
     "and write a tab-separated table with a header: chrom, start, end (the window, 0-based "
     "half-open), score (the strands combined by --strand), forward, reverse (NA with "
     "--strand forward). Windows with more than --max-n N are left out. Zoo models reuse one "
