@@ -107,7 +107,7 @@ def speed(arch: str, fasta: Path, size: int, anchor_size: int, threads: int) -> 
     from seqsal.io.fasta import Genome
     from seqsal.models.load import load_model
     from seqsal.models.predict import predict
-    from seqsal.models.scan import scan
+    from seqsal.scan.genome import scan
     from seqsal.sequence.onehot import codes, onehot_from_codes
 
     torch.set_num_threads(threads)

@@ -57,7 +57,7 @@ def main(argv=None) -> int:
 
     from seqsal.cli import main as seqsal_main
     from seqsal.io.bed import read_bed
-    from seqsal.models.train import pearson
+    from seqsal.models.metrics import pearson
     from seqsal.sequence.synthetic import simulate
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="seqsal-train-quality-"))

@@ -44,3 +44,12 @@ class ModelError(SeqsalError):
 
 class ConfigError(InputError):
     """A workflow or run configuration that does not validate."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of another library's exception message, for a one-line seqsal error.
+
+    Returns the exception's type name when its message is empty.
+    """
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
-from test_models_scan import motif_counter, random_dna
+from test_scan_genome import FixedLength, motif_counter, plain_torchscript, random_dna
 
 from seqsal.cli import main
 from seqsal.io.bed import read_bed
 from seqsal.io.fasta import write_fasta
 from seqsal.models import save_model
-from seqsal.models.candidates import CANDIDATE_COLUMNS
-from seqsal.models.scan import COLUMNS, scan
+from seqsal.scan.candidates import CANDIDATE_COLUMNS
+from seqsal.scan.genome import COLUMNS, scan
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,57 @@ def test_candidates_errors_write_neither_output(data, tmp_path, capsys):
         assert len(err) == 1 and message in err[0], err
         assert not bed.exists() and not bw.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tsv"]
+
+
+def test_width_scans_a_torchscript_that_records_no_length(data, tmp_path, capsys):
+    """seqsal scan and seqsal candidates take --width for a TorchScript file saved by plain
+    torch.jit.save: scores and candidates equal those of the seqsal folder, same weights."""
+    _, fa, model_dir, model = data
+    plain = plain_torchscript(model, 150, tmp_path / "plain.pt")
+    base = ["scan", "--fasta", str(fa), "--stride", "10", "--chroms", "chrA"]
+    assert main([*base, "--model", str(plain), "--out", str(tmp_path / "no.tsv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scanning needs it" in err[0] and "--width" in err[0]
+    assert not (tmp_path / "no.tsv").exists()
+    ours, theirs = tmp_path / "plain.tsv", tmp_path / "folder.tsv"
+    assert main([*base, "--model", str(plain), "--width", "150", "--out", str(ours)]) == 0
+    assert main([*base, "--model", str(model_dir), "--out", str(theirs)]) == 0
+    got, expected = pd.read_csv(ours, sep="\t"), pd.read_csv(theirs, sep="\t")
+    assert len(got) > 500 and (got["end"] - got["start"] == 150).all()
+    pd.testing.assert_frame_equal(got, expected)  # window counts: exact in float32
+
+    beds = {}
+    for name, model_args in [
+        ("plain", ["--model", str(plain), "--width", "150"]),
+        ("folder", ["--model", str(model_dir)]),
+    ]:
+        beds[name] = tmp_path / f"{name}.bed"
+        args = ["candidates", "--scores", str(theirs), "--fasta", str(fa), *model_args]
+        args += ["--fdr", "0.05", "--null-windows", "2000", "--out", str(beds[name])]
+        assert main(args) == 0
+    assert beds["plain"].read_text() == beds["folder"].read_text()
+    assert read_bed(beds["plain"]).iloc[0]["start"] <= 3_000
+    capsys.readouterr()
+    args = ["candidates", "--scores", str(theirs), "--fasta", str(fa), "--model", str(plain)]
+    args += ["--width", "140", "--quantile", "0.9", "--out", str(tmp_path / "bad.bed")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "width=140" in err[0] and "150 bp windows" in err[0]
+
+
+def test_width_loads_a_fixed_length_torchscript(data, tmp_path, capsys):
+    """A model that runs at one length only (not one the loader tries): --width is the
+    length it is loaded at, in seqsal scan as in seqsal predict."""
+    _, fa, _, _ = data
+    fixed = FixedLength(150).eval()
+    path = plain_torchscript(fixed, 150, tmp_path / "fixed.pt")
+    base = ["scan", "--model", str(path), "--fasta", str(fa), "--chroms", "chrB"]
+    assert main([*base, "--out", str(tmp_path / "no.tsv")]) == 2
+    assert "give its input_length" in capsys.readouterr().err
+    out = tmp_path / "s.tsv"
+    assert main([*base, "--width", "150", "--stride", "50", "--out", str(out)]) == 0
+    table = pd.read_csv(out, sep="\t")
+    expected = scan(fixed, fa, chroms="chrB", stride=50, width=150).to_frame()
+    np.testing.assert_allclose(table["score"], expected["score"], rtol=1e-6)
+    assert main([*base, "--width", "0", "--out", str(out)]) == 2
+    assert "--width 0; must be a positive integer" in capsys.readouterr().err

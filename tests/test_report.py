@@ -363,10 +363,10 @@ def test_report_content_and_files(run_report):
         annotation["significant"].sum()
     )
     # provenance from the store attrs and the checksum of the store
-    from seqsal.plot.report import sha256
+    from seqsal.io.checksum import sha256_file
 
-    assert sha256(run["store"]) in html
-    assert sha256(run["store"].parent / "genome.fa") in html and "genome.fa" in linked
+    assert sha256_file(run["store"]) in html
+    assert sha256_file(run["store"].parent / "genome.fa") in html and "genome.fa" in linked
     assert "deleted.bed" not in linked
     assert ">ig<" in html
 

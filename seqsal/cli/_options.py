@@ -33,14 +33,36 @@ def add_model_options(parser) -> None:
 
 
 def load_model_from_args(args):
-    """Load the model named by :func:`add_model_options`' options (a LoadedModel)."""
+    """Load the model named by :func:`add_model_options`' options (a LoadedModel).
+
+    A subcommand with ``--width`` passes it on as the input length of a model whose files do
+    not record one (the model is checked at that length).
+    """
+    from seqsal.errors import InputError
     from seqsal.models.load import load_model
 
+    width = getattr(args, "width", None)
+    if width is not None and width < 1:
+        raise InputError(f"--width {width}; must be a positive integer")
     return load_model(
         args.model,
         state_dict=args.state_dict,
         kwargs=args.model_kwargs,
         trust_pickle=args.trust_pickle,
+        input_length=width,
+    )
+
+
+def add_width_option(parser, help: str | None = None) -> None:
+    """--width: the window length, for models whose files do not record their input length."""
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        metavar="W",
+        help=help
+        or "window length; if not given: the model's input length (required for a model that "
+        "does not record it, such as a TorchScript file saved without seqsal)",
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 
-from seqsal.cli._options import add_model_options
+from seqsal.cli._options import add_model_options, add_width_option
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,11 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--fasta", required=True, metavar="G", help="genome FASTA (chromosome sizes, null windows)"
+    )
+    add_width_option(
+        parser,
+        help="the window length seqsal scan used (its --width); if not given: the model's "
+        "input length",
     )
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument(
@@ -97,7 +102,7 @@ def run(args) -> int:
     from seqsal.io.atomic import atomic_path
     from seqsal.io.bigwig import write_interval_bigwig
     from seqsal.io.fasta import open_genome
-    from seqsal.models.candidates import (
+    from seqsal.scan.candidates import (
         bigwig_intervals,
         call_candidates,
         read_scores,
@@ -126,6 +131,7 @@ def run(args) -> int:
             target=parse_target(args.target),
             batch_size=args.batch_size,
             device=args.device,
+            width=args.width,
         )
         intervals = bigwig_intervals(table) if args.bigwig is not None else None
         # both outputs, or neither: the BED is renamed into place only after the bigWig is

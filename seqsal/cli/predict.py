@@ -8,6 +8,7 @@ import time
 from seqsal.cli._options import (
     add_model_options,
     add_progress_option,
+    add_width_option,
     add_window_options,
     load_model_from_args,
 )
@@ -16,8 +17,9 @@ log = logging.getLogger(__name__)
 
 HELP = "predict BED regions with a model; write a table of BED columns + one column per target"
 DESCRIPTION = (
-    "Centre a window of the model's input length on each region (a '-' strand region is read "
-    "as the reverse complement), predict in batches, and write a tab-separated table: the "
+    "Centre a window of the model's input length (or --width) on each region (a '-' strand "
+    "region is read as the reverse complement), predict in batches, and write a "
+    "tab-separated table: the "
     "window actually used (chrom, start, end, name, score, strand, pad_left, pad_right), the "
     "BED's extra columns, then one column per target (pred_<name> if the BED has a column of "
     "that name). Classification models give logits. The table appears only when complete. "
@@ -32,13 +34,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--out", required=True, metavar="TSV", help="output table (tab-separated, with header)"
     )
-    parser.add_argument(
-        "--width",
-        type=int,
-        default=None,
-        metavar="W",
-        help="window length; if not given: the model's input length",
-    )
+    add_width_option(parser)
     add_window_options(parser)
     parser.add_argument(
         "--batch-size",

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import logging
 import sys
 import time
 
-from seqsal.cli._options import add_model_options, add_progress_option, load_model_from_args
+from seqsal.cli._options import (
+    add_model_options,
+    add_progress_option,
+    add_width_option,
+    load_model_from_args,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
 
 HELP = "scan chromosomes with a model: one score per window (both strands) to a TSV"
 DESCRIPTION = (
-    "Slide windows of the model's input length along whole chromosomes (--chroms, default all) "
-    "or BED regions (--regions) with --stride, score each window and its reverse complement, "
+    "Slide windows of the model's input length (or --width) along whole chromosomes "
+    "(--chroms, default all) or BED regions (--regions) with --stride, score each window and its reverse complement, "
     "and write a tab-separated table with a header: chrom, start, end (the window, 0-based "
     "half-open), score (the strands combined by --strand), forward, reverse (NA with "
     "--strand forward). Windows with more than --max-n N are left out. Zoo models reuse one "
@@ -27,10 +33,11 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    from seqsal.models.scan import STRANDS
+    from seqsal.scan.genome import STRANDS
 
     add_model_options(parser)
     parser.add_argument("--fasta", required=True, metavar="G", help="genome FASTA (indexed)")
+    add_width_option(parser)
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--chroms",
@@ -118,7 +125,7 @@ def set_threads(threads) -> None:
 
 def write_scores(chunks, handle) -> int:
     """Write score table chunks (with one header line) to a text handle; return rows."""
-    from seqsal.models.scan import COLUMNS
+    from seqsal.scan.genome import COLUMNS
 
     handle.write("\t".join(COLUMNS) + "\n")
     rows = 0
@@ -131,6 +138,7 @@ def write_scores(chunks, handle) -> int:
             float_format="%.7g",
             na_rep="NA",
             lineterminator="\n",
+            quoting=csv.QUOTE_NONE,
         )
         rows += len(chunk)
     return rows
@@ -138,7 +146,7 @@ def write_scores(chunks, handle) -> int:
 
 def run(args) -> int:
     from seqsal.io.atomic import atomic_path
-    from seqsal.models.scan import scan
+    from seqsal.scan.genome import scan
 
     began = time.perf_counter()
     set_threads(args.threads)
@@ -157,6 +165,7 @@ def run(args) -> int:
         device=args.device,
         progress=args.progress,
         method=args.method,
+        width=args.width,
     )
     with atomic_path(args.out) as tmp:
         if str(args.out).endswith(".gz"):

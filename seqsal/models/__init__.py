@@ -1,9 +1,19 @@
-"""Models: built-in architectures (zoo), saving and loading, training and prediction.
+"""Models: built-in architectures (zoo), the model folder format, loading, training, prediction.
 
-``from seqsal.models import build, load_model, save_model, predict, train`` covers the usual
-calls; each lives in its own module (``zoo``, ``load``, ``predict``, ``train``).
+``from seqsal.models import build, load_model, save_model, predict`` covers the usual calls
+(training: :func:`seqsal.models.train.train`); each lives in its own module: ``zoo`` (architectures), ``files`` (the model folder and
+TorchScript metadata, read and written), ``probe`` (running a model on zeros), ``load``
+(loading and saving), ``predict``, ``metrics``, ``train`` and ``images`` (image classifiers).
+Submodules import one another, never this package's names, so importing any of them is free
+of cycles.
 """
 
+from seqsal.models.images import (
+    digits_dataset,
+    load_image_model,
+    save_image_model,
+    train_digits_demo,
+)
 from seqsal.models.load import LoadedModel, load_model, save_model, save_torchscript
 from seqsal.models.predict import predict, predict_regions
 from seqsal.models.zoo import build
@@ -11,9 +21,13 @@ from seqsal.models.zoo import build
 __all__ = [
     "LoadedModel",
     "build",
+    "digits_dataset",
+    "load_image_model",
     "load_model",
     "predict",
     "predict_regions",
+    "save_image_model",
     "save_model",
     "save_torchscript",
+    "train_digits_demo",
 ]

@@ -1,8 +1,8 @@
 """Image classifiers: the bundled digits data, training, saving and loading image models.
 
 An image model is any ``nn.Module`` mapping float32 ``(n, C, H, W)`` to ``(n, T)`` logits.
-seqsal saves it in its usual model directory (:func:`seqsal.models.load.save_model`) with
-``input_length`` null and two keys in ``model.json``'s ``metadata``::
+seqsal saves it as its usual model folder (:mod:`seqsal.models.files`) with ``input_length``
+null and, in ``model.json``'s ``metadata``::
 
     "input_kind":    "image"
     "input_shape":   [C, H, W]        the shape the model was trained on
@@ -10,9 +10,10 @@ seqsal saves it in its usual model directory (:func:`seqsal.models.load.save_mod
                      the model's input is (pixel / 255 - mean) / std per channel
 
 :func:`seqsal.io.images.read_images` takes that ``metadata`` dict and returns images ready for
-the model (size, channels and normalisation).  :func:`load_image_model` loads such a
-directory (or an image TorchScript file) as a :class:`~seqsal.models.load.LoadedModel` whose
-``metadata`` always holds ``input_shape`` and ``normalisation``.
+the model (size, channels and normalisation).  Image models load through
+:func:`seqsal.models.load_model` like every other model, checked on ``(2, C, H, W)``;
+:func:`load_image_model` also takes the input shape and normalisation of a model whose files
+do not record them.
 
 The demo model (:func:`train_digits_demo`) is trained by seqsal on scikit-learn's bundled
 ``load_digits`` (1,797 grey 8 x 8 handwritten digits), so nothing is downloaded.
@@ -20,7 +21,6 @@ The demo model (:func:`train_digits_demo`) is trained by seqsal on scikit-learn'
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -34,12 +34,12 @@ from torch import nn
 
 from seqsal._runtime import check_positive_int, model_on, rng
 from seqsal.errors import InputError, ModelError
-from seqsal.models import load, zoo
+from seqsal.models.files import IMAGE_KIND, check_output_folder, image_normalisation
+from seqsal.models.load import LoadedModel, check_model, read_model, save_model
+from seqsal.models.train import fit
+from seqsal.models.zoo import IMAGE_ARCHITECTURES, build
 
 log = logging.getLogger(__name__)
-
-#: Keys written into a saved image model's metadata.
-INPUT_KIND = "image"
 
 
 class DigitsData(NamedTuple):
@@ -227,8 +227,6 @@ def train_image_classifier(
     -------
     ImageTrainResult
     """
-    from seqsal.models.train import fit
-
     began = time.perf_counter()
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
@@ -238,8 +236,8 @@ def train_image_classifier(
         raise InputError(
             f"y has shape {y.shape} and dtype {y.dtype}; expected {X.shape[0]} non-negative class indices"
         )
-    if arch not in zoo.IMAGE_ARCHITECTURES:
-        raise InputError(f"arch={arch!r}; expected one of {', '.join(zoo.IMAGE_ARCHITECTURES)}")
+    if arch not in IMAGE_ARCHITECTURES:
+        raise InputError(f"arch={arch!r}; expected one of {', '.join(IMAGE_ARCHITECTURES)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed={seed!r}; must be a non-negative integer")
     val_fraction = _check_fraction(val_fraction, "val_fraction")
@@ -273,7 +271,7 @@ def train_image_classifier(
     Xn = ((X - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)).astype(np.float32)
     onehot = np.eye(n_classes, dtype=np.float32)[y]
     kwargs = {"in_channels": int(channels), **dict(arch_kwargs or {})}
-    model = zoo.build(arch, n_targets=n_classes, task="classification", seed=int(seed), **kwargs)
+    model = build(arch, n_targets=n_classes, task="classification", seed=int(seed), **kwargs)
     history = fit(
         model,
         Xn[split["train"]],
@@ -305,7 +303,7 @@ def train_image_classifier(
         metrics["n_test"],
     )
     metadata = {
-        "input_kind": INPUT_KIND,
+        "input_kind": IMAGE_KIND,
         "input_shape": [int(d) for d in X.shape[1:]],
         "normalisation": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},
         "class_names": class_names,
@@ -367,10 +365,10 @@ def save_image_model(
     shape = [check_positive_int(d, "input_shape") for d in input_shape]
     if len(shape) != 3:
         raise InputError(f"input_shape={list(input_shape)!r}; expected (C, H, W)")
-    info["input_kind"] = INPUT_KIND
+    info["input_kind"] = IMAGE_KIND
     info["input_shape"] = shape
-    info["normalisation"] = _normalisation(mean, std, shape[0], "save_image_model")
-    return load.save_model(
+    info["normalisation"] = image_normalisation(mean, std, shape[0], "save_image_model")
+    return save_model(
         model,
         path,
         arch=arch,
@@ -380,21 +378,6 @@ def save_image_model(
         task=task,
         metadata=info,
     )
-
-
-def _normalisation(mean, std, channels: int, source: str) -> dict:
-    mean = [0.0] * channels if mean is None else [float(v) for v in np.atleast_1d(mean)]
-    std = [1.0] * channels if std is None else [float(v) for v in np.atleast_1d(std)]
-    if len(mean) == 1:
-        mean = mean * channels
-    if len(std) == 1:
-        std = std * channels
-    if len(mean) != channels or len(std) != channels or not all(s > 0 for s in std):
-        raise InputError(
-            f"{source}: normalisation mean={mean}, std={std}; expected {channels} values each, "
-            "std > 0"
-        )
-    return {"mean": mean, "std": std}
 
 
 def train_digits_demo(
@@ -408,10 +391,11 @@ def train_digits_demo(
     """Train the demo digits classifier and save it as a seqsal model directory.
 
     An :class:`~seqsal.models.zoo.ImageCNN` (``channels=(16, 32, 64, 64)``, Grad-CAM layers
-    ``"features.conv4"`` (last, 4 x 4) or ``"features.conv3"`` (8 x 8)) on :func:`digits_dataset` (``size`` x ``size`` grey images in
-    [0, 1], no normalisation: mean 0, std 1), 70/15/15 stratified split.  Held-out
-    accuracy is about 0.97 at the defaults (``metadata["metrics"]["test_accuracy"]``); it
-    takes about 20 s on one CPU thread.  The same seed gives the same weights.
+    ``"features.conv4"`` (last, 4 x 4) or ``"features.conv3"`` (8 x 8)) on
+    :func:`digits_dataset` (``size`` x ``size`` grey images in [0, 1], no normalisation:
+    mean 0, std 1), 70/15/15 stratified split.  The held-out accuracy is recorded in
+    ``metadata["metrics"]["test_accuracy"]`` (docs/models.md gives the demo's figures).  The
+    same seed gives the same weights.
 
     Parameters
     ----------
@@ -428,7 +412,7 @@ def train_digits_demo(
     Path
         ``out_dir``; load it with :func:`load_image_model`.
     """
-    load.check_output_folder(out_dir)
+    check_output_folder(out_dir)
     data = digits_dataset(size, seed=None)
     result = train_image_classifier(
         data.X,
@@ -462,23 +446,25 @@ def load_image_model(
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
     targets: Sequence[str] | None = None,
-) -> load.LoadedModel:
-    """Load an image model: a seqsal model directory, a TorchScript file or an ``nn.Module``.
+) -> LoadedModel:
+    """Load an image model: a seqsal model folder, a TorchScript file or an ``nn.Module``.
 
-    :func:`seqsal.models.load_model` checks a model on DNA-shaped input ``(2, 4, L)``; this
-    loader reads and verifies the same files (format, sha256 of the weights, state dict keys)
-    and checks the model on ``(2, C, H, W)`` instead.
+    The files are read and verified as :func:`seqsal.models.load_model` reads them (format,
+    sha256 of the weights, state dict keys), and the model is checked on ``(2, C, H, W)``.
+    Use this rather than ``load_model`` when the files may not record the input shape or
+    normalisation (a TorchScript file saved by ``torch.jit.save``, a module in memory).
 
     Parameters
     ----------
     spec : str, os.PathLike, nn.Module or LoadedModel
-        A seqsal model directory saved by :func:`save_image_model` / :func:`train_digits_demo`;
+        A seqsal model folder saved by :func:`save_image_model` / :func:`train_digits_demo`;
         a TorchScript file (its ``seqsal.json`` extra file may hold ``metadata`` with
         ``input_shape`` and ``normalisation``); a module in memory.
     input_shape : (C, H, W), optional
         Required when the files do not record it.
     mean, std : list of float, optional
-        Per-channel normalisation when the files do not record it (default 0 and 1).
+        Per-channel normalisation, replacing the recorded one (default: as recorded, else 0
+        and 1).
     targets : list of str, optional
         Output names when the files do not record them.
 
@@ -492,151 +478,25 @@ def load_image_model(
     Raises
     ------
     ModelError
-        Missing or corrupt files, a model that fails on ``(2, C, H, W)`` or does not return
-        ``(2, T)``.
+        Missing or corrupt files, no input shape recorded or given, a model that fails on
+        ``(2, C, H, W)`` or does not return ``(2, T)``.
     """
-    if isinstance(spec, load.LoadedModel):
-        module, source, arch, arch_kwargs = spec.module, spec.source, spec.arch, spec.arch_kwargs
-        checksum, metadata, task = spec.checksum, dict(spec.metadata), spec.task
-        targets = targets or spec.targets
-    elif isinstance(spec, nn.Module):
-        module, source, arch, arch_kwargs = spec, type(spec).__name__, None, {}
-        checksum, metadata, task = load._state_checksum(spec), {}, getattr(spec, "task", None)
-    else:
-        path = Path(os.fspath(spec))
-        if path.is_dir():
-            module, info, checksum = _read_directory(path)
-            arch, arch_kwargs, task = info["arch"], dict(info["arch_kwargs"]), info["task"]
-            metadata = dict(info.get("metadata") or {})
-            targets = targets or info.get("targets") or None
-        elif path.is_file():
-            module, metadata, checksum = _read_torchscript(path)
-            arch, arch_kwargs = "torchscript", {}
-            task = metadata.pop("task", None)
-            targets = targets or metadata.pop("targets", None)
-        else:
-            raise ModelError(
-                f"model {str(path)!r} not found: expected a seqsal model folder or a TorchScript file"
-            )
-        source = str(path)
-    shape = input_shape if input_shape is not None else metadata.get("input_shape")
+    source = read_model(spec)
+    shape = input_shape if input_shape is not None else source.files.input_shape
     if shape is None:
         raise ModelError(
-            f"{source}: the model files do not record the image input shape; give input_shape=(C, H, W)"
+            f"{source.files.source}: the model files do not record the image input shape; "
+            "give input_shape=(C, H, W)"
         )
-    try:
-        shape = [check_positive_int(d, "input_shape") for d in shape]
-    except (InputError, TypeError) as err:
-        raise InputError(f"input_shape={shape!r}; expected three positive ints (C, H, W)") from err
-    if len(shape) != 3:
-        raise InputError(f"input_shape={shape!r}; expected (C, H, W)")
-    recorded = metadata.get("normalisation") or {}
-    normalisation = _normalisation(
-        mean if mean is not None else recorded.get("mean"),
-        std if std is not None else recorded.get("std"),
-        shape[0],
-        source,
+    loaded = check_model(
+        source, input_shape=shape, targets=None if targets is None else list(targets)
     )
-    module = module.cpu().eval()
-    with model_on(module, "cpu"), torch.no_grad():
-        try:
-            out = module(torch.zeros(2, *shape))
-        except Exception as err:  # any failure of a user model on the probe is a model error
-            raise ModelError(
-                f"{source}: model fails on input of shape (2, {', '.join(map(str, shape))}): "
-                f"{load._first_line(err)}"
-            ) from err
-    if not isinstance(out, torch.Tensor) or out.ndim not in (1, 2) or out.shape[0] != 2:
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ModelError(f"{source}: model output is {got} for 2 images; expected (2, T) or (2,)")
-    n_out = 1 if out.ndim == 1 else int(out.shape[1])
-    targets = [str(t) for t in (targets or [f"class_{i}" for i in range(n_out)])]
-    if len(targets) != n_out:
-        raise ModelError(f"{source}: model has {n_out} outputs but {len(targets)} target names")
-    metadata.update(
-        input_kind=INPUT_KIND, input_shape=shape, normalisation=normalisation, class_names=targets
-    )
-    return load.LoadedModel(
-        module=module,
-        input_length=None,
-        targets=targets,
-        task=str(task or "unknown"),
-        metadata=metadata,
-        checksum=checksum,
-        arch=arch,
-        arch_kwargs=dict(arch_kwargs),
-        source=source,
-    )
-
-
-def _read_directory(path: Path):
-    """Verified ``(module, model.json content, sha256)`` of a seqsal model directory."""
-    info_path = path / load.MODEL_JSON
-    if not info_path.is_file():
-        raise ModelError(f"model folder {str(path)!r} has no {load.MODEL_JSON}")
-    try:
-        info = json.loads(info_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ModelError(f"{info_path}: not valid JSON ({err})") from err
-    if info.get("format") != load.FORMAT or info.get("format_version", 0) > load.FORMAT_VERSION:
-        raise ModelError(
-            f"{info_path}: format {info.get('format')!r} version {info.get('format_version')!r}; "
-            f"expected {load.FORMAT!r} version <= {load.FORMAT_VERSION}"
+    if mean is not None or std is not None:
+        recorded = loaded.metadata["normalisation"]
+        loaded.metadata["normalisation"] = image_normalisation(
+            recorded["mean"] if mean is None else mean,
+            recorded["std"] if std is None else std,
+            len(recorded["mean"]),
+            loaded.source,
         )
-    for key in ("arch", "arch_kwargs", "targets", "task", "weights_sha256"):
-        if key not in info:
-            raise ModelError(f"{info_path}: missing key {key!r}")
-    weights = path / info.get("weights", load.WEIGHTS)
-    if not weights.is_file():
-        raise ModelError(f"model folder {str(path)!r}: weights file {weights.name!r} is missing")
-    checksum = load.sha256_file(weights)
-    if checksum != info["weights_sha256"]:
-        raise ModelError(
-            f"{weights}: sha256 {checksum[:12]}... does not match {info['weights_sha256'][:12]}... "
-            f"recorded in {load.MODEL_JSON}; the weights were changed or corrupted"
-        )
-    arch, kwargs = info["arch"], dict(info["arch_kwargs"])
-    if arch in zoo.ARCHITECTURES:
-        try:
-            module = zoo.build(
-                arch,
-                input_length=info.get("input_length"),
-                n_targets=len(info["targets"]),
-                task=info["task"],
-                seed=None,
-                **kwargs,
-            )
-        except InputError as err:
-            raise ModelError(f"{info_path}: cannot rebuild architecture {arch!r}: {err}") from err
-    elif load._CLASS_SPEC.match(arch):
-        module = load._instantiate(arch, kwargs)
-    else:
-        raise ModelError(f"{info_path}: unknown arch {arch!r}")
-    load._load_state(module, load._read_state_dict(weights), weights)
-    return module, info, checksum
-
-
-def _read_torchscript(path: Path):
-    """``(module, metadata, sha256)`` of a TorchScript file; metadata from its seqsal.json."""
-    if not load._is_torchscript(path):
-        raise ModelError(
-            f"{path}: not a TorchScript file; save image models with torch.jit.save or as a "
-            "seqsal model folder"
-        )
-    extra = {load.TORCHSCRIPT_METADATA: ""}
-    try:
-        with load._quiet_jit_deprecation():
-            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    except RuntimeError as err:
-        raise ModelError(f"{path}: cannot load TorchScript model: {load._first_line(err)}") from err
-    info = {}
-    if extra[load.TORCHSCRIPT_METADATA]:
-        try:
-            info = json.loads(extra[load.TORCHSCRIPT_METADATA])
-        except json.JSONDecodeError:
-            log.warning("%s: ignoring unreadable %s", path, load.TORCHSCRIPT_METADATA)
-    metadata = dict(info.get("metadata") or {})
-    for key in ("input_shape", "normalisation", "task", "targets"):
-        if key in info and key not in metadata:
-            metadata[key] = info[key]
-    return module, metadata, load.sha256_file(path)
+    return loaded

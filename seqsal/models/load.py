@@ -1,11 +1,15 @@
-"""Save and load models: seqsal model directories, TorchScript, class + state dict, pickles.
+"""Save and load models: seqsal model folders, TorchScript, class + state dict, pickles.
 
-A seqsal model is one directory::
+Loading is two steps, so each kind of model source adds one branch to the first:
 
-    model.json   format version, architecture and its keyword arguments, input length,
-                 target names, task, sha256 of the weights, seqsal and torch versions,
-                 training metadata and metrics
-    weights.pt   the state dict, read back with ``torch.load(weights_only=True)``
+1. :func:`read_model` turns a spec (a folder, a file, ``"package.module:Class"``, a module)
+   into a module and what its files say (:class:`seqsal.models.files.ModelFiles`);
+2. :func:`check_model` probes the module (:func:`seqsal.models.probe.probe`) on DNA
+   ``(2, 4, L)`` or, for an image model, ``(2, C, H, W)``, and fills in what the files did
+   not say.
+
+:func:`load_model` does both.  The files themselves are read and written only by
+:mod:`seqsal.models.files`.
 
 Loading is safe by default: weights are read with ``weights_only=True`` (tensors only, no
 arbitrary objects) and their checksum is verified; a full pickled ``nn.Module`` runs arbitrary
@@ -16,7 +20,6 @@ whose source you trust.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -24,31 +27,35 @@ import json
 import logging
 import os
 import re
-import warnings
-import zipfile
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from seqsal import __version__
-from seqsal._runtime import model_on
-from seqsal.errors import InputError, ModelError
-from seqsal.io.atomic import atomic_directory as _atomic_directory
-from seqsal.models import zoo
+from seqsal._runtime import check_positive_int, model_on
+from seqsal.errors import InputError, ModelError, first_line
+from seqsal.io.checksum import sha256_file
+from seqsal.models.files import (
+    IMAGE_KIND,
+    MODEL_JSON,
+    ModelFiles,
+    image_normalisation,
+    is_torchscript,
+    model_folder,
+    quiet_jit_deprecation,
+    read_model_folder,
+    read_state_dict,
+    read_torchscript,
+    write_model_files,
+    write_torchscript,
+)
+from seqsal.models.probe import probe
+from seqsal.models.zoo import ARCHITECTURES, build
 
 log = logging.getLogger(__name__)
 
-FORMAT = "seqsal-model"
-FORMAT_VERSION = 1
-MODEL_JSON = "model.json"
-WEIGHTS = "weights.pt"
-TORCHSCRIPT_METADATA = "seqsal.json"
 _CLASS_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-# Lengths tried when a model says nothing about its input length.
-_PROBE_LENGTHS = (1000, 500, 300, 250, 200, 100)
 
 
 @dataclasses.dataclass
@@ -58,18 +65,22 @@ class LoadedModel:
     Attributes
     ----------
     module : nn.Module
-        ``module(X)`` maps ``(n, 4, L)`` to ``(n, T)`` (or ``(n,)`` when T = 1).
+        ``module(X)`` maps ``(n, 4, L)`` (an image model: ``(n, C, H, W)``) to ``(n, T)``
+        (or ``(n,)`` when T = 1).
     input_length : int or None
-        Window length L the model expects; None when the model accepts several lengths and
-        nothing says which one it was trained on.
+        Window length L the model expects; None for an image model, or when the model accepts
+        several lengths and nothing says which one it was trained on.
     targets : list of str
-        One name per output (``"target_0"``, ... when nothing names them).
+        One name per output (``"target_0"``, ... when nothing names them; ``"class_0"``, ...
+        for an image model).
     task : str
         ``"regression"``, ``"classification"`` (outputs are logits) or ``"unknown"``.
     metadata : dict
-        Training metadata (metrics, data, settings) as saved; empty when there is none.
+        Training metadata (metrics, data, settings) as saved; empty when there is none.  An
+        image model's always holds ``input_kind``, ``input_shape`` ``[C, H, W]``,
+        ``normalisation`` ``{"mean": [...], "std": [...]}`` and ``class_names``.
     checksum : str
-        sha256 of the weights (seqsal directory or state dict) or of the model file.
+        sha256 of the weights (seqsal folder or state dict) or of the model file.
     arch : str or None
         Zoo name (``"cnn"``), ``"package.module:Class"``, ``"torchscript"`` or ``"pickle"``.
     arch_kwargs : dict
@@ -111,98 +122,26 @@ class LoadedModel:
         return target % len(self.targets)
 
 
+@dataclasses.dataclass
+class ModelSource:
+    """A module as read from its source, before it is checked (:func:`read_model`).
+
+    Attributes
+    ----------
+    module : nn.Module
+    files : ModelFiles
+        What the model's files (or the in-memory object) say about it.
+    hints : dict
+        Keyword arguments the module was built with (class specs): their ``input_length``
+        counts when the files record none.
+    """
+
+    module: nn.Module
+    files: ModelFiles
+    hints: dict = dataclasses.field(default_factory=dict)
+
+
 # --------------------------------------------------------------------------- saving
-
-
-@contextlib.contextmanager
-def _quiet_jit_deprecation() -> Iterator[None]:
-    """Silence torch's TorchScript deprecation warning inside the block (not globally).
-
-    TorchScript is deprecated in recent torch but still the portable way to ship a model as
-    one file, and the contract (DESIGN.md) names it.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit.*")
-        yield
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_output_folder(path: str | os.PathLike) -> Path:
-    """Raise InputError unless ``path`` is absent, an empty folder or a seqsal model folder."""
-    final = Path(path)
-    if final.exists():
-        if not final.is_dir():
-            raise InputError(f"output {str(final)!r} exists and is not a folder")
-        if any(final.iterdir()) and not (final / MODEL_JSON).exists():
-            raise InputError(
-                f"output folder {str(final)!r} exists and is not a seqsal model folder; choose another path"
-            )
-    return final
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """:func:`seqsal.io.atomic.atomic_directory`, refusing to replace anything but an empty
-    folder or a seqsal model directory (holds ``model.json``): InputError before any work."""
-    final = check_output_folder(path)
-    with _atomic_directory(final) as tmp:
-        yield tmp
-
-
-def write_model_files(
-    folder: str | os.PathLike,
-    model: nn.Module,
-    *,
-    arch: str,
-    arch_kwargs: Mapping,
-    input_length: int | None,
-    targets: list[str],
-    task: str,
-    metadata: Mapping | None = None,
-) -> dict:
-    """Write ``model.json`` and ``weights.pt`` into an existing ``folder`` (not atomic).
-
-    Use :func:`save_model` unless you are assembling a larger output folder inside
-    :func:`atomic_directory`.  Returns the content of ``model.json``.
-    """
-    folder = Path(folder)
-    targets = [str(t) for t in targets]
-    if arch in zoo.ARCHITECTURES:
-        # Every option, defaults included, so a later change of a default cannot change
-        # what this folder rebuilds.
-        arch_kwargs = {**zoo.default_kwargs(arch), **dict(arch_kwargs)}
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    torch.save(state, folder / WEIGHTS)
-    try:
-        json.dumps(dict(arch_kwargs))
-        json.dumps(dict(metadata or {}))
-    except TypeError as err:
-        raise InputError(f"arch_kwargs and metadata must be JSON-serializable: {err}") from err
-    info = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "seqsal_version": __version__,
-        "torch_version": torch.__version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "arch": arch,
-        "arch_kwargs": dict(arch_kwargs),
-        "input_length": None if input_length is None else int(input_length),
-        "targets": targets,
-        "task": task,
-        "weights": WEIGHTS,
-        "weights_sha256": sha256_file(folder / WEIGHTS),
-        "metadata": dict(metadata or {}),
-    }
-    (folder / MODEL_JSON).write_text(json.dumps(info, indent=2) + "\n")
-    return info
 
 
 def save_model(
@@ -216,14 +155,14 @@ def save_model(
     task: str,
     metadata: Mapping | None = None,
 ) -> Path:
-    """Save ``model`` as a seqsal model directory, atomically.
+    """Save ``model`` as a seqsal model folder, atomically.
 
     Parameters
     ----------
     model : nn.Module
         Its ``state_dict()`` is saved (moved to the CPU).
     path : str or os.PathLike
-        The directory to create (replaced if it is already a seqsal model directory).
+        The folder to create (replaced if it is already a seqsal model folder).
     arch : str
         A zoo name (``"cnn"``, ``"dilated"``) or ``"package.module:Class"``: how to rebuild the
         module before loading the weights.
@@ -243,7 +182,7 @@ def save_model(
     Path
         ``path``.
     """
-    with atomic_directory(path) as tmp:
+    with model_folder(path) as tmp:
         write_model_files(
             tmp,
             model,
@@ -272,15 +211,11 @@ def save_torchscript(
     Input length, targets, task and metadata travel inside the file (as the extra file
     ``seqsal.json``), so :func:`load_model` recovers them.
     """
-    from seqsal.io.atomic import atomic_path
-
-    info = {"input_length": int(input_length), "targets": [str(t) for t in targets], "task": task}
-    info["metadata"] = dict(metadata or {})
-    with model_on(model, "cpu"), torch.no_grad(), _quiet_jit_deprecation():
+    with model_on(model, "cpu"), torch.no_grad(), quiet_jit_deprecation():
         traced = torch.jit.trace(model, torch.zeros(1, 4, int(input_length)), check_trace=False)
-    with atomic_path(path) as tmp, _quiet_jit_deprecation():
-        torch.jit.save(traced, str(tmp), _extra_files={TORCHSCRIPT_METADATA: json.dumps(info)})
-    return Path(path)
+    return write_torchscript(
+        traced, path, input_length=input_length, targets=targets, task=task, metadata=metadata
+    )
 
 
 # --------------------------------------------------------------------------- loading
@@ -294,20 +229,22 @@ def load_model(
     trust_pickle: bool = False,
     input_length: int | None = None,
     targets: list[str] | None = None,
+    input_shape: Sequence[int] | None = None,
 ) -> LoadedModel:
-    """Load a model from a seqsal directory, a TorchScript file or a class + state dict.
+    """Load a model from a seqsal folder, a TorchScript file or a class + state dict.
 
     Parameters
     ----------
     spec : str, os.PathLike, nn.Module or LoadedModel
-        * a seqsal model directory (``model.json`` + ``weights.pt``; checksum verified);
-          an image model's folder (its metadata records ``input_shape``) is loaded by
-          :func:`seqsal.models.images.load_image_model` and checked on ``(2, C, H, W)``;
+        * a seqsal model folder (``model.json`` + ``weights.pt``; checksum verified); an image
+          model's folder (its metadata records ``input_shape``) is checked on
+          ``(2, C, H, W)``;
         * a TorchScript file (``.pt``/``.pth``), loaded with ``torch.jit.load``;
         * ``"package.module:Class"`` or a zoo name (``"cnn"``), with ``state_dict`` and
           ``kwargs``: the class is imported, built with ``kwargs`` and given the weights;
         * a file holding a full pickled ``nn.Module``, only with ``trust_pickle=True``;
-        * an ``nn.Module`` already in memory (wrapped, probed) or a ``LoadedModel`` (returned).
+        * an ``nn.Module`` already in memory (wrapped, probed) or a ``LoadedModel`` (returned
+          as it is unless ``input_shape`` is given).
     state_dict : path, optional
         State dict file for a class spec, read with ``torch.load(weights_only=True)``.
     kwargs : dict or JSON string or path to a JSON file, optional
@@ -317,15 +254,20 @@ def load_model(
         Allow unpickling a full module.  Unpickling runs arbitrary code from the file: only for
         files you made or whose source you trust.
     input_length : int, optional
-        Window length, when the model files do not record it.
+        Window length, when nothing about the model says it (its files, ``kwargs`` or a
+        ``.input_length`` attribute): a TorchScript file saved without seqsal, a pickle, a
+        user class.  The model is checked at this length, and it becomes
+        ``LoadedModel.input_length``.
     targets : list of str, optional
         Target names, when the model files do not record them.
+    input_shape : (C, H, W), optional
+        Load an image model whose files do not record its input shape.
 
     Returns
     -------
     LoadedModel
-        The module is in eval mode on the CPU.  Input length: from the model's metadata, else
-        ``input_length``/``kwargs``, else a ``.input_length`` attribute, else probed.
+        The module is in eval mode on the CPU.  Input length: from the model's files, else
+        ``kwargs``, else a ``.input_length`` attribute, else ``input_length``, else probed.
 
     Raises
     ------
@@ -333,26 +275,53 @@ def load_model(
         Missing file, checksum mismatch, state dict keys that do not fit, an output that is not
         ``(n, T)`` or ``(n,)``, a pickle without ``trust_pickle``.
     """
-    if isinstance(spec, LoadedModel):
+    if isinstance(spec, LoadedModel) and input_shape is None:
         return spec
+    if input_length is not None:
+        input_length = check_positive_int(input_length, "input_length")
+    source = read_model(spec, state_dict=state_dict, kwargs=kwargs, trust_pickle=trust_pickle)
+    return check_model(source, input_length=input_length, input_shape=input_shape, targets=targets)
+
+
+def read_model(
+    spec,
+    *,
+    state_dict: str | os.PathLike | None = None,
+    kwargs: Mapping | str | None = None,
+    trust_pickle: bool = False,
+) -> ModelSource:
+    """The module a spec names and what its files say, not yet checked on any input.
+
+    Parameters are those of :func:`load_model`.  Use :func:`check_model` on the result (or
+    :func:`load_model` for both).
+
+    Returns
+    -------
+    ModelSource
+    """
+    if isinstance(spec, LoadedModel):
+        return ModelSource(
+            spec.module,
+            ModelFiles(
+                source=spec.source,
+                input_length=spec.input_length,
+                targets=list(spec.targets),
+                task=spec.task,
+                metadata=dict(spec.metadata),
+                checksum=spec.checksum,
+                arch=spec.arch,
+                arch_kwargs=dict(spec.arch_kwargs),
+            ),
+        )
     kwargs = _parse_kwargs(kwargs)
     if isinstance(spec, nn.Module):
-        return _finish(
-            spec,
-            source=type(spec).__name__,
-            arch=None,
-            arch_kwargs={},
-            checksum=_state_checksum(spec),
-            input_length=input_length,
-            targets=targets,
-            task=None,
-            metadata={},
-            hint_kwargs=kwargs,
+        return ModelSource(
+            spec, _nothing_recorded(type(spec).__name__, _state_checksum(spec)), kwargs
         )
     text = os.fspath(spec)
     path = Path(text)
-    if not path.exists() and (text in zoo.ARCHITECTURES or _CLASS_SPEC.match(text)):
-        return _load_class(text, state_dict, kwargs, input_length=input_length, targets=targets)
+    if not path.exists() and (text in ARCHITECTURES or _CLASS_SPEC.match(text)):
+        return _read_class(text, state_dict, kwargs)
     if state_dict is not None:
         raise InputError(
             f"state_dict={os.fspath(state_dict)!r} given, but model {text!r} is not 'package.module:Class' or a zoo name"
@@ -362,23 +331,114 @@ def load_model(
             f"model {text!r} not found: expected a seqsal model folder, a TorchScript file or 'package.module:Class'"
         )
     if path.is_dir():
-        if _is_image_folder(path):
-            from seqsal.models.images import load_image_model
-
-            return load_image_model(path, targets=targets)
-        return _load_directory(path, input_length=input_length, targets=targets)
-    return _load_file(path, trust_pickle=trust_pickle, input_length=input_length, targets=targets)
+        return _read_folder(path)
+    return _read_file(path, trust_pickle=trust_pickle)
 
 
-def _is_image_folder(path: Path) -> bool:
-    """True for a model folder whose metadata records an image input (``input_shape``)."""
+def check_model(
+    source: ModelSource,
+    *,
+    input_length: int | None = None,
+    input_shape: Sequence[int] | None = None,
+    targets: list[str] | None = None,
+) -> LoadedModel:
+    """Probe a module read by :func:`read_model` and describe it as a :class:`LoadedModel`.
+
+    What the files record wins over the arguments, which count only where the files are
+    silent (see :func:`load_model`).  A model whose files record an ``input_shape``, or given
+    ``input_shape``, is an image model: probed on ``(2, C, H, W)``, with ``input_length``
+    None and its image metadata completed (normalisation mean 0, std 1 when not recorded).
+
+    Raises
+    ------
+    ModelError
+        The module fails on the probe input or returns something other than ``(n, T)`` or
+        ``(n,)``; the number of target names does not match T.
+    InputError
+        ``input_length`` or ``input_shape`` is not valid.
+    """
+    module, recorded = source.module, source.files
+    where = recorded.source
+    if not isinstance(module, nn.Module):
+        raise ModelError(f"{where}: loaded a {type(module).__name__}, expected a torch.nn.Module")
+    module = module.cpu().eval()
+    shape = input_shape if input_shape is not None else recorded.input_shape
+    metadata = dict(recorded.metadata)
+    if shape is not None:
+        shape = _check_image_shape(shape)
+        probed = probe(module, source=where, input_shape=shape)
+        length = None
+    else:
+        length = recorded.input_length
+        if length is None:
+            length = source.hints.get("input_length")
+        if length is None:
+            length = getattr(module, "input_length", None)
+        if length is None:
+            length = input_length
+        if length is not None and (
+            isinstance(length, bool) or not isinstance(length, int) or length < 1
+        ):
+            raise ModelError(f"{where}: input_length={length!r}; expected a positive integer")
+        probed = probe(module, source=where, input_length=length)
+        length = probed.input_length
+    names = recorded.targets or targets
+    if names is None:
+        names = getattr(module, "targets", None)
+    if names is None:
+        stem = "class" if shape is not None else "target"
+        names = [f"{stem}_{i}" for i in range(probed.n_outputs)]
+    names = [str(t) for t in names]
+    if len(names) != probed.n_outputs:
+        raise ModelError(
+            f"{where}: model has {probed.n_outputs} outputs but {len(names)} target names ({', '.join(names[:5])})"
+        )
+    task = recorded.task
+    if task is None:
+        task = getattr(module, "task", "unknown")
+    if shape is not None:
+        recorded_norm = metadata.get("normalisation") or {}
+        metadata.update(
+            input_kind=IMAGE_KIND,
+            input_shape=shape,
+            normalisation=image_normalisation(
+                recorded_norm.get("mean"), recorded_norm.get("std"), shape[0], where
+            ),
+            class_names=names,
+        )
+    return LoadedModel(
+        module=module,
+        input_length=length,
+        targets=names,
+        task=str(task),
+        metadata=metadata,
+        checksum=recorded.checksum,
+        arch=recorded.arch,
+        arch_kwargs=dict(recorded.arch_kwargs),
+        source=where,
+    )
+
+
+def _check_image_shape(shape) -> list[int]:
     try:
-        info = json.loads((path / MODEL_JSON).read_text())
-    except (OSError, ValueError):
-        return False  # _load_directory gives the error
-    metadata = info.get("metadata") if isinstance(info, dict) else None
-    return isinstance(metadata, dict) and (
-        metadata.get("input_kind") == "image" or "input_shape" in metadata
+        checked = [check_positive_int(d, "input_shape") for d in shape]
+    except (InputError, TypeError) as err:
+        raise InputError(f"input_shape={shape!r}; expected three positive ints (C, H, W)") from err
+    if len(checked) != 3:
+        raise InputError(f"input_shape={shape!r}; expected (C, H, W)")
+    return checked
+
+
+def _nothing_recorded(source: str, checksum: str, *, arch=None, arch_kwargs=None, task=None):
+    return ModelFiles(
+        source=source,
+        input_length=None,
+        targets=None,
+        task=task,
+        metadata={},
+        checksum=checksum,
+        arch=arch,
+        arch_kwargs=dict(arch_kwargs or {}),
     )
 
 
@@ -407,131 +467,39 @@ def _parse_kwargs(kwargs) -> dict:
     )
 
 
-def _load_directory(path: Path, *, input_length, targets) -> LoadedModel:
-    info_path = path / MODEL_JSON
-    if not info_path.is_file():
-        raise ModelError(
-            f"model folder {str(path)!r} has no {MODEL_JSON}; it is not a seqsal model folder"
-        )
-    try:
-        info = json.loads(info_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ModelError(f"{info_path}: not valid JSON ({err})") from err
-    if info.get("format") != FORMAT:
-        raise ModelError(f"{info_path}: format {info.get('format')!r}; expected {FORMAT!r}")
-    if info.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(
-            f"{info_path}: format version {info.get('format_version')} is newer than this seqsal reads "
-            f"({FORMAT_VERSION}); upgrade seqsal"
-        )
-    for key in ("arch", "arch_kwargs", "targets", "task", "weights_sha256"):
-        if key not in info:
-            raise ModelError(f"{info_path}: missing key {key!r}")
-    weights = path / info.get("weights", WEIGHTS)
-    if not weights.is_file():
-        raise ModelError(f"model folder {str(path)!r}: weights file {weights.name!r} is missing")
-    checksum = sha256_file(weights)
-    if checksum != info["weights_sha256"]:
-        raise ModelError(
-            f"{weights}: sha256 {checksum[:12]}... does not match {info['weights_sha256'][:12]}... recorded in "
-            f"{MODEL_JSON}; the weights were changed or corrupted"
-        )
-    arch, arch_kwargs = info["arch"], dict(info["arch_kwargs"])
-    n_targets = len(info["targets"])
-    state = _read_state_dict(weights)
-    if arch == "cnn" and "pool_modes" not in arch_kwargs:
-        arch_kwargs["pool_modes"] = _saved_cnn_pool_modes(state)
-    if arch in zoo.ARCHITECTURES:
+def _read_folder(path: Path) -> ModelSource:
+    recorded = read_model_folder(path)
+    arch, arch_kwargs = recorded.arch, recorded.arch_kwargs
+    if arch in ARCHITECTURES:
         try:
-            module = zoo.build(
+            module = build(
                 arch,
-                input_length=info["input_length"],
-                n_targets=n_targets,
-                task=info["task"],
+                input_length=recorded.input_length,
+                n_targets=len(recorded.targets),
+                task=recorded.task,
                 seed=None,
                 **arch_kwargs,
             )
         except InputError as err:
-            raise ModelError(f"{info_path}: cannot rebuild architecture {arch!r}: {err}") from err
-    elif _CLASS_SPEC.match(arch):
+            raise ModelError(
+                f"{path / MODEL_JSON}: cannot rebuild architecture {arch!r}: {err}"
+            ) from err
+    elif isinstance(arch, str) and _CLASS_SPEC.match(arch):
         module = _instantiate(arch, arch_kwargs)
     else:
         raise ModelError(
-            f"{info_path}: unknown arch {arch!r}; expected a zoo name or 'package.module:Class'"
+            f"{path / MODEL_JSON}: unknown arch {arch!r}; expected a zoo name or 'package.module:Class'"
         )
-    _load_state(module, state, weights)
-    return _finish(
-        module,
-        source=str(path),
-        arch=arch,
-        arch_kwargs=arch_kwargs,
-        checksum=checksum,
-        input_length=info.get("input_length") or input_length,
-        targets=info["targets"] or targets,
-        task=info["task"],
-        metadata=info.get("metadata", {}),
-        hint_kwargs={},
-    )
+    _load_state(module, recorded.state, recorded.weights)
+    recorded.state = None  # the module holds the weights now
+    return ModelSource(module, recorded)
 
 
-def _saved_cnn_pool_modes(state: dict) -> list[str]:
-    """Global pooling of a ``cnn`` folder whose ``model.json`` does not name it.
-
-    Folders written before every architecture option was recorded hold only the options the
-    user gave, and ``CompactCNN`` pooled by ("mean", "max") then; today's default is
-    ("mean",).  The head's first dense layer takes ``channels x modes`` inputs, so the
-    weights say which it was.
-    """
-    dense, last_conv = state.get("head.1.weight"), None
-    for key, value in state.items():
-        if key.startswith("trunk.") and key.endswith(".weight") and value.ndim == 3:
-            last_conv = value
-    if dense is None or last_conv is None or dense.ndim != 2:
-        return ["mean"]
-    return ["mean", "max"] if dense.shape[1] == 2 * last_conv.shape[0] else ["mean"]
-
-
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(
-            name.endswith("/constants.pkl") or name == "constants.pkl"
-            for name in archive.namelist()
-        )
-
-
-def _load_file(path: Path, *, trust_pickle: bool, input_length, targets) -> LoadedModel:
-    checksum = sha256_file(path)
-    if _is_torchscript(path):
-        extra = {TORCHSCRIPT_METADATA: ""}
-        try:
-            with _quiet_jit_deprecation():
-                module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-        except RuntimeError as err:
-            raise ModelError(f"{path}: cannot load TorchScript model: {_first_line(err)}") from err
-        info = {}
-        if extra[TORCHSCRIPT_METADATA]:
-            try:
-                info = json.loads(extra[TORCHSCRIPT_METADATA])
-            except json.JSONDecodeError:
-                log.warning(
-                    "%s: ignoring unreadable %s inside the TorchScript file",
-                    path,
-                    TORCHSCRIPT_METADATA,
-                )
-        return _finish(
-            module,
-            source=str(path),
-            arch="torchscript",
-            arch_kwargs={},
-            checksum=checksum,
-            input_length=info.get("input_length") or input_length,
-            targets=info.get("targets") or targets,
-            task=info.get("task"),
-            metadata=info.get("metadata", {}),
-            hint_kwargs={},
-        )
+def _read_file(path: Path, *, trust_pickle: bool) -> ModelSource:
+    if is_torchscript(path):
+        recorded = read_torchscript(path)
+        module, recorded.module = recorded.module, None
+        return ModelSource(module, recorded)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # anything weights_only refuses holds more than tensors
@@ -542,19 +510,8 @@ def _load_file(path: Path, *, trust_pickle: bool, input_length, targets) -> Load
                 "source, pass trust_pickle=True (--trust-pickle); better, save a state dict and load it "
                 "with 'package.module:Class'"
             ) from err
-        obj = None
-    if obj is None:
-        return _finish(
-            _unpickle_module(path),
-            source=str(path),
-            arch="pickle",
-            arch_kwargs={},
-            checksum=checksum,
-            input_length=input_length,
-            targets=targets,
-            task=None,
-            metadata={},
-            hint_kwargs={},
+        return ModelSource(
+            _unpickle_module(path), _nothing_recorded(str(path), sha256_file(path), arch="pickle")
         )
     if isinstance(obj, Mapping):
         raise ModelError(
@@ -566,6 +523,34 @@ def _load_file(path: Path, *, trust_pickle: bool, input_length, targets) -> Load
     )
 
 
+def _read_class(spec: str, state_dict, kwargs: dict) -> ModelSource:
+    if state_dict is None:
+        raise InputError(
+            f"model {spec!r} is a class; also give its weights with state_dict= (--state-dict)"
+        )
+    path = Path(state_dict)
+    state = read_state_dict(path)
+    if spec in ARCHITECTURES:
+        missing = [k for k in ("input_length", "n_targets") if k not in kwargs]
+        if missing:
+            raise InputError(f"zoo model {spec!r} needs {', '.join(missing)} in kwargs")
+        try:
+            module = build(spec, seed=None, **kwargs)
+        except InputError as err:
+            raise ModelError(f"zoo model {spec!r}: {err}") from err
+    else:
+        module = _instantiate(spec, kwargs)
+    _load_state(module, state, path)
+    recorded = _nothing_recorded(
+        f"{spec} + {path}",
+        sha256_file(path),
+        arch=spec,
+        arch_kwargs=kwargs,
+        task=kwargs.get("task"),
+    )
+    return ModelSource(module, recorded, kwargs)
+
+
 def _unpickle_module(path: Path) -> nn.Module:
     """Unpickle a full module: runs code from the file, so only called with trust_pickle=True."""
     log.warning(
@@ -574,7 +559,7 @@ def _unpickle_module(path: Path) -> nn.Module:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # report any unpickling failure as a model error
-        raise ModelError(f"{path}: cannot unpickle: {_first_line(err)}") from err
+        raise ModelError(f"{path}: cannot unpickle: {first_line(err)}") from err
     if not isinstance(obj, nn.Module):
         raise ModelError(f"{path}: unpickled a {type(obj).__name__}, expected a torch.nn.Module")
     return obj
@@ -614,31 +599,6 @@ def _instantiate(spec: str, kwargs: dict) -> nn.Module:
     return module
 
 
-def _read_state_dict(path: Path) -> dict:
-    if not path.is_file():
-        raise ModelError(f"state dict {str(path)!r} not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ModelError(
-            f"{path}: not a plain state dict of tensors (torch.load with weights_only=True refused it: "
-            f"{_first_line(err)})"
-        ) from err
-    if (
-        isinstance(state, Mapping)
-        and "state_dict" in state
-        and isinstance(state["state_dict"], Mapping)
-    ):
-        state = state["state_dict"]
-    if not isinstance(state, Mapping) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise ModelError(
-            f"{path}: expected a state dict (a mapping of names to tensors), got {type(state).__name__}"
-        )
-    return dict(state)
-
-
 def _load_state(module: nn.Module, state: dict, path: Path) -> None:
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
@@ -660,39 +620,8 @@ def _load_state(module: nn.Module, state: dict, path: Path) -> None:
     module.load_state_dict(state, strict=True)
 
 
-def _load_class(spec: str, state_dict, kwargs: dict, *, input_length, targets) -> LoadedModel:
-    if state_dict is None:
-        raise InputError(
-            f"model {spec!r} is a class; also give its weights with state_dict= (--state-dict)"
-        )
-    path = Path(state_dict)
-    state = _read_state_dict(path)
-    if spec in zoo.ARCHITECTURES:
-        missing = [k for k in ("input_length", "n_targets") if k not in kwargs]
-        if missing:
-            raise InputError(f"zoo model {spec!r} needs {', '.join(missing)} in kwargs")
-        try:
-            module = zoo.build(spec, seed=None, **kwargs)
-        except InputError as err:
-            raise ModelError(f"zoo model {spec!r}: {err}") from err
-    else:
-        module = _instantiate(spec, kwargs)
-    _load_state(module, state, path)
-    return _finish(
-        module,
-        source=f"{spec} + {path}",
-        arch=spec,
-        arch_kwargs=kwargs,
-        checksum=sha256_file(path),
-        input_length=input_length,
-        targets=targets,
-        task=kwargs.get("task"),
-        metadata={},
-        hint_kwargs=kwargs,
-    )
-
-
 def _state_checksum(module: nn.Module) -> str:
+    """sha256 over a module's state dict (names and tensor bytes), for a module in memory."""
     digest = hashlib.sha256()
     for name, tensor in module.state_dict().items():
         digest.update(name.encode())
@@ -700,93 +629,12 @@ def _state_checksum(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
-def _try_forward(module: nn.Module, length: int):
-    with torch.no_grad():
-        try:
-            return module(torch.zeros(2, 4, length)), None
-        except Exception as err:
-            return None, err
-
-
-def _finish(
-    module,
-    *,
-    source,
-    arch,
-    arch_kwargs,
-    checksum,
-    input_length,
-    targets,
-    task,
-    metadata,
-    hint_kwargs,
-):
-    """Probe the module, fill in what the files did not say, check the output shape."""
-    if not isinstance(module, nn.Module):
-        raise ModelError(f"{source}: loaded a {type(module).__name__}, expected a torch.nn.Module")
-    module = module.cpu().eval()
-    if input_length is None:
-        input_length = hint_kwargs.get("input_length")
-    if input_length is None:
-        input_length = getattr(module, "input_length", None)
-    if input_length is not None and (
-        isinstance(input_length, bool) or not isinstance(input_length, int) or input_length < 1
-    ):
-        raise ModelError(f"{source}: input_length={input_length!r}; expected a positive integer")
-    with model_on(module, "cpu"):
-        if input_length is not None:
-            out, err = _try_forward(module, input_length)
-            if out is None:
-                raise ModelError(
-                    f"{source}: model fails on input of shape (2, 4, {input_length}): {_first_line(err)}"
-                )
-        else:
-            accepted = [
-                (L, out)
-                for L in _PROBE_LENGTHS
-                for out, _ in [_try_forward(module, L)]
-                if out is not None
-            ]
-            if not accepted:
-                raise ModelError(
-                    f"{source}: model fails on inputs (2, 4, L) for L in {_PROBE_LENGTHS}; give its input_length"
-                )
-            if len(accepted) == 1:
-                input_length = accepted[0][0]
-            out = accepted[-1][1]
-    if not isinstance(out, torch.Tensor):
-        raise ModelError(
-            f"{source}: model returned a {type(out).__name__}; expected a tensor of shape (n, T) or (n,)"
-        )
-    if out.ndim not in (1, 2) or out.shape[0] != 2:
-        raise ModelError(
-            f"{source}: model output has shape {tuple(out.shape)} for 2 inputs; expected (n, T) or (n,)"
-        )
-    n_out = 1 if out.ndim == 1 else int(out.shape[1])
-    if targets is None:
-        targets = getattr(module, "targets", None)
-    if targets is None:
-        targets = [f"target_{i}" for i in range(n_out)]
-    targets = [str(t) for t in targets]
-    if len(targets) != n_out:
-        raise ModelError(
-            f"{source}: model has {n_out} outputs but {len(targets)} target names ({', '.join(targets[:5])})"
-        )
-    if task is None:
-        task = getattr(module, "task", "unknown")
-    return LoadedModel(
-        module=module,
-        input_length=input_length,
-        targets=targets,
-        task=str(task),
-        metadata=dict(metadata or {}),
-        checksum=checksum,
-        arch=arch,
-        arch_kwargs=dict(arch_kwargs),
-        source=source,
-    )
+__all__ = [
+    "LoadedModel",
+    "ModelSource",
+    "check_model",
+    "load_model",
+    "read_model",
+    "save_model",
+    "save_torchscript",
+]

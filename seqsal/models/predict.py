@@ -14,14 +14,14 @@ import torch
 from torch import nn
 
 from seqsal._runtime import batch_slices, check_positive_int, model_on, progress_bar
-from seqsal.errors import InputError, ModelError
+from seqsal.errors import InputError, ModelError, first_line
+from seqsal.models.load import LoadedModel, load_model
+from seqsal.models.probe import output_matrix
 
 log = logging.getLogger(__name__)
 
 
 def _module_of(model) -> nn.Module:
-    from seqsal.models.load import LoadedModel
-
     if isinstance(model, LoadedModel):
         return model.module
     if isinstance(model, nn.Module):
@@ -49,25 +49,21 @@ def _as_tensor(batch, what: str) -> torch.Tensor:
     return batch
 
 
-def _forward(module: nn.Module, x: torch.Tensor, dev: torch.device) -> np.ndarray:
+def predict_batch(module: nn.Module, x: torch.Tensor, device: torch.device) -> np.ndarray:
+    """``module(x)`` for one batch (moved to ``device``), as a float32 ``(n, T)`` numpy array.
+
+    The caller puts the model on ``device`` in eval mode under ``torch.no_grad`` (as
+    :func:`predict` does); the result is on the CPU.
+    An input that does not fit the model is an InputError; an output that is not ``(n, T)``
+    or ``(n,)`` a ModelError.
+    """
     try:
-        out = module(x.to(dev))
+        out = module(x.to(device))
     except (RuntimeError, IndexError, ValueError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(
-            f"X batch of shape {tuple(x.shape)} does not fit the model: {first}"
+            f"X batch of shape {tuple(x.shape)} does not fit the model: {first_line(err)}"
         ) from err
-    if not isinstance(out, torch.Tensor):
-        raise ModelError(
-            f"model returned a {type(out).__name__}; expected a tensor of shape (n, T) or (n,)"
-        )
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.ndim != 2 or out.shape[0] != x.shape[0]:
-        raise ModelError(
-            f"model output has shape {tuple(out.shape)} for {x.shape[0]} inputs; expected (n, T) or (n,)"
-        )
-    return out.detach().float().cpu().numpy()
+    return output_matrix(out, x.shape[0]).detach().float().cpu().numpy()
 
 
 def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> np.ndarray:
@@ -112,7 +108,7 @@ def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> n
             for i, chunk in enumerate(chunks):
                 chunk = _as_tensor(chunk, "X" if total is not None else f"batch {i} of X")
                 for sl in batch_slices(chunk.shape[0], batch_size):
-                    outputs.append(_forward(module, chunk[sl], dev))
+                    outputs.append(predict_batch(module, chunk[sl], dev))
                     bar.update(sl.stop - sl.start)
         finally:
             bar.close()
@@ -127,8 +123,6 @@ def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> n
 
 
 def _n_outputs(model) -> int:
-    from seqsal.models.load import LoadedModel
-
     return model.n_targets if isinstance(model, LoadedModel) else 0
 
 
@@ -160,7 +154,7 @@ def predict_regions(
         BED file or a table from :func:`seqsal.io.bed.read_bed`.
     width : int, optional
         Window length; default the model's input length (required when the model does not
-        record one).
+        record one; a model loaded here from a file that records none is checked at it).
     batch_size, device, progress
         As in :func:`predict`.
     out_of_bounds : {"pad", "drop", "error"}, default "pad"
@@ -180,15 +174,15 @@ def predict_regions(
 
     from seqsal.io.bed import read_bed
     from seqsal.io.fasta import Genome, open_genome
-    from seqsal.models.load import load_model
     from seqsal.sequence.windows import iter_onehot, make_windows
 
-    loaded = load_model(model)
+    if width is not None:
+        width = check_positive_int(width, "width")
+    loaded = load_model(model, input_length=width)
     if width is None:
         width = loaded.input_length
     if width is None:
         raise InputError("the model does not record its input length; give width=")
-    width = check_positive_int(width, "width")
     if loaded.input_length is not None and width != loaded.input_length:
         log.warning("width=%d differs from the model's input length %d", width, loaded.input_length)
     genome = fasta if isinstance(fasta, Genome) else open_genome(fasta)
@@ -221,4 +215,4 @@ def predict_regions(
     return result
 
 
-__all__ = ["predict", "predict_regions"]
+__all__ = ["predict", "predict_batch", "predict_regions"]

@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -56,103 +55,21 @@ from seqsal._runtime import (
     torch_seed,
 )
 from seqsal.errors import InputError
-from seqsal.models import zoo
-from seqsal.models.load import atomic_directory, check_output_folder, write_model_files
+from seqsal.models.files import (
+    HISTORY_TSV,
+    METRICS_JSON,
+    MODEL_JSON,
+    WEIGHTS,
+    check_output_folder,
+    model_folder,
+    write_model_files,
+    write_training_files,
+)
+from seqsal.models.metrics import evaluate_predictions
 from seqsal.models.predict import predict
+from seqsal.models.zoo import ARCHITECTURES, TASKS, build, default_kwargs
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-def pearson(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Pearson correlation of two vectors; NaN when either is constant or n < 2."""
-    a = np.asarray(y_true, dtype=np.float64)
-    b = np.asarray(y_pred, dtype=np.float64)
-    if a.size < 2:
-        return math.nan
-    a = a - a.mean()
-    b = b - b.mean()
-    denom = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / denom if denom > 0 else math.nan
-
-
-def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN when either is constant."""
-    from scipy.stats import rankdata
-
-    if np.asarray(y_true).size < 2:
-        return math.nan
-    return pearson(rankdata(y_true), rankdata(y_pred))
-
-
-def auroc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney U / (n_pos n_neg), ties count 1/2).
-
-    NaN when only one class is present.
-    """
-    from scipy.stats import rankdata
-
-    y = np.asarray(y_true).astype(bool)
-    n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    ranks = rankdata(score)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def auprc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Area under the precision-recall curve as average precision.
-
-    ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds, highest first (the
-    step-wise definition scikit-learn's ``average_precision_score`` uses; no interpolation).
-    NaN when there is no positive.
-    """
-    y = np.asarray(y_true).astype(np.float64)
-    s = np.asarray(score, dtype=np.float64)
-    n_pos = y.sum()
-    if n_pos == 0:
-        return math.nan
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]  # last index of each distinct score
-    tps = np.cumsum(y)[last]
-    precision = tps / (last + 1)
-    recall = tps / n_pos
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
-def evaluate_predictions(
-    y_true: np.ndarray, y_pred: np.ndarray, targets: Sequence[str], task: str
-) -> dict:
-    """Per-target metrics: Pearson and Spearman (regression) or AUROC and AUPRC (classification).
-
-    Parameters
-    ----------
-    y_true, y_pred : np.ndarray, shape (n, T)
-        For classification ``y_pred`` may be logits or probabilities (only the order counts).
-    targets : sequence of str
-        T names; the result maps each metric to ``{target: value}``.
-    task : {"regression", "classification"}
-
-    Returns
-    -------
-    dict
-        ``{"n": n, metric: {target: value}}``; a metric that is undefined (constant values, one
-        class) is None.
-    """
-    names = ("pearson", "spearman") if task == "regression" else ("auroc", "auprc")
-    funcs = {"pearson": pearson, "spearman": spearman, "auroc": auroc, "auprc": auprc}
-    result: dict = {"n": int(y_true.shape[0])}
-    for name in names:
-        values = {}
-        for j, target in enumerate(targets):
-            value = funcs[name](y_true[:, j], y_pred[:, j])
-            values[str(target)] = None if math.isnan(value) else round(value, 6)
-        result[name] = values
-    return result
 
 
 # --------------------------------------------------------------------------- data
@@ -247,7 +164,7 @@ def choose_split(
 def default_context(arch: str, arch_kwargs: Mapping | None = None) -> int:
     """Flanking bases per side that :func:`train` adds to the regions' width by default:
     ``(kernel_size - 1) // 2`` of the architecture's first convolution (0 if it has none)."""
-    options = {**zoo.default_kwargs(arch), **dict(arch_kwargs or {})}
+    options = {**default_kwargs(arch), **dict(arch_kwargs or {})}
     kernel = options.get("kernel_size", 1)
     if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 1:
         return 0  # the model's own check reports the bad value
@@ -589,10 +506,8 @@ def train(
         Bases of flanking genome added to each side of the default window (only when ``width``
         is not given).  Default ``(kernel_size - 1) // 2`` of the first convolution (9 for the
         CNN, 10 for the dilated model): the unpadded first layer then sees a site anywhere in
-        the region, up to its edges, in every placement within its kernel.  On the
-        planted-motif benchmark this raised test r from 0.882-0.894 to 0.893-0.901 over three
-        seeds, and the recall of sites within 2 bp of a region's edge from 0.33 to 0.90
-        (docs/benchmarks.md).  0 trains on the regions' own width.
+        the region, up to its edges, in every placement within its kernel (docs/models.md
+        says what that changes).  0 trains on the regions' own width.
     val_chroms, test_chroms : list of str or comma-separated str, optional
         Held-out chromosomes; default the one before last and the last chromosome (FASTA
         order) holding regions.
@@ -601,8 +516,7 @@ def train(
     batch_size : int, default 64
         Small batches generalize better on a few thousand regions.
     lr : float, default 3e-3
-        Adam learning rate; 3e-3 learns the planted-motif benchmark in a few epochs, 1e-3
-        lingers on the initial plateau.
+        AdamW learning rate, cut to 0.3x when the validation loss stalls (see :func:`fit`).
     weight_decay : float, default 0.0
         AdamW's decoupled weight decay.
     patience : int, default 5
@@ -627,10 +541,10 @@ def train(
     began = time.perf_counter()
     if out_dir is not None:
         check_output_folder(out_dir)
-    if task is not None and task not in zoo.TASKS:
-        raise InputError(f"task={task!r}; expected one of {', '.join(zoo.TASKS)}")
-    if arch not in zoo.ARCHITECTURES:
-        raise InputError(f"arch={arch!r}; expected one of {', '.join(sorted(zoo.ARCHITECTURES))}")
+    if task is not None and task not in TASKS:
+        raise InputError(f"task={task!r}; expected one of {', '.join(TASKS)}")
+    if arch not in ARCHITECTURES:
+        raise InputError(f"arch={arch!r}; expected one of {', '.join(sorted(ARCHITECTURES))}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed={seed!r}; must be a non-negative integer")
     resolve_device(device)
@@ -695,7 +609,7 @@ def train(
         ",".join(data.targets),
     )
     with torch_seed(seed), _deterministic_algorithms():
-        model = zoo.build(
+        model = build(
             arch, input_length=L, n_targets=len(data.targets), task=task, seed=seed, **arch_kwargs
         )
         history = fit(
@@ -785,7 +699,7 @@ def _write_outputs(
     out_dir, model, arch, arch_kwargs, L, targets, task, metrics, settings, history
 ) -> dict[str, Path]:
     final = Path(out_dir)
-    with atomic_directory(final) as tmp:
+    with model_folder(final) as tmp:
         write_model_files(
             tmp,
             model,
@@ -796,18 +710,12 @@ def _write_outputs(
             task=task,
             metadata={"metrics": metrics, "training": settings},
         )
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        lines = ["epoch\tlr\ttrain_loss\tval_loss\tseconds\tbest"]
-        lines += [
-            f"{r['epoch']}\t{r['lr']:.3g}\t{r['train_loss']}\t{r['val_loss']}\t{r['seconds']}\t{int(r['best'])}"
-            for r in history
-        ]
-        (tmp / "history.tsv").write_text("\n".join(lines) + "\n")
-    log.info("wrote model, metrics.json and history.tsv to %s", final)
+        write_training_files(tmp, metrics, history)
+    log.info("wrote model, %s and %s to %s", METRICS_JSON, HISTORY_TSV, final)
     return {
         "out_dir": final,
-        "model_json": final / "model.json",
-        "weights": final / "weights.pt",
-        "metrics": final / "metrics.json",
-        "history": final / "history.tsv",
+        "model_json": final / MODEL_JSON,
+        "weights": final / WEIGHTS,
+        "metrics": final / METRICS_JSON,
+        "history": final / HISTORY_TSV,
     }

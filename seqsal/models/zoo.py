@@ -155,20 +155,18 @@ class CompactCNN(ZooModel):
     n_blocks : int, default 0
         Later conv/pool blocks (each ``conv_filters`` x ``conv_kernel``, ReLU, max pool);
         dropped automatically (with a log message) when the input is too short for them.  The
-        default is none: on the planted-motif benchmark (8,000 x 300 bp, additive grammar) one
-        motif-scanning layer reaches test r 0.86 in 7 epochs, while one more block overfits
-        the 5,000 training regions (r 0.83 after 17 epochs).  Add blocks for grammars that
-        need motif combinations over distance, or use the dilated model.
+        default is none: one motif-scanning layer fits an additive grammar, and more blocks
+        overfit a few thousand regions (docs/models.md).  Add blocks for grammars that need
+        motif combinations over distance, or use the dilated model.
     pool : int, default 4
         Max-pooling size (and stride) after the first conv and after each block.
     hidden : int, default 64
         Units of the dense hidden layer.
     pool_modes : tuple of str, default ("mean",)
         Global pooling over positions before the dense layers.  Mean pooling lets every
-        site add to the output, as sites add to activity in an additive grammar; on the
-        planted-motif benchmark it reached test r 0.897 against 0.855 for ("mean", "max"),
-        and its attributions cover repeated sites of one motif (max pooling passes gradient
-        to one site per filter only).  Add "max" for presence/absence grammars.
+        site add to the output, as sites add to activity in an additive grammar, and its
+        attributions cover repeated sites of one motif (max pooling passes gradient to one
+        site per filter only).  Add "max" for presence/absence grammars.
     """
 
     def __init__(
@@ -341,7 +339,7 @@ class ImageCNN(nn.Module):
     (H/8 x W/8: 4 x 4 on 32 x 32 images); ``"features.conv3"`` (H/4 x W/4) gives finer maps
     (:func:`seqsal.attribution.conv_layer_names` lists them all).  Four blocks give a
     receptive field of 38 pixels, enough to see a whole 32 x 32 digit before the global
-    pooling (three blocks, 18 pixels, did not learn the digits in 10 epochs).  Convolutions are padded
+    pooling.  Convolutions are padded
     ("same", zero padding) so the maps keep the image's size up to pooling; pools are 2 x 2,
     ``ceil_mode=True``, so even a 1 x 1 image goes through.  Plain layers only (no BatchNorm,
     no Dropout): train and eval compute the same function and gradients are well defined.
@@ -355,7 +353,7 @@ class ImageCNN(nn.Module):
         Image channels C: 1 for grey, 3 for RGB.
     channels : sequence of int, default (16, 32, 64, 64)
         Output channels of each conv block.  Convolution weights start from He (Kaiming)
-        normal initialisation, biases from zero (PyTorch's default start trained far slower).
+        normal initialisation, biases from zero, as suits ReLU networks.
     kernel_size : int, default 3
         Odd convolution size.
     input_length : None

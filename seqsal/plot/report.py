@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
-import hashlib
-import json
 import logging
 import os
 import time
@@ -30,6 +28,7 @@ from urllib.parse import quote
 import numpy as np
 
 from seqsal.errors import InputError
+from seqsal.io.checksum import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -171,15 +170,6 @@ def load_motif_dir(path) -> MotifResults:
     return result
 
 
-def sha256(path, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dependency_versions() -> dict[str, str]:
     """Installed versions of seqsal and its main dependencies (from package metadata)."""
     from seqsal import __version__
@@ -214,35 +204,38 @@ def read_model_dir(path) -> tuple[dict, dict, list[Path]]:
     """Model description (model.json) and metrics (metrics.json) of a seqsal model folder.
 
     Returns ``(model, metrics, files)``: flattened key -> text mappings and the files found.
+    A file that cannot be read shows as an ``error`` entry, so the report still renders.
     """
+    from seqsal.errors import ModelError
+    from seqsal.models import files as model_files
+
     folder = Path(path)
     if not folder.exists():
         raise InputError("no such model folder", path=folder)
-    model, metrics, files = {}, {}, []
     if folder.is_file():
         return {"file": folder.name}, {}, [folder]
+    model, metrics = {}, {}
     embedded_metrics = None
-    for name, target in (("model.json", model), ("metrics.json", metrics)):
-        file = folder / name
-        if file.exists():
-            files.append(file)
-            try:
-                content = json.loads(file.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                target["error"] = f"{name} is not valid JSON ({err})"
-                continue
-            if name == "model.json" and isinstance(content, dict):
-                # model.json repeats the metrics under metadata.metrics: list them once
-                metadata = dict(content.get("metadata") or {})
-                embedded_metrics = metadata.pop("metrics", None)
-                content = {**content, "metadata": metadata}
-            _flatten(content, out=target)
+    if (folder / model_files.MODEL_JSON).exists():
+        try:
+            content = model_files.read_model_json(folder, check=False)
+        except ModelError as err:
+            model["error"] = str(err)
+        else:
+            # model.json repeats the metrics under metadata.metrics: list them once
+            metadata = dict(content.get("metadata") or {})
+            embedded_metrics = metadata.pop("metrics", None)
+            _flatten({**content, "metadata": metadata}, out=model)
+    try:
+        recorded = model_files.read_metrics(folder)
+    except ModelError as err:
+        metrics["error"] = str(err)
+    else:
+        if recorded is not None:
+            _flatten(recorded, out=metrics)
     if not metrics and embedded_metrics:
         _flatten(embedded_metrics, out=metrics)
-    for name in ("weights.pt", "history.tsv"):
-        if (folder / name).exists():
-            files.append(folder / name)
-    return model, metrics, files
+    return model, metrics, model_files.folder_files(folder)
 
 
 # ---------------------------------------------------------------------------------------
@@ -356,7 +349,7 @@ def _file_row(path: Path, role: str, base: Path, *, checksum: bool = True) -> di
         "href": _href(path, base),
         "role": role,
         "size": _format_size(stat.st_size),
-        "sha256": sha256(path) if checksum and path.is_file() else "",
+        "sha256": sha256_file(path) if checksum and path.is_file() else "",
     }
 
 

@@ -24,6 +24,7 @@ rule attribute:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        width=option("--width", config["width"]),
         control=lambda wildcards: switch("--shuffle-control", wildcards.kind == "null"),
         method=config["attribute"]["method"],
         target=config["attribute"]["target"],
@@ -35,9 +36,9 @@ rule attribute:
         seed=config["attribute"]["seed"],
         device=config["device"],
     shell:
-        "seqsal attribute --model {params.model:q} {params.trust} --fasta {input.genome:q}"
-        " --regions {input.regions:q} --out {output.store:q} {params.control}"
-        " --method {params.method} --target {params.target:q} --steps {params.steps}"
-        " --baseline {params.baseline} {params.rc} {params.float16}"
+        "seqsal attribute --model {params.model:q} {params.trust} {params.width}"
+        " --fasta {input.genome:q} --regions {input.regions:q} --out {output.store:q}"
+        " {params.control} --method {params.method} --target {params.target:q}"
+        " --steps {params.steps} --baseline {params.baseline} {params.rc} {params.float16}"
         " --chunk-size {params.chunk_size} --seed {params.seed} --device {params.device}"
         " --no-progress > {log:q} 2>&1"

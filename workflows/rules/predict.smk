@@ -25,9 +25,11 @@ rule predict:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        width=option("--width", config["width"]),
         batch_size=config["predict"]["batch_size"],
         device=config["device"],
     shell:
-        "seqsal predict --model {params.model:q} {params.trust} --fasta {input.genome:q}"
-        " --regions {input.regions:q} --out {output.table:q} --batch-size {params.batch_size}"
-        " --device {params.device} --no-progress > {log:q} 2>&1"
+        "seqsal predict --model {params.model:q} {params.trust} {params.width}"
+        " --fasta {input.genome:q} --regions {input.regions:q} --out {output.table:q}"
+        " --batch-size {params.batch_size} --device {params.device} --no-progress"
+        " > {log:q} 2>&1"

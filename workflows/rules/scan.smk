@@ -23,6 +23,7 @@ rule scan:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        width=option("--width", config["width"]),
         spans=lambda wildcards, input: option(
             "--regions", input.spans if input.spans else None
         ),
@@ -33,10 +34,11 @@ rule scan:
         target=config["attribute"]["target"],
         device=config["device"],
     shell:
-        "seqsal scan --model {params.model:q} {params.trust} --fasta {input.genome:q}"
-        " {params.spans} --region {params.span:q} --stride {params.stride}"
-        " --strand {params.strand} --max-n {params.max_n} --target {params.target:q}"
-        " --device {params.device} --threads {threads} --out {output.scores:q}"
+        "seqsal scan --model {params.model:q} {params.trust} {params.width}"
+        " --fasta {input.genome:q} {params.spans} --region {params.span:q}"
+        " --stride {params.stride} --strand {params.strand} --max-n {params.max_n}"
+        " --target {params.target:q} --device {params.device} --threads {threads}"
+        " --out {output.scores:q}"
         " --no-progress > {log:q} 2>&1"
 
 
@@ -60,6 +62,7 @@ rule candidates:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        width=option("--width", config["width"]),
         threshold=(
             f"--fdr {config['scan']['fdr']}"
             if config["scan"]["threshold"] == "fdr"
@@ -73,9 +76,10 @@ rule candidates:
         device=config["device"],
     shell:
         "seqsal candidates --scores {input.scores:q} --model {params.model:q} {params.trust}"
-        " --fasta {input.genome:q} {params.threshold} --null-windows {params.null_windows}"
-        " --merge-gap {params.merge_gap} --seed {params.seed} --strand {params.strand}"
-        " --target {params.target:q} --device {params.device} --out {output.bed:q}"
+        " {params.width} --fasta {input.genome:q} {params.threshold}"
+        " --null-windows {params.null_windows} --merge-gap {params.merge_gap}"
+        " --seed {params.seed} --strand {params.strand} --target {params.target:q}"
+        " --device {params.device} --out {output.bed:q}"
         " --bigwig {output.bigwig:q} > {log:q} 2>&1"
 
 

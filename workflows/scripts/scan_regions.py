@@ -1,7 +1,9 @@
-"""Scan mode: the top candidates as windows of the model's input length, centred on each.
+"""Scan mode: the top candidates as windows of the scan's window length, centred on each.
 
-A window is centred on the candidate's best window (``peak_start``/``peak_end`` of
-``seqsal candidates``, already the model's input length), else on the candidate's middle.
+The window length is the config's ``width`` when given (the scan used it too), else the
+model's input length.  A window is centred on the candidate's best window
+(``peak_start``/``peak_end`` of ``seqsal candidates``, already that long), else on the
+candidate's middle.
 
 Run by Snakemake's ``script:`` directive (checkpoint ``scan_regions``), which defines
 ``snakemake``. The windows are the regions of the attribution chain, so attribution sees
@@ -23,10 +25,13 @@ INTEGER_COLUMNS = ("score", "rank", "n_windows", "peak_start", "peak_end")
 
 
 def model_length(model, *, trust_pickle: bool = False, width=None) -> int:
-    """The model's input length (else ``width`` from the config)."""
-    length = load_model(model, trust_pickle=trust_pickle).input_length
-    if length is None:
-        length = width
+    """The window length: ``width`` from the config, else the model's input length.
+
+    The model is loaded (and checked at ``width`` when its files record no length) either way,
+    so a model that cannot run fails here, naming the file.
+    """
+    loaded = load_model(model, trust_pickle=trust_pickle, input_length=width)
+    length = width if width is not None else loaded.input_length
     if length is None:
         raise InputError(
             f"model {model} does not record its input length; set 'width' in the config"

@@ -1,17 +1,17 @@
-"""models.candidates: q-values against scipy's BH, merging, ranking, a planted enhancer first."""
+"""scan.candidates: q-values against scipy's BH, merging, ranking, a planted enhancer first."""
 
 import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
 from scipy.stats import false_discovery_control
-from test_models_scan import motif_counter, random_dna
+from test_scan_genome import motif_counter, random_dna
 
 from seqsal.errors import InputError
 from seqsal.io.bed import read_bed
 from seqsal.io.bigwig import write_interval_bigwig
 from seqsal.io.fasta import write_fasta
-from seqsal.models.candidates import (
+from seqsal.scan.candidates import (
     CANDIDATE_COLUMNS,
     bigwig_intervals,
     call_candidates,
@@ -23,7 +23,7 @@ from seqsal.models.candidates import (
     read_scores,
     write_candidates,
 )
-from seqsal.models.scan import scan
+from seqsal.scan.genome import scan
 
 
 def test_q_values_are_benjamini_hochberg_on_empirical_p_values():

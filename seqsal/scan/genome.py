@@ -43,6 +43,9 @@ from torch import nn
 
 from seqsal._runtime import check_positive_int, model_on, progress_bar
 from seqsal.errors import InputError, ModelError
+from seqsal.models.load import load_model
+from seqsal.models.predict import predict_batch
+from seqsal.models.zoo import DilatedResidualBlock, GlobalPool, ZooModel
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +118,11 @@ def score_windows(
     forward : np.ndarray, shape (n,), float32
     reverse : np.ndarray, shape (n,), float32, or None for ``strand="forward"``
     """
-    from seqsal.models.load import load_model
-
     check_strand(strand)
-    loaded = load_model(model)
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32) if isinstance(X, np.ndarray) else X)
+    loaded = load_model(model, input_length=int(X.shape[-1]))
     index = loaded.target_index(target)
     batch_size = check_positive_int(batch_size, "batch_size")
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32) if isinstance(X, np.ndarray) else X)
     with model_on(loaded.module, device) as dev, torch.no_grad():
         forward = _predict_windows(loaded.module, X, index, batch_size, dev)
         reverse = None
@@ -133,11 +134,9 @@ def score_windows(
 
 
 def _predict_windows(module, X: torch.Tensor, index: int, batch_size: int, dev) -> np.ndarray:
-    from seqsal.models.predict import _forward
-
     out = np.empty(X.shape[0], dtype=np.float32)
     for lo in range(0, X.shape[0], batch_size):
-        values = _forward(module, X[lo : lo + batch_size].float(), dev)
+        values = predict_batch(module, X[lo : lo + batch_size].float(), dev)
         if index >= values.shape[1]:
             raise ModelError(
                 f"model has {values.shape[1]} outputs; target index {index} is past them"
@@ -175,8 +174,6 @@ class _TrunkPlan:
     """
 
     def __init__(self, module, input_length: int):
-        from seqsal.models.zoo import DilatedResidualBlock, GlobalPool
-
         layers = list(module.trunk)
         shared: list[nn.Module] = []
         phased: list[nn.Module] = []
@@ -345,8 +342,6 @@ def _module_device(module: nn.Module) -> torch.device:
 
 def trunk_plan_for(module, input_length: int) -> tuple[_TrunkPlan | None, str]:
     """The trunk-reuse plan of ``module``, or None and the reason it does not apply."""
-    from seqsal.models.zoo import ZooModel
-
     if not isinstance(module, ZooModel):
         return None, f"{type(module).__name__} is not a zoo model with a trunk and a head"
     if not isinstance(module.trunk, nn.Sequential):
@@ -537,13 +532,15 @@ def scan(
     progress=None,
     method: str = "auto",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    width: int | None = None,
 ) -> Scan:
     """Score every window of the model's input length along chromosomes or regions.
 
     Parameters
     ----------
     model : str, os.PathLike, nn.Module or LoadedModel
-        Anything :func:`seqsal.models.load.load_model` takes; it must know its input length.
+        Anything :func:`seqsal.models.load.load_model` takes; it must know its input length,
+        or ``width`` must be given.
     genome : str, os.PathLike or Genome
         Indexed FASTA; read chunk by chunk.
     chroms : str or list of str, optional
@@ -577,6 +574,10 @@ def scan(
         ModelError when it does not; ``"windows"`` forces window-by-window scoring.
     chunk_size : int, default 131072
         Bases per chunk on the trunk path (bounds memory; results do not depend on it).
+    width : int, optional
+        Window length; default the model's input length.  Required for a model that does not
+        record one (a TorchScript file saved without seqsal): it is loaded and checked at this
+        length.  A width other than the recorded length is used, with a warning.
 
     Returns
     -------
@@ -585,12 +586,20 @@ def scan(
         ``.to_frame()``.  Arguments are checked here, before any scoring.
     """
     from seqsal.io.fasta import Genome, open_genome
-    from seqsal.models.load import load_model
 
-    loaded = load_model(model)
-    if loaded.input_length is None:
-        raise InputError("the model does not record its input length; scanning needs it")
-    length = int(loaded.input_length)
+    if width is not None:
+        width = check_positive_int(width, "width")
+    loaded = load_model(model, input_length=width)
+    length = width if width is not None else loaded.input_length
+    if length is None:
+        raise InputError(
+            "the model does not record its input length; scanning needs it: give width= (--width)"
+        )
+    if loaded.input_length is not None and length != loaded.input_length:
+        log.warning(
+            "width=%d differs from the model's input length %d", length, loaded.input_length
+        )
+    length = int(length)
     stride = check_positive_int(stride, "stride")
     check_strand(strand)
     if isinstance(max_n, bool) or not isinstance(max_n, (int, float)) or not 0 <= max_n <= 1:

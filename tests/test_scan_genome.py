@@ -1,7 +1,8 @@
-"""models.scan: trunk reuse equals window-by-window scoring; N, strands, shards, streaming."""
+"""scan.genome: trunk reuse equals window-by-window scoring; N, strands, shards, streaming."""
 
 import itertools
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -10,8 +11,8 @@ from torch import nn
 
 from seqsal.errors import InputError, ModelError
 from seqsal.io.fasta import Genome, write_fasta
-from seqsal.models import save_torchscript, zoo
-from seqsal.models.scan import combine_strands, parse_region, scan
+from seqsal.models import save_model, save_torchscript, zoo
+from seqsal.scan.genome import combine_strands, parse_region, scan
 from seqsal.sequence.onehot import encode
 
 MOTIF = "GATA"  # its reverse complement TATC differs: an asymmetric detector
@@ -235,7 +236,7 @@ def test_generic_models_fall_back_to_windows_and_say_so(genome, caplog, tmp_path
     path, seqs = genome
     torch.manual_seed(0)
     model = Generic().eval()
-    with caplog.at_level(logging.INFO, logger="seqsal.models.scan"):
+    with caplog.at_level(logging.INFO, logger="seqsal.scan.genome"):
         result = scan(model, path, stride=13, target=2)
     assert result.method == "windows" and "not a zoo model" in result.reason
     assert "window by window" in caplog.text
@@ -260,6 +261,85 @@ def test_generic_models_fall_back_to_windows_and_say_so(genome, caplog, tmp_path
         scan(cnn, path, stride=50, chroms="chr2").to_frame()["score"],
         atol=1e-6,
     )
+
+
+def plain_torchscript(module: nn.Module, length: int, path):
+    """Trace and save with torch.jit alone: no seqsal.json inside, so no input length."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.trace(module.eval(), torch.zeros(1, 4, length)), str(path))
+    return path
+
+
+class FixedLength(nn.Module):
+    """A model that runs at one input length only (a dense layer over all positions)."""
+
+    def __init__(self, length: int):
+        super().__init__()
+        torch.manual_seed(5)
+        self.conv = nn.Conv1d(4, 3, 5)
+        self.linear = nn.Linear(3 * (length - 4), 2)
+
+    def forward(self, x):
+        return self.linear(torch.relu(self.conv(x)).flatten(1))
+
+
+def test_torchscript_without_a_recorded_length_scans_at_width(genome, tmp_path):
+    """A TorchScript file saved by plain torch.jit.save records no input length: scan refuses
+    without width=, and with it scores what the seqsal folder of the same weights scores."""
+    path, seqs = genome
+    kwargs = dict(filters=6, hidden=5)
+    model = zoo.build("cnn", input_length=101, n_targets=2, seed=3, **kwargs)
+    folder = save_model(
+        model,
+        tmp_path / "model",
+        arch="cnn",
+        arch_kwargs=kwargs,
+        input_length=101,
+        targets=["a", "b"],
+        task="regression",
+    )
+    plain = plain_torchscript(model, 101, tmp_path / "plain.pt")
+    with pytest.raises(InputError, match=r"scanning needs it: give width="):
+        scan(plain, path, stride=7, target=1)
+    result = scan(plain, path, stride=7, target=1, width=101)
+    assert result.method == "windows" and result.window_length == 101
+    table = result.to_frame()
+    expected = scan(folder, path, stride=7, target=1).to_frame()  # trunk reuse
+    assert len(table) > 100
+    assert list(zip(table.chrom, table.start, table.end, strict=True)) == list(
+        zip(expected.chrom, expected.start, expected.end, strict=True)
+    )
+    for column in ("score", "forward", "reverse"):
+        np.testing.assert_allclose(table[column], expected[column], rtol=1e-5, atol=1e-6)
+    forward, reverse = reference(model, seqs, table)
+    np.testing.assert_allclose(table["forward"], forward, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(table["reverse"], reverse, rtol=1e-5, atol=1e-6)
+
+    # A model that runs at one length only, not one the loader tries by itself: width= is
+    # also the length it is loaded and checked at.
+    fixed = FixedLength(101).eval()
+    fixed_file = plain_torchscript(fixed, 101, tmp_path / "fixed.pt")
+    with pytest.raises(ModelError, match="give its input_length"):
+        scan(fixed_file, path)
+    fixed_table = scan(fixed_file, path, stride=7, target=1, width=101).to_frame()
+    forward, reverse = reference(fixed, seqs, fixed_table)
+    np.testing.assert_allclose(fixed_table["forward"], forward, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fixed_table["score"], (forward + reverse) / 2, rtol=1e-5, atol=1e-6)
+    with pytest.raises(InputError, match="width=0"):
+        scan(plain, path, width=0)
+
+
+def test_width_other_than_the_recorded_length_is_used_with_a_warning(genome, caplog):
+    path, seqs = genome
+    model = zoo.build("cnn", input_length=101, n_targets=2, seed=3, filters=6, hidden=5)
+    with caplog.at_level(logging.WARNING, logger="seqsal.scan.genome"):
+        result = scan(model, path, stride=11, target=1, width=90)
+    assert "width=90 differs from the model's input length 101" in caplog.text
+    table = result.to_frame()
+    assert result.window_length == 90 and (table["end"] - table["start"] == 90).all()
+    forward, _ = reference(model, seqs, table)
+    np.testing.assert_allclose(table["forward"], forward, rtol=1e-5, atol=1e-6)
 
 
 def test_arguments_are_checked_before_any_scoring(genome):

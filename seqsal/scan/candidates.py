@@ -1,6 +1,6 @@
 """Candidate enhancers from a genome scan: threshold windows, merge them into regions, rank.
 
-Input is the table :func:`seqsal.models.scan.scan` makes (``chrom, start, end, score,
+Input is the table :func:`seqsal.scan.genome.scan` makes (``chrom, start, end, score,
 forward, reverse``, possibly from several shards).  A window passes by score quantile, or by
 an empirical false discovery rate against a null of dinucleotide-shuffled windows scored by the
 same model (:func:`null_scores`, :func:`q_values`).  Passing windows that overlap or lie
@@ -11,6 +11,7 @@ regions are ranked by that score and written as BED6 plus named columns
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import logging
 import math
@@ -23,7 +24,8 @@ import pandas as pd
 from seqsal._runtime import check_non_negative_int, check_positive_int, rng
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
-from seqsal.models.scan import COLUMNS, check_strand, combine_strands, score_windows
+from seqsal.models.load import load_model
+from seqsal.scan.genome import COLUMNS, check_strand, combine_strands, score_windows
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def read_scores(
     Returns
     -------
     pandas.DataFrame
-        :data:`~seqsal.models.scan.COLUMNS`, sorted by chromosome then start.
+        :data:`~seqsal.scan.genome.COLUMNS`, sorted by chromosome then start.
 
     Raises
     ------
@@ -208,7 +210,7 @@ def null_scores(
     seed : int, default 0
         Seeds both the draw of windows and the shuffles.
     batch_size, device
-        As in :func:`seqsal.models.scan.score_windows`.
+        As in :func:`seqsal.scan.genome.score_windows`.
 
     Returns
     -------
@@ -222,6 +224,7 @@ def null_scores(
     check_strand(strand)
     if windows.empty:
         raise InputError("no scanned windows to draw null windows from")
+    model = load_model(model, input_length=int(windows["end"].iloc[0] - windows["start"].iloc[0]))
     generator = rng(seed)
     m = len(windows)
     n_drawn = min(n, m)
@@ -398,6 +401,7 @@ def call_candidates(
     target=0,
     batch_size: int = 256,
     device=None,
+    width: int | None = None,
 ) -> Candidates:
     """Threshold, merge and rank scanned windows into candidate regions.
 
@@ -427,6 +431,11 @@ def call_candidates(
         Must be the output the scan scored.
     batch_size, device
         For scoring the null.
+    width : int, optional
+        The window length the scan used (``scan(width=...)``), when it is not the model's
+        recorded input length or the model records none; must match the tables' windows.
+        Without it, a model that records an input length must have scanned windows of that
+        length.
 
     Returns
     -------
@@ -447,15 +456,20 @@ def call_candidates(
     scores = table["score"].to_numpy(np.float64)
     null = None
     q = np.full(scores.size, np.nan)
+    if width is not None:
+        width = check_positive_int(width, "width")
     if model is not None and genome is not None and scores.size:
-        from seqsal.models.load import load_model
-
-        loaded = load_model(model)
         length = int(table["end"].iloc[0] - table["start"].iloc[0])
-        if loaded.input_length is not None and loaded.input_length != length:
+        if width is not None and width != length:
+            raise InputError(
+                f"width={width}, but the score tables hold {length} bp windows: scores from "
+                "another scan?"
+            )
+        loaded = load_model(model, input_length=width)
+        if width is None and loaded.input_length is not None and loaded.input_length != length:
             raise InputError(
                 f"the score tables hold {length} bp windows but the model's input length is "
-                f"{loaded.input_length}: scores from another model?"
+                f"{loaded.input_length}: scores from another model? (give width= if the scan did)"
             )
         null = null_scores(
             loaded,
@@ -554,6 +568,7 @@ def write_candidates(regions: pd.DataFrame, path: str | os.PathLike) -> None:
             float_format="%.7g",
             na_rep="NA",
             lineterminator="\n",
+            quoting=csv.QUOTE_NONE,
         )
 
 
