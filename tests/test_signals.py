@@ -163,3 +163,59 @@ def test_an_error_raised_in_place_of_the_signal_still_stops_cleanly(tmp_path, mo
     assert main(["simulate", "--out", str(tmp_path / "sim")]) == 143
     assert list(tmp_path.iterdir()) == []
     assert capsys.readouterr().err.splitlines() == ["seqsal simulate: terminated (SIGTERM)"]
+
+
+@pytest.mark.slow
+def test_seqsal_run_passes_sigterm_on_to_snakemake(tmp_path):
+    """While Snakemake runs, seqsal run forwards SIGTERM to it and waits until it has stopped
+    (Snakemake lets running jobs finish and schedules no new one)."""
+    import psutil
+    import yaml
+
+    from seqsal.cli import main
+
+    sim = tmp_path / "sim"
+    assert main(["-q", "simulate", "--out", str(sim), "--n-regions", "60", "--seed", "1"]) == 0
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "genome": str(sim / "genome.fa"),
+                "regions": str(sim / "regions.bed"),
+                "sample": "f",
+                "train": {"targets": "activity", "epochs": 2, "patience": 2},
+                "attribute": {"steps": 2, "baseline": "shuffle:1"},
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    command = [sys.executable, "-m", "seqsal", "run", "--config", str(config)]
+    child = subprocess.Popen(
+        [*command, "--directory", str(tmp_path / "run"), "--cores", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_default_signals,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            descendants = psutil.Process(child.pid).children(recursive=True)
+            if any("train" in " ".join(p.cmdline()) for p in descendants):
+                break
+            assert child.poll() is None and time.monotonic() < deadline, "no job started"
+            time.sleep(0.1)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode != 0
+    assert "Will exit after finishing currently running jobs" in err
+    assert not (tmp_path / "run" / "results" / "f" / "report.html").exists()
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in descendants)
