@@ -2,6 +2,8 @@
 #   make demo   - create .venv, install seqsal, run the main job on data/demo
 #   make test   - install test dependencies and run the test suite
 #   make lint   - ruff format --check + ruff check
+#   make typecheck - mypy on the packages listed in pyproject.toml ([tool.mypy] files)
+#   make docs   - the documentation site (Sphinx, warnings are errors) in docs/_build/html
 #   make bench  - run the benchmarks in benchmarks/ (prints one JSON line each)
 #   make test-hpc - start a single-node SLURM cluster and run the demo workflow through it
 SHELL := /bin/bash
@@ -12,7 +14,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q -c .ci/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all venv dev demo test test-hpc lint format bench clean
+.PHONY: all venv dev demo test test-hpc lint typecheck docs format bench clean
 # Root installs Debian packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -29,6 +31,10 @@ $(VENV)/.installed-base: pyproject.toml .ci/constraints.txt | $(BIN)/python
 
 $(VENV)/.installed-dev: $(VENV)/.installed-base
 	$(PIP) -e '.[dev,hpc]'
+	touch $@
+
+$(VENV)/.installed-docs: $(VENV)/.installed-dev
+	$(PIP) -e '.[dev,hpc,docs]'
 	touch $@
 
 # Headless Chromium renders the HTML report in tests (Debian package chromium).
@@ -52,6 +58,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check seqsal tests benchmarks
 	$(BIN)/ruff check seqsal tests benchmarks
 
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+# The API pages under docs/api are generated afresh, so a module that moved leaves no stale page.
+docs: $(VENV)/.installed-docs
+	rm -rf docs/api docs/_build/html
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs/_build/html/index.html"
+
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format seqsal tests benchmarks
 	$(BIN)/ruff check --fix seqsal tests benchmarks
@@ -60,4 +75,4 @@ bench: $(VENV)/.installed-dev
 	@for script in benchmarks/*.py; do echo "# $$script" >&2; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache results
+	rm -rf $(VENV) .pytest_cache results docs/_build docs/api

@@ -230,7 +230,7 @@ def test_dry_run_sample_sheet(data, tmp_path):
     [
         ({"attribute": {"shard_size": 0}}, "shard_size"),
         ({"atribute": {"steps": 4}}, "atribute"),
-        ({"seqlets": {"sign": "up"}}, "'up' is not one of"),
+        ({"seqlets": {"sign": "up"}}, "seqlets.sign: 'up'; expected one of both, positive"),
     ],
 )
 def test_schema_rejects_bad_config(data, tmp_path, settings, expected):
@@ -241,9 +241,9 @@ def test_schema_rejects_bad_config(data, tmp_path, settings, expected):
         **settings,
     )
     result = seqsal("run", "--config", str(config), "--directory", str(tmp_path), "--dry-run")
-    assert result.returncode != 0
+    assert result.returncode == 2
     message = result.stdout + result.stderr
-    assert "Error validating config file" in message
+    assert message.startswith(f"seqsal run: error: {config}, line ")
     assert expected in message
 
 

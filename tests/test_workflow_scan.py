@@ -172,7 +172,7 @@ def test_dry_run_plans_one_scan_job_per_chunk(data, tmp_path):
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ({"scan": {"strand": "both"}}, "'both' is not one of"),
+        ({"scan": {"strand": "both"}}, "scan.strand: 'both'; expected one of mean, max"),
         ({"scan": {"chroms": "chr1,chrX"}}, "chrX not in the genome"),
     ],
 )

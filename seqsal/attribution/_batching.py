@@ -10,11 +10,18 @@ using the activation sizes measured on one row (forward hooks on every leaf modu
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._types import Inputs
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +41,7 @@ ACTIVATION_FACTOR = 4
 MAX_ROWS = 4096
 
 
-def as_input(X, name: str = "X"):
+def as_input(X: Inputs, name: str = "X") -> torch.Tensor:
     """Return ``X`` as a float32 CPU torch tensor with a leading example axis.
 
     Parameters
@@ -59,7 +66,7 @@ def as_input(X, name: str = "X"):
     return X.detach().to(device="cpu", dtype=torch.float32)
 
 
-def row_bytes(model, row) -> int:
+def row_bytes(model: nn.Module, row: torch.Tensor) -> int:
     """Estimate the bytes one row needs in a forward + backward pass of ``model``.
 
     Runs ``model`` once on ``row`` (shape ``(1, ...)``) without gradients and adds up the sizes
@@ -68,9 +75,9 @@ def row_bytes(model, row) -> int:
     """
     import torch
 
-    sizes = []
+    sizes: list[int] = []
 
-    def hook(_module, _inputs, output):
+    def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
         if isinstance(output, torch.Tensor):
             sizes.append(output.numel() * output.element_size())
 
@@ -91,7 +98,14 @@ def row_bytes(model, row) -> int:
     return int(ACTIVATION_FACTOR * total)
 
 
-def rows_per_call(model, row, *, batch_size=None, max_memory=None, n=None) -> int:
+def rows_per_call(
+    model: nn.Module,
+    row: torch.Tensor,
+    *,
+    batch_size: int | None = None,
+    max_memory: int | None = None,
+    n: int | None = None,
+) -> int:
     """Rows per model call: ``batch_size`` if given, else what ``max_memory`` allows.
 
     ``max_memory`` defaults to 64 MiB on a CPU and 1 GiB on an accelerator (the device of

@@ -35,17 +35,23 @@ import functools
 import itertools
 import weakref
 from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @functools.cache
-def _pool_function():
+def _pool_function() -> Any:
     import torch
 
     class PoolMax(torch.autograd.Function):
         """Non-overlapping max pooling over the last axis, optionally followed by a ReLU."""
 
         @staticmethod
-        def forward(ctx, x, kernel, relu):
+        def forward(ctx: Any, x: torch.Tensor, kernel: int, relu: bool) -> torch.Tensor:
             length = (x.shape[-1] // kernel) * kernel
             values, index = x[..., :length].unflatten(-1, (length // kernel, kernel)).max(dim=-1)
             if relu:
@@ -55,7 +61,7 @@ def _pool_function():
             return values
 
         @staticmethod
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
             index, values = ctx.saved_tensors
             if ctx.relu:
                 grad = grad * (values > 0)
@@ -78,7 +84,7 @@ _torch_pooled = [0]  # values pooled by PyTorch so far (approximate under thread
 
 
 @functools.cache
-def _pool2d_function():
+def _pool2d_function() -> Callable[[nn.Module, torch.Tensor, bool], torch.Tensor]:
     import sys
 
     import torch
@@ -88,7 +94,7 @@ def _pool2d_function():
         width, optionally of its ReLU; PyTorch's kernels for a tensor that is not finite."""
 
         @staticmethod
-        def forward(ctx, x, relu, ceil_mode):
+        def forward(ctx: Any, x: torch.Tensor, relu: bool, ceil_mode: bool) -> torch.Tensor:
             from seqsal.attribution import _pool2d_kernels
 
             n, c, h, w = x.shape
@@ -114,7 +120,7 @@ def _pool2d_function():
             return out
 
         @staticmethod
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
             if not ctx.finite:
                 source, index = ctx.saved_tensors
                 grad_x = torch.ops.aten.max_pool2d_with_indices_backward(
@@ -137,7 +143,7 @@ def _pool2d_function():
             )
             return grad_x, None, None
 
-    def pool(module, x, relu):
+    def pool(module: nn.Module, x: torch.Tensor, relu: bool) -> torch.Tensor:
         if (
             x.ndim == 4
             and x.dtype == torch.float32
@@ -155,14 +161,14 @@ def _pool2d_function():
     return pool
 
 
-def _kernel2d(module) -> bool:
+def _kernel2d(module: nn.Module) -> bool:
     """True for an ``nn.MaxPool2d`` with 2 x 2 windows, stride 2, no padding or dilation."""
     from torch import nn
 
     if type(module) is not nn.MaxPool2d or _busy(module) or module.return_indices:
         return False
 
-    def pair(value):
+    def pair(value: Any) -> tuple[Any, ...]:
         return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
     stride = module.kernel_size if module.stride is None else module.stride
@@ -174,14 +180,14 @@ def _kernel2d(module) -> bool:
     )
 
 
-def _kernel(module):
+def _kernel(module: nn.Module) -> int | None:
     """The pool size of an eligible ``nn.MaxPool1d`` (kernel == stride, plain), else None."""
     from torch import nn
 
     if type(module) is not nn.MaxPool1d or _busy(module):
         return None
 
-    def single(value):
+    def single(value: Any) -> int | None:
         if isinstance(value, int):
             return value
         return value[0] if len(value) == 1 else None
@@ -194,7 +200,7 @@ def _kernel(module):
     return kernel
 
 
-def _busy(module) -> bool:
+def _busy(module: nn.Module) -> bool:
     """True when patching would be visible: hooks, or a forward already replaced."""
     return bool(
         "forward" in module.__dict__
@@ -206,34 +212,34 @@ def _busy(module) -> bool:
 
 
 @functools.cache
-def _layout_function():
+def _layout_function() -> Any:
     import torch
 
     class ToChannelsLast(torch.autograd.Function):
         """NCHW -> channels-last copy whose backward hands back a plain contiguous gradient."""
 
         @staticmethod
-        def forward(ctx, x):
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
             return x.contiguous(memory_format=torch.channels_last)
 
         @staticmethod
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
             return grad.contiguous()
 
     return ToChannelsLast
 
 
 #: Models currently inside :func:`channels_last` (a nested use leaves the layout as it is).
-_CHANNELS_LAST = weakref.WeakSet()
+_CHANNELS_LAST: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
 
-def in_channels_last(model) -> bool:
+def in_channels_last(model: nn.Module) -> bool:
     """True while ``model`` runs inside :func:`channels_last` with the layout switched on."""
     return model in _CHANNELS_LAST
 
 
 @contextlib.contextmanager
-def channels_last(model):
+def channels_last(model: nn.Module) -> Iterator[bool]:
     """Run an image model (any ``nn.Conv2d``, every parameter on the CPU) channels-last inside
     the block: 4-D parameters and buffers are swapped for channels-last copies, and a forward
     pre-hook converts a 4-D input (gradients come back in the usual layout).  Restored, to the
@@ -260,11 +266,11 @@ def channels_last(model):
     if not eligible or model in _CHANNELS_LAST:
         yield False
         return
-    swapped = []
+    swapped: list[tuple[torch.Tensor, torch.Tensor]] = []
     handle = None
     to_nhwc = _layout_function()
 
-    def pre_hook(module, args):
+    def pre_hook(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if args and isinstance(args[0], torch.Tensor) and args[0].ndim == 4:
             return (to_nhwc.apply(args[0]), *args[1:])
         return None
@@ -286,7 +292,7 @@ def channels_last(model):
 
 
 @contextlib.contextmanager
-def fast_kernels(model):
+def fast_kernels(model: nn.Module) -> Iterator[int]:
     """Patch eligible pools (and the ReLUs right before them) of ``model`` inside the block.
 
     Yields the number of patched modules.  (Gradient passes keep the default memory layout:
@@ -295,11 +301,11 @@ def fast_kernels(model):
     import torch
     from torch import nn
 
-    patched = []
+    patched: list[nn.Module] = []
     try:
         if not isinstance(model, torch.jit.ScriptModule):
             kinds = {type(m) for m in model.modules()}
-            replacements = {}  # pool module -> forward taking (x, relu)
+            replacements: dict[nn.Module, Callable[..., torch.Tensor]] = {}  # (x, relu)
             if nn.MaxPool1d in kinds:
                 pool = _pool_function()
                 for module in model.modules():
@@ -312,7 +318,7 @@ def fast_kernels(model):
                     if _kernel2d(module):
                         replacements[module] = functools.partial(pool2d, module)
             if replacements:
-                fused = set()
+                fused: set[nn.Module] = set()
                 uses = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False))
                 for container in model.modules():
                     if not isinstance(container, nn.Sequential):
@@ -325,7 +331,7 @@ def fast_kernels(model):
                             and uses[id(before)] == 1
                             and uses[id(after)] == 1
                         ):
-                            before.forward = lambda x: x
+                            before.forward = lambda x: x  # type: ignore[method-assign,assignment]
                             after.forward = functools.partial(replacements[after], relu=True)
                             patched += [before, after]
                             fused.add(after)

@@ -23,7 +23,7 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def pool2_forward(x, relu, out, code):
+def pool2_forward(x: np.ndarray, relu: bool, out: np.ndarray, code: np.ndarray) -> int:
     """2 x 2 max pool of ``x`` (rows, 2, W) into ``out`` (rows, W // 2), float32.
 
     ``x[r]`` holds the two input rows of output row ``r`` (an NCHW tensor with even H and W,
@@ -51,7 +51,7 @@ def pool2_forward(x, relu, out, code):
             cd = d if t2 else c
             t3 = cd > ab
             best = cd if t3 else ab
-            odd += np.int32((a - a) + (b - b) + (c - c) + (d - d) != zero)  # NaN: not finite
+            odd += np.int32((a - a) + (b - b) + (c - c) + (d - d) != zero)  # type: ignore[assignment]  # NaN: not finite
             at = (np.uint8(2) + np.uint8(t2)) if t3 else np.uint8(t1)
             if relu:
                 at = at if best > zero else np.uint8(4)  # no gradient through the ReLU
@@ -62,7 +62,7 @@ def pool2_forward(x, relu, out, code):
 
 
 @numba.njit(cache=True, nogil=True)
-def pool2_backward(grad, code, grad_x):
+def pool2_backward(grad: np.ndarray, code: np.ndarray, grad_x: np.ndarray) -> None:
     """Gradient of :func:`pool2_forward`: ``grad`` (rows, W // 2) goes to each window's
     winner (``code``) in ``grad_x`` (rows, 2, W), +0.0 elsewhere; every value is written (no
     zero fill needed).

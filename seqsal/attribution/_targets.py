@@ -11,12 +11,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from seqsal.errors import InputError
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 log = logging.getLogger(__name__)
+
+#: One target: an output index, an output name, a callable reducing the output
+#: ``(m, ...) -> (m,)``, or None (a model returning ``(n,)`` or ``(n, 1)``).
+SingleTarget: TypeAlias = "int | str | Callable[[torch.Tensor], torch.Tensor] | None"
+
+#: What ``target=`` accepts: one target, or a list of them (a leading target axis).
+TargetLike: TypeAlias = "SingleTarget | Sequence[SingleTarget]"
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class Targets:
         True when the user passed a list: results carry a leading target axis.
     """
 
-    selectors: tuple
+    selectors: tuple[Any, ...]
     labels: tuple[str, ...]
     stacked: bool
 
@@ -42,22 +54,27 @@ class Targets:
     def n_targets(self) -> int:
         return len(self.selectors)
 
-    def select(self, output, k: int):
+    def select(self, output: torch.Tensor, k: int) -> torch.Tensor:
         """Return target ``k`` of ``output`` as a ``(m,)`` tensor, or raise InputError."""
         return _select(output, self.selectors[k], self.labels[k])
 
-    def select_all(self, output):
+    def select_all(self, output: torch.Tensor) -> torch.Tensor:
         """Return a ``(n_targets, m)`` tensor with every target of ``output``."""
         import torch
 
         return torch.stack([self.select(output, k) for k in range(self.n_targets)])
 
-    def unstack(self, result):
+    def unstack(self, result: torch.Tensor) -> torch.Tensor:
         """Drop the leading target axis of ``result`` when a single target was asked for."""
         return result if self.stacked else result[0]
 
 
-def resolve_targets(target, *, model=None, target_names: Sequence[str] | None = None) -> Targets:
+def resolve_targets(
+    target: TargetLike,
+    *,
+    model: nn.Module | None = None,
+    target_names: Sequence[str] | None = None,
+) -> Targets:
     """Resolve ``target`` into a :class:`Targets`.
 
     Parameters
@@ -72,7 +89,7 @@ def resolve_targets(target, *, model=None, target_names: Sequence[str] | None = 
         Output names, in output order.
     """
     stacked = isinstance(target, (list, tuple))
-    items = list(target) if stacked else [target]
+    items = list(target) if isinstance(target, (list, tuple)) else [target]
     if stacked and not items:
         raise InputError("target=[] is empty; give at least one output index, name or callable")
     names = _names(model, target_names)
@@ -84,7 +101,7 @@ def resolve_targets(target, *, model=None, target_names: Sequence[str] | None = 
     return Targets(tuple(selectors), tuple(labels), stacked)
 
 
-def _names(model, target_names):
+def _names(model: nn.Module | None, target_names: Sequence[str] | None) -> list[str] | None:
     if target_names is not None:
         return [str(name) for name in target_names]
     for attribute in ("targets", "target_names"):
@@ -94,7 +111,7 @@ def _names(model, target_names):
     return None
 
 
-def _resolve_one(item, names):
+def _resolve_one(item: Any, names: list[str] | None) -> tuple[Any, str]:
     if isinstance(item, bool):
         raise InputError(f"target={item!r}; expected an output index, a name or a callable")
     if item is None:
@@ -120,7 +137,7 @@ def _resolve_one(item, names):
     )
 
 
-def _select(output, selector, label):
+def _select(output: torch.Tensor, selector: Any, label: str) -> torch.Tensor:
     if callable(selector) and not isinstance(selector, int):
         value = selector(output)
         if not hasattr(value, "shape") or tuple(value.shape) != (output.shape[0],):
@@ -154,6 +171,3 @@ def _select(output, selector, label):
         f"target={label!r}: the model returns shape {tuple(output.shape)}, which an index cannot "
         "reduce to one value per example; pass a callable, e.g. target=lambda out: out.sum(dim=(1, 2))"
     )
-
-
-TargetLike = int | str | Callable | None | Sequence

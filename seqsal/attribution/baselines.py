@@ -14,9 +14,23 @@ edges and texture, a noisy one averages over several nearby references.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
 import numpy as np
 
 from seqsal.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+    from seqsal.attribution._types import Inputs
+
+#: What ``baseline=`` accepts: a name (:data:`NAMES`), a number, an array, or a callable
+#: ``f(X) -> (n, k, ...)`` (or ``(n, ...)``).
+BaselineLike: TypeAlias = (
+    "str | float | np.ndarray | torch.Tensor | Callable[[torch.Tensor], np.ndarray | torch.Tensor]"
+)
 
 #: Baselines that can be named by a string (see :func:`resolve_baseline`).
 NAMES = ("zeros", "black", "blur", "noise")
@@ -25,7 +39,7 @@ NAMES = ("zeros", "black", "blur", "noise")
 DEFAULT_BLUR_SIGMA = 5.0
 
 
-def resolve_baseline(baseline, X):
+def resolve_baseline(baseline: BaselineLike, X: torch.Tensor) -> torch.Tensor:
     """Return the references for ``X`` as a float32 CPU tensor of shape ``(n, k, ...)``.
 
     Parameters
@@ -73,7 +87,7 @@ def resolve_baseline(baseline, X):
     )
 
 
-def _as_references(value, shape, name):
+def _as_references(value: Any, shape: tuple[int, ...], name: str) -> torch.Tensor:
     import torch
 
     if isinstance(value, np.ndarray):
@@ -99,14 +113,14 @@ def _as_references(value, shape, name):
         ) from err
 
 
-def _gaussian_kernel1d(sigma: float, radius: int):
+def _gaussian_kernel1d(sigma: float, radius: int) -> np.ndarray:
     """Normalised Gaussian weights on ``-radius..radius`` (scipy.ndimage's kernel), float64."""
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     phi = np.exp(-0.5 / (sigma * sigma) * x * x)
     return phi / phi.sum()
 
 
-def _reflect_indices(length: int, radius: int):
+def _reflect_indices(length: int, radius: int) -> np.ndarray:
     """Indices ``-radius..length+radius-1`` folded into ``0..length-1`` by half-sample
     symmetric reflection (``d c b a | a b c d | d c b a``, scipy.ndimage's "reflect")."""
     idx = np.arange(-radius, length + radius)
@@ -115,7 +129,9 @@ def _reflect_indices(length: int, radius: int):
     return np.where(idx >= length, period - 1 - idx, idx)
 
 
-def gaussian_blur(X, sigma=DEFAULT_BLUR_SIGMA, *, truncate: float = 4.0):
+def gaussian_blur(
+    X: Inputs, sigma: float | Sequence[float] = DEFAULT_BLUR_SIGMA, *, truncate: float = 4.0
+) -> torch.Tensor:
     """Blur every axis after the first two ``(n, C)`` with a Gaussian, channel by channel.
 
     The blurred reference of Integrated Gradients for images (and RISE's insertion canvas):
@@ -178,7 +194,7 @@ def gaussian_blur(X, sigma=DEFAULT_BLUR_SIGMA, *, truncate: float = 4.0):
     return out.contiguous()
 
 
-def _is_real(value) -> bool:
+def _is_real(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     try:
@@ -188,7 +204,9 @@ def _is_real(value) -> bool:
     return array.dtype.kind in "iuf" and array.ndim <= 1
 
 
-def noise_baseline(X, *, scale: float = 0.15, n_samples: int = 1, seed: int | None = 0):
+def noise_baseline(
+    X: Inputs, *, scale: float = 0.15, n_samples: int = 1, seed: int | None = 0
+) -> torch.Tensor:
     """Noisy copies of the input as references: ``X + N(0, (scale * range)^2)``, seeded.
 
     Sturmfels et al.'s Gaussian baseline: averaging IG over several references near the

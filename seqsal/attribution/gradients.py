@@ -9,16 +9,26 @@ benchmark (DESIGN.md section 6): ``torch.autograd.grad`` of the summed output.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from seqsal._runtime import map_shards, model_on, progress_bar, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import fast_kernels
-from seqsal.attribution._targets import Targets, resolve_targets
+from seqsal.attribution._targets import TargetLike, Targets, resolve_targets
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._types import Device, Inputs
 
 log = logging.getLogger(__name__)
 
 
-def row_gradients(model, Z, targets: Targets):
+def row_gradients(
+    model: nn.Module, Z: torch.Tensor, targets: Targets
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients of each target with respect to the rows ``Z``, from one forward pass.
 
     Inside a ``seqsal._runtime.sharding`` block the rows are split over the CPU's cores; each
@@ -41,7 +51,9 @@ def row_gradients(model, Z, targets: Targets):
     return map_shards(lambda part: _row_gradients(model, part, targets), Z, dim=1)
 
 
-def _row_gradients(model, Z, targets: Targets):
+def _row_gradients(
+    model: nn.Module, Z: torch.Tensor, targets: Targets
+) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
     Z = Z.detach().requires_grad_(True)
@@ -59,16 +71,16 @@ def _row_gradients(model, Z, targets: Targets):
 
 
 def input_gradients(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    target=0,
-    target_names=None,
-    batch_size=None,
-    device=None,
-    progress=None,
-    max_memory=None,
-):
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    max_memory: int | None = None,
+) -> torch.Tensor:
     """Gradients of the target(s) with respect to ``X``, batched under a memory budget.
 
     Returns
@@ -97,17 +109,17 @@ def input_gradients(
 
 
 def saliency(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    target=0,
-    target_names=None,
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
-):
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
+) -> torch.Tensor:
     """Saliency: the signed gradient of the target with respect to the input.
 
     The cheapest map (one forward and one backward pass); it says how the output would move
@@ -154,17 +166,17 @@ def saliency(
 
 
 def grad_x_input(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    target=0,
-    target_names=None,
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
-):
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
+) -> torch.Tensor:
     """Gradient x input: the first-order contribution of each value (relative to zero).
 
     Exact for a linear model (where it equals Integrated Gradients from a zero baseline);

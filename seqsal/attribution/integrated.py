@@ -20,16 +20,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from seqsal._runtime import model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import fast_kernels
-from seqsal.attribution._targets import resolve_targets
-from seqsal.attribution.baselines import resolve_baseline
+from seqsal.attribution._targets import TargetLike, Targets, resolve_targets
+from seqsal.attribution.baselines import BaselineLike, resolve_baseline
 from seqsal.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._types import Device, Inputs
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +53,11 @@ class IGResult(NamedTuple):
         Completeness delta ``sum(attributions) - (f(x) - mean_k f(b_k))`` per example.
     """
 
-    attributions: object
-    delta: object
+    attributions: torch.Tensor
+    delta: torch.Tensor
 
 
-def integration_points(rule: str, steps: int):
+def integration_points(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Quadrature points and weights on [0, 1], as captum defines them.
 
     Parameters
@@ -74,43 +81,45 @@ def integration_points(rule: str, steps: int):
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError(f"steps={steps!r}; must be a positive integer")
     n = int(steps)
+    alphas: Sequence[float] | np.ndarray
+    weights: Sequence[float] | np.ndarray
     if rule == "gausslegendre":
-        nodes, weights = np.polynomial.legendre.leggauss(n)
-        alphas, weights = 0.5 * (1 + nodes), 0.5 * weights
+        nodes, legendre_weights = np.polynomial.legendre.leggauss(n)
+        alphas, weights = 0.5 * (1 + nodes), 0.5 * legendre_weights
     else:
         if rule == "riemann_trapezoid" and n < 2:
             raise InputError(f"steps={steps!r}; rule='riemann_trapezoid' needs at least 2 steps")
-        weights = [1 / n] * n
+        cell_weights = [1 / n] * n
         if rule == "riemann_trapezoid":
-            weights[0] /= 2
-            weights[-1] /= 2
-            alphas = torch.linspace(0, 1, n)
+            cell_weights[0] /= 2
+            cell_weights[-1] /= 2
+            points = torch.linspace(0, 1, n)
         elif rule == "riemann_left":
-            alphas = torch.linspace(0, 1 - 1 / n, n)
+            points = torch.linspace(0, 1 - 1 / n, n)
         elif rule == "riemann_middle":
-            alphas = torch.linspace(1 / (2 * n), 1 - 1 / (2 * n), n)
+            points = torch.linspace(1 / (2 * n), 1 - 1 / (2 * n), n)
         else:
-            alphas = torch.linspace(1 / n, 1, n)
-        alphas = alphas.tolist()
+            points = torch.linspace(1 / n, 1, n)
+        alphas, weights = points.tolist(), cell_weights
     return torch.tensor(np.asarray(alphas, dtype=np.float64)).float(), torch.tensor(
         np.asarray(weights, dtype=np.float64)
     ).float()
 
 
 def integrated_gradients(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    target=0,
-    target_names=None,
-    baseline="zeros",
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
+    baseline: BaselineLike = "zeros",
     steps: int = 32,
     rule: str = "riemann_middle",
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
     reuse_first_layer: bool = True,
 ) -> IGResult:
     """Integrated Gradients (Sundararajan et al. 2017), expected over ``k`` references.
@@ -182,7 +191,7 @@ def integrated_gradients(
                 b = references[example, reference].to(dev)
                 diff = x - b
                 start, direction = path.encode(b, diff)
-                grad_sum = None
+                grad_sum: torch.Tensor | None = None
                 feature_shape = start.shape[1:]
                 for s0 in range(0, n_steps, steps_per_call):
                     a = alphas_dev[s0 : s0 + steps_per_call]
@@ -198,6 +207,7 @@ def integrated_gradients(
                         n_targets, len(pair), *feature_shape
                     )  # sum_s w_s g_s
                     grad_sum = part if grad_sum is None else grad_sum + part
+                assert grad_sum is not None  # n_steps >= 1
                 grad_x = path.pullback(grad_sum)  # (T, P, ...)
                 attributions = grad_x * diff
                 end = x if entry is None else start + direction
@@ -214,11 +224,18 @@ def integrated_gradients(
 class _Path:
     """Runs the model from the input, or from an injected affine first-layer output."""
 
-    def __init__(self, model, entry, targets, input_shape, dev):
+    def __init__(
+        self,
+        model: nn.Module,
+        entry: nn.Module | None,
+        targets: Targets,
+        input_shape: Sequence[int],
+        dev: torch.device,
+    ):
         self.model, self.entry, self.targets = model, entry, targets
         self.input_shape, self.dev = tuple(input_shape), dev
 
-    def encode(self, b, diff):
+    def encode(self, b: torch.Tensor, diff: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Path start and direction in the space the steps run in."""
         if self.entry is None:
             return b, diff
@@ -228,18 +245,18 @@ class _Path:
             zero = self.entry(torch.zeros_like(b[:1]))
             return self.entry(b), self.entry(diff) - zero
 
-    def _dummy(self, m):
+    def _dummy(self, m: int) -> torch.Tensor:
         import torch
 
         return torch.zeros((), device=self.dev).expand(m, *self.input_shape)
 
-    def _forward(self, H):
+    def _forward(self, H: torch.Tensor) -> torch.Tensor:
         if self.entry is None:
             return self.model(H)
         with inject_output(self.entry, H):
             return self.model(self._dummy(H.shape[0]))
 
-    def gradients(self, H):
+    def gradients(self, H: torch.Tensor) -> torch.Tensor:
         import torch
 
         H = H.detach().requires_grad_(True)
@@ -252,13 +269,13 @@ class _Path:
             ]
         return grads[0].unsqueeze(0) if len(grads) == 1 else torch.stack(grads)
 
-    def values(self, H):
+    def values(self, H: torch.Tensor) -> torch.Tensor:
         import torch
 
         with torch.no_grad():
             return self.targets.select_all(self._forward(H))
 
-    def pullback(self, grad_sum):
+    def pullback(self, grad_sum: torch.Tensor) -> torch.Tensor:
         """Gradient with respect to the input, from the gradient at the layer output."""
         if self.entry is None:
             return grad_sum
@@ -275,10 +292,10 @@ class _Path:
 
 
 @contextlib.contextmanager
-def inject_output(module, value):
+def inject_output(module: nn.Module, value: torch.Tensor) -> Iterator[None]:
     """Make ``module(...)`` return ``value`` inside the block (restored in ``finally``)."""
     had_own = "forward" in module.__dict__
-    own = module.__dict__.get("forward")
+    own: Any = module.__dict__.get("forward")
     module.forward = lambda *args, **kwargs: value
     try:
         yield
@@ -289,7 +306,7 @@ def inject_output(module, value):
             del module.forward
 
 
-def find_affine_entry(model, row):
+def find_affine_entry(model: nn.Module, row: torch.Tensor) -> nn.Module | None:
     """The affine layer through which alone the input enters ``model``, or None.
 
     Candidates are Conv1d/Conv2d/Conv3d/Linear modules called with the input tensor itself.
@@ -303,9 +320,9 @@ def find_affine_entry(model, row):
     if isinstance(model, torch.jit.ScriptModule):
         return None
     affine = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-    found = []
+    found: list[nn.Module] = []
 
-    def pre_hook(module, inputs):
+    def pre_hook(module: nn.Module, inputs: Any) -> None:
         if not found and inputs and inputs[0] is row:
             found.append(module)
 

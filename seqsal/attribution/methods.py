@@ -6,7 +6,16 @@ module is where that happens, so every caller runs the same function with the sa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from seqsal.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._targets import TargetLike
+    from seqsal.attribution._types import Device, Inputs
 
 #: Method names -> functions of :mod:`seqsal.attribution` ("ig" is a short name).
 METHODS = {
@@ -21,17 +30,17 @@ METHODS = {
 
 
 def attribute(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     method: str,
     *,
-    target=0,
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    **options,
-):
+    target: TargetLike = 0,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> torch.Tensor:
     """Attributions of ``X`` by the method named ``method``: a float32 tensor of X's shape.
 
     Parameters

@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
 from seqsal._runtime import check_positive_int, map_shards, model_on, progress_bar, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import channels_last
-from seqsal.attribution._targets import resolve_targets
+from seqsal.attribution._targets import TargetLike, resolve_targets
 from seqsal.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._types import Device, Inputs
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +43,22 @@ class PerturbationResult(NamedTuple):
         Target values of copy ``j`` of example ``i``.
     """
 
-    reference: object
-    perturbed: object
+    reference: torch.Tensor
+    perturbed: torch.Tensor
 
 
 def evaluate_perturbed(
-    model,
-    X,
-    perturb,
+    model: nn.Module,
+    X: Inputs,
+    perturb: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
     n_perturbations: int,
     *,
-    target=0,
-    target_names=None,
-    batch_size=None,
-    device=None,
-    progress=None,
-    max_memory=None,
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    max_memory: int | None = None,
 ) -> PerturbationResult:
     """Evaluate ``n_perturbations`` perturbed copies of every example, batched.
 
@@ -110,7 +117,12 @@ def evaluate_perturbed(
     return PerturbationResult(targets.unstack(reference), targets.unstack(perturbed))
 
 
-def _window_spec(value, shape, name, default=None):
+def _window_spec(
+    value: Any,
+    shape: tuple[int, ...],
+    name: str,
+    default: tuple[int, ...] | None = None,
+) -> tuple[int, ...] | None:
     """Right-align an int or tuple against ``shape``; missing leading axes get ``default``."""
     if value is None:
         return None
@@ -131,7 +143,11 @@ def _window_spec(value, shape, name, default=None):
     return tuple(int(v) for v in fill) + tuple(int(v) for v in items)
 
 
-def occlusion_windows(shape, window, stride=None):
+def occlusion_windows(
+    shape: Sequence[int],
+    window: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+) -> tuple[tuple[int, ...], tuple[int, ...], list[np.ndarray]]:
     """Window sizes, strides and start positions per axis, as captum's Occlusion places them.
 
     Windows start at ``0, s, 2s, ...`` on each axis, ``ceil((D - w) / s) + 1`` of them, and the
@@ -143,8 +159,9 @@ def occlusion_windows(shape, window, stride=None):
     starts : list of numpy.ndarray, one per axis
     """
     shape = tuple(int(d) for d in shape)
-    window = _window_spec(window, shape, "window")
+    window = cast("tuple[int, ...]", _window_spec(window, shape, "window"))
     stride = window if stride is None else _window_spec(stride, shape, "stride", default=window)
+    stride = cast("tuple[int, ...]", stride)
     starts = []
     for axis, (size, w, s) in enumerate(zip(shape, window, stride, strict=True)):
         if w > size:
@@ -160,20 +177,20 @@ def occlusion_windows(shape, window, stride=None):
 
 
 def occlusion(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    window,
-    stride=None,
-    baseline=0.0,
-    target=0,
-    target_names=None,
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
-):
+    window: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    baseline: float | np.ndarray | torch.Tensor = 0.0,
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
+) -> torch.Tensor:
     """Occlusion (Zeiler & Fergus 2014): how much the target drops when a window is blanked.
 
     Each window position replaces a box of the input by ``baseline``; a feature's attribution
@@ -233,7 +250,7 @@ def occlusion(
     starts_t = [torch.as_tensor(s) for s in starts]
     strides_flat = np.cumprod([1, *counts[:-1]])
 
-    def masks(index):
+    def masks(index: torch.Tensor) -> torch.Tensor:
         """Boolean masks (m, ...) of windows ``index`` (first axis varies fastest, as captum)."""
         mask = None
         for axis, size in enumerate(feature_shape):
@@ -245,9 +262,9 @@ def occlusion(
             view[axis + 1] = size
             inside = inside.view(view)
             mask = inside if mask is None else mask & inside
-        return mask
+        return cast("torch.Tensor", mask)
 
-    def perturb(rows, example, index):
+    def perturb(rows: torch.Tensor, example: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         mask = masks(index)
         value = float(baseline) if fill is None else fill[example.cpu()].to(rows.device)
         return torch.where(mask, value, rows)

@@ -10,21 +10,31 @@ suits one-hot DNA and images in [0, 255] alike.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqsal._runtime import check_positive_int, model_on, progress_bar, rng, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
-from seqsal.attribution._targets import resolve_targets
+from seqsal.attribution._targets import TargetLike, resolve_targets
 from seqsal.attribution.gradients import saliency
 from seqsal.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._types import Device, Inputs
 
 log = logging.getLogger(__name__)
 
 KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
 
-def smoothgrad_noise(X, *, n_samples: int = 25, noise: float = 0.15, seed=None):
+def smoothgrad_noise(
+    X: Inputs, *, n_samples: int = 25, noise: float = 0.15, seed: int | None = None
+) -> torch.Tensor:
     """The Gaussian noise :func:`smoothgrad` adds, shape ``(n, n_samples, ...)``.
 
     Example ``i`` gets noise with standard deviation ``noise * (max(X[i]) - min(X[i]))``,
@@ -70,22 +80,22 @@ def smoothgrad_noise(X, *, n_samples: int = 25, noise: float = 0.15, seed=None):
 
 
 def smoothgrad(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    method=saliency,
-    target=0,
-    target_names=None,
+    method: Callable[..., Any] = saliency,
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
     n_samples: int = 25,
-    noise=0.15,
+    noise: float | np.ndarray | torch.Tensor = 0.15,
     kind: str = "smoothgrad",
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
-    **method_kwargs,
-):
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
+    **method_kwargs: Any,
+) -> torch.Tensor:
     """Average (or square, or variance of) a gradient map over noisy copies of each input.
 
     Prefer it over a single gradient when maps look speckled: averaging over a neighbourhood

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
+import importlib.util
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import sysconfig
+import threading
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from seqsal.errors import ConfigError
+from seqsal.errors import ConfigError, SeqsalError
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +29,47 @@ DESCRIPTION = (
     "Run seqsal's Snakemake workflow (train or load a model, predict, attribute in shards, "
     "merge, seqlets, motifs, logos, report) with a config file (default: the packaged demo "
     "config on data/demo). Relative paths in the config are looked up in the current folder, "
-    "then in the config file's folder and its parents. --profile slurm submits every job "
-    "through snakemake-executor-plugin-slurm. Arguments after '--' go to Snakemake as they "
-    "are (e.g. -- --forceall, -- --report report.html). The exit status is Snakemake's; on "
-    "success the path of each sample's report.html is printed."
+    "then in the config file's folder and its parents. The config is checked first (keys, "
+    "values, input files, sample names) and Snakemake plans the run before any job starts; "
+    "a problem found then is one line naming the file, the key and the fix, exit status 2. "
+    "--profile slurm submits every job through snakemake-executor-plugin-slurm. Arguments "
+    "after '--' go to Snakemake as they are (e.g. -- --forceall, -- --report report.html). "
+    "The exit status is Snakemake's; on success the path of each sample's report.html is "
+    "printed."
 )
 
 #: Config keys holding paths that are resolved before Snakemake changes directory (a dot
 #: names a key inside a block: ``scan.regions``).
 PATH_KEYS = ("genome", "regions", "samples", "model", "scan.regions")
+
+#: Snakemake options after '--' that do something other than run the workflow; with them
+#: ``seqsal run`` skips its planning dry run and hands over to Snakemake directly.
+NOT_A_RUN = (
+    "--report",
+    "--unlock",
+    "--lint",
+    "--list",
+    "--list-rules",
+    "--list-target-rules",
+    "--dag",
+    "--rulegraph",
+    "--filegraph",
+    "--d3dag",
+    "--summary",
+    "--detailed-summary",
+    "--archive",
+    "--cleanup-metadata",
+    "--cleanup-shadow",
+    "--delete-all-output",
+    "--delete-temp-output",
+    "--touch",
+    "--containerize",
+    "--export-cwl",
+    "--generate-unit-tests",
+    "--conda-create-envs-only",
+    "--help",
+    "--version",
+)
 
 
 def workflow_dir() -> Path:
@@ -45,7 +83,7 @@ def packaged_profiles() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "config.yaml").exists())
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         default=None,
@@ -80,6 +118,9 @@ def add_arguments(parser) -> None:
     )
 
 
+# --- the config file --------------------------------------------------------------------
+
+
 def _load_yaml(path: Path) -> dict:
     import yaml
 
@@ -88,11 +129,45 @@ def _load_yaml(path: Path) -> dict:
             data = yaml.safe_load(handle) or {}
     except FileNotFoundError as err:
         raise ConfigError(f"--config {path}: no such file") from err
+    except IsADirectoryError as err:
+        raise ConfigError(f"--config {path}: a folder; expected a YAML file") from err
     except yaml.YAMLError as err:
-        raise ConfigError(f"--config {path}: not valid YAML ({err})") from err
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(
+            f"not valid YAML ({problem}); expected 'key: value' lines (docs/workflow.md)",
+            path=path,
+            line=mark.line + 1 if mark is not None else None,
+        ) from err
     if not isinstance(data, dict):
-        raise ConfigError(f"--config {path}: expected a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(
+            f"a {type(data).__name__} at the top; expected a mapping of keys such as "
+            "'genome: genome.fa' (docs/workflow.md)",
+            path=path,
+        )
     return data
+
+
+def _key_lines(path: Path) -> dict[tuple[str, ...], int]:
+    """1-based line of every key of a YAML mapping file, by key path (``("train", "epochs")``)."""
+    import yaml
+
+    try:
+        root = yaml.compose(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, prefix: tuple[str, ...]) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines[(*prefix, str(key.value))] = key.start_mark.line + 1
+                walk(value, (*prefix, str(key.value)))
+
+    walk(root, ())
+    return lines
 
 
 def resolve_path(value: str, config_file: Path) -> str:
@@ -114,9 +189,9 @@ def resolve_path(value: str, config_file: Path) -> str:
     return value
 
 
-def _lookup(config: dict, key: str):
+def _lookup(config: dict, key: str) -> Any:
     """The value of a (dotted) key of ``config``, or None."""
-    value = config
+    value: Any = config
     for part in key.split("."):
         if not isinstance(value, dict):
             return None
@@ -136,22 +211,290 @@ def resolved_paths(config: dict, config_file: Path) -> dict[str, str]:
     return resolved
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """One thing wrong in a config (or its sample sheet): where, which key, what and the fix."""
+
+    key: str
+    message: str
+    line: int | None = None
+    path: Path | None = None
+
+    def error(self, config_file: Path, more: list[_Problem]) -> ConfigError:
+        text = f"{self.key}: {self.message}"
+        if more:
+            text += " (also: " + "; ".join(f"{p.key}: {p.message}" for p in more[:3]) + ")"
+        return ConfigError(text, path=self.path or config_file, line=self.line)
+
+
+def _schema() -> dict:
+    import yaml
+
+    return yaml.safe_load((workflow_dir() / "schemas" / "config.schema.yaml").read_text())
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+_JSON_TYPES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a block of keys",
+    "array": "a list",
+    "null": "null",
+}
+
+_PATTERN_HINTS = {
+    "^[A-Za-z0-9_.-]+$": "letters, digits, '_', '.' and '-' only (it names the folder "
+    "results/<sample>/)",
+}
+
+
+def _schema_problems(config: dict, lines: dict[tuple[str, ...], int]) -> list[_Problem]:
+    """Every violation of the workflow's JSON schema, as :class:`_Problem`, in file order."""
+    from jsonschema.validators import validator_for
+
+    schema = _schema()
+    validator = validator_for(schema)(schema)
+    problems = []
+    for error in validator.iter_errors(config):
+        path = tuple(str(p) for p in error.absolute_path)
+        value = error.instance
+        kind = error.validator
+        if kind == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(k for k in value if k not in allowed):
+                full = (*path, str(key))
+                close = _closest(str(key), allowed)
+                dotted = ".".join(path)
+                fix = (
+                    f"did you mean '{'.'.join((*path, close))}'?"
+                    if close
+                    else f"expected one of {', '.join(allowed)}"
+                    + (f" in '{dotted}'" if dotted else "")
+                )
+                problems.append(_Problem(".".join(full), f"unknown key; {fix}", lines.get(full)))
+            continue
+        if kind == "type":
+            wanted = error.validator_value
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            expected = " or ".join(_JSON_TYPES.get(t, t) for t in wanted)
+            message = f"{value!r} ({type(value).__name__}); expected {expected}"
+        elif kind == "enum":
+            choices = [str(c) for c in error.validator_value]
+            close = _closest(str(value), choices)
+            message = f"{value!r}; expected one of {', '.join(choices)}"
+            if close:
+                message += f" (did you mean '{close}'?)"
+        elif kind == "pattern":
+            hint = _PATTERN_HINTS.get(error.validator_value)
+            description = error.schema.get("description", "")
+            message = f"{value!r}; expected " + (
+                hint or f"a value matching {error.validator_value} ({description.rstrip('.')})"
+            )
+        elif kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+            sign = {
+                "minimum": ">=",
+                "exclusiveMinimum": ">",
+                "maximum": "<=",
+                "exclusiveMaximum": "<",
+            }
+            message = f"{value!r}; expected a number {sign[kind]} {error.validator_value}"
+        else:
+            message = error.message
+        problems.append(_Problem(".".join(path) or "(top)", message, lines.get(path)))
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+
+
+def _model_path(value: str) -> str | None:
+    """The file or folder a ``model`` value names, or None for ``package.module:Class``."""
+    if ":" not in value:
+        return value
+    source = value.rsplit(":", 1)[0]
+    return source if source.endswith(".py") else None
+
+
+def _exists(value: str, config_file: Path, directory: Path) -> bool:
+    """Whether a config path exists where ``seqsal run`` or Snakemake will look for it."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path.exists()
+    return Path(resolve_path(value, config_file)).exists() or (directory / path).exists()
+
+
+def _near_sheet(value: str, sheet: Path, directory: Path) -> bool:
+    """Whether a sample sheet's path exists as the workflow reads it: from the run folder, or
+    beside the sheet."""
+    path = Path(value).expanduser()
+    return (directory / path).exists() or (sheet.parent / path).exists()
+
+
+def read_sample_sheet(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the ``(line number, fields)`` rows of a tab-separated sample sheet.
+
+    Lines starting with ``#`` and empty lines are skipped, as the workflow does.
+    """
+    with open(path, newline="") as handle:
+        numbered = [
+            (number, row)
+            for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=1)
+            if row and not row[0].startswith("#")
+        ]
+    if not numbered:
+        return [], []
+    return numbered[0][1], numbered[1:]
+
+
+def _sheet_problems(sheet: Path, config_file: Path, directory: Path) -> list[_Problem]:
+    """What is wrong in a sample sheet: its columns, sample names and missing files."""
+    import yaml
+
+    try:
+        header, rows = read_sample_sheet(sheet)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        return [_Problem("samples", f"{str(sheet)!r} cannot be read ({err}); expected a TSV")]
+    missing = [c for c in ("sample", "regions") if c not in header]
+    if missing:
+        return [
+            _Problem(
+                "header",
+                f"columns {header}; expected tab-separated columns 'sample' and 'regions' "
+                f"(and optionally 'model'), missing {', '.join(missing)}",
+                1,
+                sheet,
+            )
+        ]
+    pattern = yaml.safe_load((workflow_dir() / "schemas" / "samples.schema.yaml").read_text())
+    name_pattern = pattern["properties"]["sample"]["pattern"]
+    problems: list[_Problem] = []
+    for number, row in rows:
+        fields = dict.fromkeys(header, "")
+        fields.update(zip(header, row, strict=False))
+        name = fields["sample"]
+        if not re.fullmatch(name_pattern, name):
+            hint = _PATTERN_HINTS.get(name_pattern, f"a match of {name_pattern}")
+            problems.append(_Problem("sample", f"{name!r}; expected {hint}", number, sheet))
+        regions = fields["regions"]
+        if not regions.strip():
+            problems.append(_Problem("regions", "empty; expected a BED file", number, sheet))
+        elif not _near_sheet(regions, sheet, directory):
+            problems.append(
+                _Problem(
+                    "regions",
+                    f"{regions!r} not found (looked in the run folder and beside the sheet); "
+                    "give an existing BED file",
+                    number,
+                    sheet,
+                )
+            )
+        model = fields.get("model", "").strip()
+        source = _model_path(model) if model else None
+        if source and not _near_sheet(source, sheet, directory):
+            problems.append(
+                _Problem(
+                    "model",
+                    f"{model!r} not found; give a seqsal model folder, a TorchScript file or "
+                    "package.module:Class, or leave the column empty to train one",
+                    number,
+                    sheet,
+                )
+            )
+    return problems
+
+
+def check_config(config: dict, config_file: Path, directory: Path) -> None:
+    """Check a workflow config before Snakemake starts; raise the first problem found.
+
+    Checks, with the line of the key, what Snakemake would report as a long traceback or
+    only when a job fails: the workflow's JSON schema (``workflows/schemas/
+    config.schema.yaml``: unknown or misspelt keys with the closest key suggested, types,
+    ranges, choices, the sample name), that input files exist (``genome``, ``regions``,
+    ``samples``, ``model``, ``scan.regions``, looked up as :func:`resolve_path` and the run
+    folder do), and that the sample sheet is readable, with the columns and the sample names
+    of ``workflows/schemas/samples.schema.yaml``.  How keys go together (``width`` with
+    ``train.context``, scan mode's model, repeated sample names) stays with the workflow
+    (``rules/common.smk``), whose errors :func:`run` turns into one line too.
+
+    Parameters
+    ----------
+    config : dict
+        The config as read from ``config_file`` (before Snakemake's defaults).
+    config_file : pathlib.Path
+        Its file, named in the error with the line of the key.
+    directory : pathlib.Path
+        The run folder (``--directory``), where relative paths are also looked up.
+
+    Raises
+    ------
+    seqsal.errors.ConfigError
+        ``<file>, line N: <key>: <what came>; <what is expected>``, with the other problems
+        found (up to three) in brackets.
+    """
+    lines = _key_lines(config_file)
+    problems = _schema_problems(config, lines)
+    if problems:
+        raise problems[0].error(config_file, problems[1:])
+    scan = config.get("mode", "regions") == "scan"
+    wanted = {
+        "genome": "an existing FASTA file",
+        "regions": "an existing BED file",
+        "samples": "an existing sample sheet (TSV with columns sample, regions[, model])",
+        "scan.regions": "an existing BED file of spans to scan, or null",
+    }
+    for key, expected in wanted.items():
+        value = _lookup(config, key)
+        if key == "regions" and config.get("samples"):
+            continue  # ignored when a sample sheet is given
+        if isinstance(value, str) and value and not _exists(value, config_file, directory):
+            problems.append(
+                _Problem(
+                    key,
+                    f"{value!r} not found (looked in the current folder, the run folder, and "
+                    f"beside the config file and above); give {expected}",
+                    lines.get(tuple(key.split("."))),
+                )
+            )
+    model = config.get("model")
+    source = _model_path(model) if isinstance(model, str) and model else None
+    if source and not _exists(source, config_file, directory):
+        problems.append(
+            _Problem(
+                "model",
+                f"{model!r} not found; give a seqsal model folder, a TorchScript file, "
+                "package.module:Class, or null to train one",
+                lines.get(("model",)),
+            )
+        )
+    sheet = config.get("samples")
+    if isinstance(sheet, str) and sheet and not scan and _exists(sheet, config_file, directory):
+        found = Path(resolve_path(sheet, config_file))
+        sheet_path = found if found.exists() else directory / sheet
+        problems += _sheet_problems(sheet_path, config_file, directory)
+    if problems:
+        problems.sort(key=lambda p: (p.path is not None, p.line is None, p.line or 0))
+        raise problems[0].error(config_file, problems[1:])
+
+
 def sample_names(config: dict) -> list[str]:
     """The samples a config produces (sample sheet's ``sample`` column, or ``sample``)."""
     sheet = config.get("samples")
     if sheet:
         try:
-            with open(sheet, newline="") as handle:
-                rows = [
-                    r for r in csv.reader(handle, delimiter="\t") if r and not r[0].startswith("#")
-                ]
+            header, rows = read_sample_sheet(Path(sheet))
         except OSError:
             return []
-        if not rows or "sample" not in rows[0]:
+        if "sample" not in header:
             return []
-        column = rows[0].index("sample")
-        return [row[column] for row in rows[1:] if len(row) > column]
+        column = header.index("sample")
+        return [row[column] for _, row in rows if len(row) > column]
     return [str(config.get("sample", "demo"))]
+
+
+# --- Snakemake ---------------------------------------------------------------------------
 
 
 def config_overrides(overrides: dict[str, str]) -> list[str]:
@@ -173,7 +516,16 @@ def config_overrides(overrides: dict[str, str]) -> list[str]:
     ]
 
 
-def snakemake_command(args, config_file: Path, overrides: dict[str, str]) -> list[str]:
+def _extra_args(args: argparse.Namespace) -> list[str]:
+    extra = list(args.snakemake_args or [])
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    return extra
+
+
+def snakemake_command(
+    args: argparse.Namespace, config_file: Path, overrides: dict[str, str]
+) -> list[str]:
     """The Snakemake command line that ``seqsal run`` executes."""
     folder = workflow_dir()
     cmd = [
@@ -203,10 +555,7 @@ def snakemake_command(args, config_file: Path, overrides: dict[str, str]) -> lis
         cmd += ["--cores", str(args.cores)]
     if args.dry_run:
         cmd += ["--dry-run"]
-    extra = list(args.snakemake_args or [])
-    if extra and extra[0] == "--":
-        extra = extra[1:]
-    return cmd + extra
+    return cmd + _extra_args(args)
 
 
 def _environment() -> dict[str, str]:
@@ -217,35 +566,112 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def run(args) -> int:
+_ERROR_HEADER = re.compile(r"^(?P<kind>[A-Z]\w*(?:Error|Exception))\b.*:\s*$")
+
+
+def snakemake_error(output: str) -> str | None:
+    """The first error Snakemake printed, as one line (``kind: message``), or None.
+
+    Snakemake prints ``WorkflowError in file "...", line N:`` (or another exception's name),
+    the message on the following lines, then the traceback (``  File ...``).
+    """
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        match = _ERROR_HEADER.match(line.strip())
+        if not match:
+            continue
+        message = []
+        for follow in lines[i + 1 :]:
+            if not follow.strip() or follow.startswith("  File "):
+                break
+            message.append(follow.strip())
+        if message:
+            text = " ".join(message)
+            kind = match["kind"]
+            return text if kind == "WorkflowError" else f"{kind}: {text}"
+    return None
+
+
+def _plan(cmd: list[str], *, show: bool, verbose: bool, config_file: Path) -> int:
+    """Dry-run ``cmd`` with its output captured; one-line error if Snakemake cannot plan.
+
+    Snakemake reads the config and the inputs (the workflow's ``rules/common.smk``) and
+    builds its job graph before running anything, and stops there on a bad input with a
+    traceback. Planning first, quietly, turns such a stop into one line (exit status 2);
+    ``seqsal -v run`` prints Snakemake's own output as well.
+
+    Returns 0 when the run can go ahead; with ``show``, the plan is printed (``--dry-run``).
+    """
+    planning = cmd if show else [*cmd, "--dry-run", "--quiet", "progress", "rules"]
+    result = subprocess.run(
+        planning, env=_environment(), capture_output=True, text=True, check=False
+    )
+    if result.returncode == 0:
+        if show:
+            sys.stdout.write(result.stdout)
+            sys.stderr.write(result.stderr)
+        return 0
+    output = result.stdout + result.stderr
+    message = snakemake_error(output)
+    if verbose or message is None:
+        sys.stderr.write(output)
+    if message is None:
+        return result.returncode
+    hint = "" if verbose else " (seqsal -v run shows Snakemake's output)"
+    raise ConfigError(f"Snakemake cannot plan the run: {message}{hint}", path=config_file)
+
+
+def _wait_forwarding_signals(child: subprocess.Popen) -> int:
+    """Wait for Snakemake; SIGINT and SIGTERM that come meanwhile are passed on to it.
+
+    Snakemake then stops its jobs and marks their outputs incomplete, and this waits for it
+    to finish doing so.  SIGINT is left alone when it is ignored (``nohup``).
+    """
+
+    def forward(signum: int, frame: object) -> None:
+        child.send_signal(signum)
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, forward)
+    try:
+        return child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("snakemake") is None:
+        raise SeqsalError(
+            "snakemake is not installed; seqsal run needs the hpc extra: pip install 'seqsal[hpc]'"
+        )
     if args.config is None:
         config_file = workflow_dir() / "config" / "demo.yaml"
     else:
         config_file = Path(args.config)
     config_file = config_file.resolve()
     config = _load_yaml(config_file)
+    directory = Path(args.directory)
+    check_config(config, config_file, directory)
     overrides = resolved_paths(config, config_file)
     cmd = snakemake_command(args, config_file, overrides)
-    log.info("running: %s", " ".join(cmd))
-    Path(args.directory).mkdir(parents=True, exist_ok=True)
+    log.debug("running: %s", " ".join(cmd))
+    directory.mkdir(parents=True, exist_ok=True)
+    verbose = getattr(args, "verbose", 0) > 0
+    extra = _extra_args(args)
+    if not any(a.split("=", 1)[0] in NOT_A_RUN for a in extra):
+        code = _plan(cmd, show=args.dry_run, verbose=verbose, config_file=config_file)
+        if code != 0 or args.dry_run:
+            return code
 
     child = subprocess.Popen(cmd, env=_environment())
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def forward(signum, frame):
-        child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    try:
-        code = child.wait()
-    except KeyboardInterrupt:
-        child.send_signal(signal.SIGINT)
-        code = child.wait()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code = _wait_forwarding_signals(child)
     if code != 0 or args.dry_run:
         return code
-    results = Path(args.directory) / str(config.get("results", "results"))
+    results = directory / str(config.get("results", "results"))
     config.update({k: v for k, v in overrides.items() if "." not in k})
     for sample in sample_names(config):
         report = results / sample / "report.html"

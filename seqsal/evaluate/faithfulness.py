@@ -605,7 +605,7 @@ def faithfulness(
     patch : int or tuple of int, default 1
         Feature size: ``k`` positions (DNA) or ``k x k`` pixels (images).
     reduce : {"sum", "abs"}, default "sum"
-        Feature importance: signed sum of the map over the feature, or sum of |map|.
+        Feature importance: signed sum of the map over the feature, or sum of ``|map|``.
     steps : int, optional
         Curve segments; default ``min(50, n_features)``.  Point ``s`` changes
         ``round(s * n_features / steps)`` features.

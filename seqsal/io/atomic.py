@@ -1,22 +1,81 @@
 """Write outputs under a temporary name and rename them when complete.
 
-A crash, a kill or an exception never leaves a half-written file under the final name.
+A crash, a kill or an exception never leaves a half-written file under the final name.  Every
+temporary file or folder is recorded from before it exists until it is renamed or removed, so
+that :func:`remove_temporaries` can delete what an interrupted process left behind even when
+a signal arrived between two statements of a ``finally`` block (the command line calls it on
+SIGINT and SIGTERM).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
+
+#: Temporary files and folders of this process that are not renamed or removed yet.
+_TEMPORARIES: set[Path] = set()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_temporary(final: Path, suffix: str, create: Callable[[Path], None]) -> Path:
+    """A new temporary ``.<name>.<random><suffix>`` beside ``final``, made by ``create``.
+
+    The name is recorded before ``create`` makes it, so an interruption at any point leaves
+    nothing that :func:`remove_temporaries` does not know of.
+    """
+    for _ in range(100):
+        tmp = final.parent / f".{final.name}.{secrets.token_hex(4)}{suffix}"
+        _TEMPORARIES.add(tmp)
+        try:
+            create(tmp)
+        except FileExistsError:
+            _TEMPORARIES.discard(tmp)
+            continue
+        return tmp
+    raise FileExistsError(f"{final.parent}: no free temporary name for {final.name}")
+
+
+def _create_file(path: Path) -> None:
+    # Mode 0o666 filtered by the umask: the permissions a plain open() gives.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
+def _create_folder(path: Path) -> None:
+    # Mode 0o777 filtered by the umask: the permissions a plain mkdir gives.
+    os.mkdir(path, 0o777)
+
+
+def _remove(path: Path) -> None:
+    """Remove a temporary file or folder (gone already is fine) and forget it."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    _TEMPORARIES.discard(path)
+
+
+def remove_temporaries() -> list[Path]:
+    """Delete every temporary file and folder of this process's atomic writers still on disk.
+
+    For an interrupted process: what the writers' own clean-up missed (a signal can stop a
+    ``finally`` block half way).  Outputs already renamed to their final names stay.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The temporaries that were still on disk and are now removed.
+    """
+    removed = []
+    for path in sorted(_TEMPORARIES):
+        if path.exists() or path.is_symlink():
+            removed.append(path)
+        _remove(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -33,28 +92,37 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         Final output path.  Its folder is created if missing.
     suffix : str, optional
         Suffix of the temporary file; defaults to the suffix of ``path``.
+
+    Yields
+    ------
+    pathlib.Path
+        An empty file ``.<name>.<random>.tmp<suffix>`` beside ``path``, with the permissions
+        a plain ``open()`` gives.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     suffix = final.suffix if suffix is None else suffix
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp creates 0600; give the output the permissions a plain open() would.
-    os.chmod(tmp, 0o666 & ~_umask())
+    tmp = _create_temporary(final, f".tmp{suffix}", _create_file)
     try:
         yield tmp
         os.replace(tmp, final)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        _remove(tmp)
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
-    """Open a temporary file for writing that becomes ``path`` when the block completes."""
+def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing that becomes ``path`` when the block completes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final output path (see :func:`atomic_path`).
+    mode : str, default "w"
+        Mode of :func:`open`: ``"w"`` for text, ``"wb"`` for bytes.
+    **kwargs
+        Passed to :func:`open` (``encoding``, ``newline``, ...).
+    """
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as handle:
         yield handle
 
@@ -66,20 +134,28 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     The folder gets the permissions a plain ``mkdir`` would (not ``mkdtemp``'s 0700).  On an
     exception the temporary folder is removed and ``path`` is untouched.  Callers check first
     that an existing ``path`` may be replaced; this function replaces it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final output folder.  Its parent is created if missing.
+
+    Yields
+    ------
+    pathlib.Path
+        An empty folder ``.<name>.<random>.tmp`` beside ``path``.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    tmp = _create_temporary(final, ".tmp", _create_folder)
     try:
         yield tmp
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            old = _create_temporary(final, ".old", _create_folder)
             os.replace(final, old / "x")
             os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
         else:
             os.replace(tmp, final)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)

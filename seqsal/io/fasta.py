@@ -297,7 +297,7 @@ class Genome:
     def __enter__(self) -> Genome:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -28,6 +28,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -47,7 +48,14 @@ _GREY_MODES = ("1", "L", "LA", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
-def image_paths(paths) -> list[Path]:
+#: One path, or several (files or folders).
+Paths: TypeAlias = "str | os.PathLike | Sequence[str | os.PathLike]"
+
+#: One value for every channel, or one per channel.
+ChannelValues: TypeAlias = "float | Sequence[float] | np.ndarray | None"
+
+
+def image_paths(paths: Paths) -> list[Path]:
     """The image files named by ``paths``: files as given, folders expanded.
 
     Parameters
@@ -86,7 +94,7 @@ def image_paths(paths) -> list[Path]:
     return out
 
 
-def _channel_values(value, channels: int, name: str):
+def _channel_values(value: ChannelValues, channels: int, name: str) -> np.ndarray | None:
     if value is None:
         return None
     array = np.atleast_1d(np.asarray(value, dtype=np.float64))
@@ -97,7 +105,7 @@ def _channel_values(value, channels: int, name: str):
     return np.broadcast_to(array, (channels,)).astype(np.float32)
 
 
-def _size(size, name: str = "size"):
+def _size(size: Any, name: str = "size") -> tuple[int, int]:
     if isinstance(size, bool):
         raise InputError(f"{name}={size!r}; expected an int or (height, width)")
     if isinstance(size, (int, np.integer)):
@@ -111,12 +119,15 @@ def _size(size, name: str = "size"):
     return height, width
 
 
-def _decode(path: Path, mode, size, resample_filter) -> np.ndarray:
+def _decode(
+    path: Path, mode: str | None, size: tuple[int, int] | None, resample_filter: Any
+) -> np.ndarray:
     """One file -> float32 (C, H, W) in [0, 1] (for integer images)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as opened:
+            img: Image.Image = opened
             img.load()
             source = img.mode
             target = mode or ("L" if source in _GREY_MODES else "RGB")
@@ -154,12 +165,12 @@ def _decode(path: Path, mode, size, resample_filter) -> np.ndarray:
 
 
 def read_images(
-    paths,
+    paths: Paths,
     *,
-    size=None,
+    size: int | tuple[int, int] | str | None = None,
     mode: str | None = None,
-    mean=None,
-    std=None,
+    mean: ChannelValues = None,
+    std: ChannelValues = None,
     metadata: Mapping | None = None,
     resample: str = "bilinear",
 ) -> np.ndarray:
@@ -225,7 +236,7 @@ def read_images(
         raise InputError(f"resample={resample!r}; expected one of {', '.join(RESAMPLE)}")
     resample_filter = getattr(Image.Resampling, resample.upper())
     normalisation = metadata.get("normalisation") or {}
-    arrays = []
+    arrays: list[np.ndarray] = []
     for path in files:
         array = _decode(path, mode, size, resample_filter)
         if arrays and array.shape != arrays[0].shape:
@@ -248,7 +259,7 @@ def read_images(
     return normalise(X, mean, std)
 
 
-def normalise(X, mean=None, std=None) -> np.ndarray:
+def normalise(X: Any, mean: ChannelValues = None, std: ChannelValues = None) -> np.ndarray:
     """``(X - mean) / std`` per channel of ``(n, C, H, W)`` (or ``(C, H, W)``) values.
 
     Parameters
@@ -272,7 +283,7 @@ def normalise(X, mean=None, std=None) -> np.ndarray:
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
-def denormalise(X, mean=None, std=None) -> np.ndarray:
+def denormalise(X: Any, mean: ChannelValues = None, std: ChannelValues = None) -> np.ndarray:
     """Undo :func:`normalise`: ``X * std + mean`` per channel, back to [0, 1] pixel values.
 
     For drawing model inputs (e.g. overlays) when the model takes normalised images.
@@ -289,7 +300,13 @@ def denormalise(X, mean=None, std=None) -> np.ndarray:
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
-def write_image(path: str | os.PathLike, image, *, mean=None, std=None) -> Path:
+def write_image(
+    path: str | os.PathLike,
+    image: Any,
+    *,
+    mean: ChannelValues = None,
+    std: ChannelValues = None,
+) -> Path:
     """Write one image ``(C, H, W)`` or ``(H, W)`` with values in [0, 1] as an 8-bit file.
 
     The format follows the suffix (``.png``, ``.jpg``, ``.tif``, ...); C = 1 gives a grey

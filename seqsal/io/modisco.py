@@ -9,13 +9,17 @@ many windows the store holds.
 from __future__ import annotations
 
 import logging
+import os
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from seqsal.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from seqsal.io.store import StoredAttributions
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ class ModiscoFiles(NamedTuple):
     attributions: Path
 
 
-def _write_npz_streaming(path: Path, dataset, *, chunk_size: int, compress: bool) -> None:
+def _write_npz_streaming(path: Path, dataset: Any, *, chunk_size: int, compress: bool) -> None:
     """Write ``dataset`` (an (n, 4, L) h5py dataset) as ``arr_0`` of an npz, chunk by chunk."""
     from seqsal.io.store import iter_chunks
 
@@ -49,7 +53,11 @@ def _write_npz_streaming(path: Path, dataset, *, chunk_size: int, compress: bool
 
 
 def export_modisco_npz(
-    store, out_prefix, *, chunk_size: int = 1024, compress: bool = False
+    store: str | os.PathLike | StoredAttributions,
+    out_prefix: str | os.PathLike,
+    *,
+    chunk_size: int = 1024,
+    compress: bool = False,
 ) -> ModiscoFiles:
     """Write ``<out_prefix>_seq.npz`` and ``<out_prefix>_attr.npz`` for ``modisco motifs -s/-a``.
 
@@ -73,7 +81,7 @@ def export_modisco_npz(
     from seqsal.io.store import StoredAttributions, open_store
 
     owned = not isinstance(store, StoredAttributions)
-    reader = open_store(store) if owned else store
+    reader = store if isinstance(store, StoredAttributions) else open_store(store)
     try:
         prefix = str(out_prefix)
         files = ModiscoFiles(Path(prefix + "_seq.npz"), Path(prefix + "_attr.npz"))

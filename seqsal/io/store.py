@@ -28,15 +28,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqsal import __version__
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ def _chunk_rows(length: int, itemsize: int, chunk_size: int) -> int:
     return max(1, min(chunk_size, _CHUNK_BYTES // (4 * length * itemsize)))
 
 
-def _attr_value(value):
+def _attr_value(value: Any) -> Any:
     """An HDF5-storable form of a provenance value (None -> "none", others JSON)."""
     if value is None:
         return "none"
@@ -75,7 +81,7 @@ def _attr_value(value):
     return json.dumps(value, default=str)
 
 
-def _read_attr(value):
+def _read_attr(value: Any) -> Any:
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, np.generic):
@@ -83,7 +89,7 @@ def _read_attr(value):
     return value
 
 
-def _coords_columns(coords, n: int, length: int, offset: int) -> dict[str, np.ndarray]:
+def _coords_columns(coords: Any, n: int, length: int, offset: int) -> dict[str, np.ndarray]:
     """The five coordinate columns of ``coords`` (a DataFrame or mapping) as arrays of n rows."""
     if coords is None:
         return {
@@ -118,7 +124,7 @@ def _coords_columns(coords, n: int, length: int, offset: int) -> dict[str, np.nd
     return out
 
 
-def _check_array(name: str, array, n: int | None, length: int) -> np.ndarray:
+def _check_array(name: str, array: Any, n: int | None, length: int) -> np.ndarray:
     array = np.asarray(array)
     if (
         array.ndim != 3
@@ -165,7 +171,7 @@ class AttributionStore:
 
     def __init__(
         self,
-        path,
+        path: str | os.PathLike,
         *,
         length: int,
         attrs: Mapping | None = None,
@@ -249,7 +255,15 @@ class AttributionStore:
             raise
         self._open = True
 
-    def append(self, X, hypothetical, *, projected=None, coords=None, delta=None) -> None:
+    def append(
+        self,
+        X: Any,
+        hypothetical: Any,
+        *,
+        projected: Any = None,
+        coords: Any = None,
+        delta: Any = None,
+    ) -> None:
         """Append one shard of n windows.
 
         Parameters
@@ -301,6 +315,7 @@ class AttributionStore:
                 self._coords[column].resize(stop, axis=0)
                 self._coords[column][start:stop] = values
             if delta is not None:
+                assert self._delta is not None  # checked above
                 self._delta.resize(stop, axis=0)
                 self._delta[start:stop] = delta
         except BaseException as err:
@@ -334,14 +349,19 @@ class AttributionStore:
     def __enter__(self) -> AttributionStore:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
             self.close()
         elif self._open:
             self._abort(exc)
 
 
-def _numpy(array) -> np.ndarray:
+def _numpy(array: Any) -> np.ndarray:
     if hasattr(array, "detach"):
         return array.detach().cpu().numpy()
     return np.asarray(array)
@@ -361,7 +381,7 @@ class StoredAttributions:
     path : pathlib.Path
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike):
         import h5py
 
         self.path = Path(path)
@@ -383,7 +403,7 @@ class StoredAttributions:
         self.projected = self._file[PROJECTED_KEY]
         self.delta = self._file[DELTA_KEY] if DELTA_KEY in self._file else None
         self.attrs = {key: _read_attr(value) for key, value in self._file.attrs.items()}
-        self._coords = None
+        self._coords: pd.DataFrame | None = None
 
     @property
     def n(self) -> int:
@@ -399,7 +419,7 @@ class StoredAttributions:
         return self.n
 
     @property
-    def coords(self):
+    def coords(self) -> pd.DataFrame:
         """Coordinates: a DataFrame with chrom, start, end, strand, name, pad_left, pad_right."""
         import pandas as pd
 
@@ -433,11 +453,11 @@ class StoredAttributions:
     def __enter__(self) -> StoredAttributions:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open_store(path) -> StoredAttributions:
+def open_store(path: str | os.PathLike) -> StoredAttributions:
     """Open an attribution store for reading (lazy: arrays are read when sliced).
 
     Raises
@@ -449,14 +469,20 @@ def open_store(path) -> StoredAttributions:
     return StoredAttributions(path)
 
 
-def iter_chunks(n: int, chunk_size: int):
+def iter_chunks(n: int, chunk_size: int) -> Iterator[slice]:
     """Yield slices of ``range(n)``, ``chunk_size`` rows at a time (for streaming a store)."""
     from seqsal._runtime import batch_slices
 
     yield from batch_slices(n, chunk_size)
 
 
-def merge_stores(paths: Sequence, out, *, chunk_size: int = 1024, attrs=None) -> Path:
+def merge_stores(
+    paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    chunk_size: int = 1024,
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
     """Concatenate shard stores into one, in the order given, streaming chunk by chunk.
 
     Every shard must have the same window length, the same float16 setting and the same
