@@ -722,8 +722,7 @@ def image_sanity(
         From :data:`METHODS` (e.g. the keys of :attr:`ImageExplanation.maps`).
     target : int or array of n ints
         Kept fixed for every randomised model.
-    mean, std, baseline, steps, n_samples, noise, window, stride, layer, batch_size, device,
-    progress, seed
+    mean, std, baseline, steps, n_samples, noise, window, stride, layer, batch_size, device, progress, seed
         As in :func:`explain_images`; ``seed`` also seeds the re-initialisation.
 
     Returns
