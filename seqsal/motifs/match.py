@@ -22,6 +22,7 @@ from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.motifs.database import load_database
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, TrimSpan
+from seqsal.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
 
@@ -49,37 +50,6 @@ ANNOTATION_COLUMNS = [
     "status",
     "database",
 ]
-
-
-def benjamini_hochberg(p_values) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values) of one family of tests.
-
-    ``q_(i) = min_{j >= i} min(1, p_(j) * m / j)`` over the p-values sorted ascending, mapped
-    back to the input order.
-
-    Parameters
-    ----------
-    p_values : array-like, shape (m,)
-        Values in [0, 1].
-
-    Returns
-    -------
-    np.ndarray, shape (m,)
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1:
-        raise InputError(f"p_values has shape {p.shape}; expected one dimension")
-    if p.size == 0:
-        return p.copy()
-    if np.any(~np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-        raise InputError("p_values must lie in [0, 1]")
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(scaled[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
 
 
 class QueryMatrix(NamedTuple):

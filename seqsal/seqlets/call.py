@@ -38,6 +38,7 @@ from seqsal._runtime import (
 from seqsal.errors import InputError
 from seqsal.seqlets import null as nullmod
 from seqsal.sequence.geometry import window_geometry
+from seqsal.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
 
@@ -600,7 +601,7 @@ def call_seqlets(
             p_ctl = control_calls[4, control_calls[5] == s]
             q = nullmod.empirical_qvalues(p, p_ctl, X.size / control.size)
         else:
-            q = nullmod.bh_qvalues(np.minimum(1.0, p * K), n * (L - min_length + 1))
+            q = benjamini_hochberg(np.minimum(1.0, p * K), n * (L - min_length + 1))
         keep = q <= fdr
         thresholds[s] = float(p[keep].max()) if keep.any() else float("nan")
         counts[s] = int(keep.sum())
