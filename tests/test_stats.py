@@ -61,13 +61,13 @@ def test_benjamini_hochberg_rejects_bad_input():
     assert benjamini_hochberg([]).shape == (0,)
     with pytest.raises(InputError, match=r"p_values holds nan; expected values in \[0, 1\]"):
         benjamini_hochberg([0.1, np.nan])
-    with pytest.raises(InputError, match="holds 1.5"):
+    with pytest.raises(InputError, match=r"holds 1\.5"):
         benjamini_hochberg([0.1, 1.5])
     with pytest.raises(InputError, match="one dimension"):
         benjamini_hochberg(np.zeros((2, 2)))
     with pytest.raises(InputError, match="n_tests=2 is below the 3 p-values"):
         benjamini_hochberg([0.1, 0.2, 0.3], 2)
-    with pytest.raises(InputError, match="n_tests=2.5"):
+    with pytest.raises(InputError, match=r"n_tests=2\.5"):
         benjamini_hochberg([0.1], 2.5)
 
 

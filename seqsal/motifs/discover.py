@@ -41,6 +41,7 @@ from seqsal._runtime import check_positive_int, progress_bar, rng
 from seqsal.errors import InputError
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, span_above
 from seqsal.sequence.geometry import WindowGeometry, window_geometry
+from seqsal.sequence.pwm import log_odds
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +256,7 @@ def _matrices(data: _Data, cand: _Candidate, flank: int):
 
 def _log_odds(counts: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Log-odds (bits) of counts with one background-distributed pseudo-site; (5, c) with PAD row."""
-    totals = counts.sum(axis=0, keepdims=True)
-    ppm = (counts + background[:, None]) / (totals + 1.0)
-    lo = np.log2(ppm / background[:, None])
+    lo = log_odds(counts, background, pseudocount=1.0)
     return np.vstack([lo, np.full((1, lo.shape[1]), PAD_LOG_ODDS)])
 
 

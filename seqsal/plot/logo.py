@@ -216,7 +216,7 @@ def information_scaled(ppm, background=None) -> np.ndarray:
     -------
     np.ndarray, shape (4, w)
     """
-    from seqsal.motifs.types import information_content
+    from seqsal.sequence.pwm import information_content
 
     ppm = _matrix(ppm, "ppm")
     totals = ppm.sum(axis=0)
