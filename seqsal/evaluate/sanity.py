@@ -31,7 +31,7 @@ import logging
 
 import numpy as np
 
-from seqsal._runtime import progress_bar, torch_seed
+from seqsal._runtime import check_seed, progress_bar, torch_seed
 from seqsal.attribution.methods import METHODS, attribute
 from seqsal.errors import InputError
 from seqsal.stats import spearman
@@ -240,9 +240,7 @@ def layer_seed(seed, index: int) -> int:
     Derived through ``numpy.random.SeedSequence`` rather than ``seed + index``, so that a model
     built right after ``torch.manual_seed(seed)`` does not get its own initial weights back.
     """
-    from seqsal._runtime import check_non_negative_int
-
-    seed = check_non_negative_int(seed, "seed")
+    seed = check_seed(seed, allow_none=False)
     state = np.random.SeedSequence([seed, int(index), 0x5A11]).generate_state(1, dtype=np.uint64)
     return int(state[0] >> 1)
 

@@ -37,7 +37,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import check_positive_int, progress_bar, rng
+from seqsal._runtime import check_non_negative_int, check_positive_int, progress_bar, rng
 from seqsal.errors import InputError
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, span_above
 from seqsal.sequence.geometry import WindowGeometry, window_geometry
@@ -491,9 +491,8 @@ def discover(
     rounds = check_positive_int(rounds, "rounds")
     max_seqlets = check_positive_int(max_seqlets, "max_seqlets")
     max_failures = check_positive_int(max_failures, "max_failures")
-    for name, value in (("flank", flank), ("output_flank", output_flank)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise InputError(f"{name}={value!r}; must be a non-negative integer")
+    flank = check_non_negative_int(flank, "flank")
+    output_flank = check_non_negative_int(output_flank, "output_flank")
     if not 0 < p_threshold < 1:
         raise InputError(f"p_threshold={p_threshold!r}; expected a p-value in (0, 1)")
     if not 0 < merge_similarity <= 1:

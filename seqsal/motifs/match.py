@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.motifs.database import load_database
@@ -164,8 +165,7 @@ def match(
             raise InputError(
                 f"motifs[{i}] is a {type(motif).__name__}; expected seqsal.motifs.Motif"
             )
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise InputError(f"top={top!r}; must be a positive integer")
+    top = check_positive_int(top, "top")
     if not 0 < alpha <= 1:
         raise InputError(f"alpha={alpha!r}; expected a level in (0, 1]")
     db = load_database(database)

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -475,8 +476,7 @@ def attribution_logo(
     matrix = _matrix(projected, "projected")
     if strand == "-":
         matrix = np.ascontiguousarray(reverse_complement(matrix))
-    if not isinstance(max_columns, (int, np.integer)) or max_columns < 1:
-        raise InputError(f"max_columns={max_columns!r}; expected a positive integer")
+    max_columns = check_positive_int(max_columns, "max_columns")
     length = matrix.shape[1]
     origin = int(origin)
     per_position = matrix.sum(axis=0)

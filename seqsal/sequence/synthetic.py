@@ -78,7 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int
+from seqsal._runtime import check_positive_int, check_seed
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.io.jaspar import check_release, fetch_jaspar
@@ -308,8 +308,7 @@ def simulate(
     if isinstance(label_threshold, bool) or not isinstance(label_threshold, (int, float)):
         raise InputError(f"label_threshold={label_threshold!r}; must be a number")
     spacer_lo, spacer_hi = _check_spacer(spacer_length)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed={seed!r}; must be a non-negative integer")
+    seed = check_seed(seed, allow_none=False)
 
     planted_motifs = load_motifs(motifs, repressors, effects=effects, jaspar_release=jaspar_release)
     longest = max((m.length for m in planted_motifs), default=0)
