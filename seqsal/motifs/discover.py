@@ -41,6 +41,7 @@ from seqsal._runtime import check_non_negative_int, check_positive_int, progress
 from seqsal.errors import InputError
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, span_above
 from seqsal.sequence.geometry import WindowGeometry, window_geometry
+from seqsal.sequence.onehot import reverse_complement, reverse_complement_codes
 from seqsal.sequence.pwm import log_odds
 
 log = logging.getLogger(__name__)
@@ -321,7 +322,7 @@ def _scan_seqlets(
     q_hi = core_end - overlap
     q_lo = np.maximum(q_lo, 0)
     q_hi = np.minimum(q_hi, data.codes.shape[1] - width)
-    lo_rev = np.ascontiguousarray(np.vstack([lo[:4][::-1, ::-1], lo[4:, ::-1]]))
+    lo_rev = np.ascontiguousarray(np.vstack([reverse_complement(lo[:4]), lo[4:, ::-1]]))
     return _best_alignment(
         data.codes,
         example.astype(np.int64),
@@ -386,7 +387,7 @@ def _similarity(a: np.ndarray, b: np.ndarray, min_overlap: float = 0.5) -> float
     if na == 0 or nb == 0:
         return 0.0
     shortest = min(a.shape[1], b.shape[1])
-    for other in (b, b[::-1, ::-1]):
+    for other in (b, b[::-1, ::-1]):  # the reverse complement as a view (no copy)
         for shift in range(-other.shape[1] + 1, a.shape[1]):
             a0, a1 = max(0, shift), min(a.shape[1], shift + other.shape[1])
             if a1 - a0 < min_overlap * shortest:
@@ -613,7 +614,7 @@ def _discover_sign(
         seed_code = int(np.argmax(weights))
         banned[seed_code] = True
         seed_fwd = _decode(seed_code, k)
-        seed_rev = (3 - seed_fwd[::-1]).astype(np.int8)
+        seed_rev = reverse_complement_codes(seed_fwd).astype(np.int8)
         # 2. gather seqlets holding the seed (<= 1 mismatch) on either strand
         windows = data.codes[ex[:, None], pos[:, None] + np.arange(k)[None, :]]
         mismatch_f = (windows != seed_fwd[None, :]).sum(axis=1)

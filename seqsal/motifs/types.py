@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from seqsal.errors import InputError
+from seqsal.sequence.onehot import reverse_complement
 from seqsal.sequence.pwm import information_content
 
 #: Default fraction of the peak per-position contribution that a position must reach to be
@@ -87,7 +88,7 @@ def span_above(
 
 
 def _rc(matrix: np.ndarray | None) -> np.ndarray | None:
-    return None if matrix is None else np.ascontiguousarray(matrix[::-1, ::-1])
+    return None if matrix is None else reverse_complement(matrix)
 
 
 @dataclasses.dataclass(eq=False)

@@ -436,15 +436,18 @@ def decode(X) -> str | list[str]:
 
 
 def reverse_complement(X):
-    """Reverse complement of one-hot DNA, as a new array (the input is left alone).
+    """Reverse complement of a ``(..., 4, L)`` array, as a new array (the input is left alone).
 
     With rows A, C, G, T the complement is the rows reversed, so this flips both the base
-    and the position axes.
+    and the position axes.  Any values work, not only one-hot: attributions of a reverse
+    complemented sequence map back to the forward strand with it, and a ``(4, w)`` PWM or CWM
+    gives the motif read on the other strand.  :func:`reverse_complement_codes` is the same
+    on codes.
 
     Parameters
     ----------
     X : np.ndarray or torch.Tensor, shape (4, L) or (n, 4, L)
-        More leading axes are fine too, e.g. shuffles ``(n, k, 4, L)``.
+        More leading axes are fine too, e.g. shuffles or references ``(n, k, 4, L)``.
 
     Returns
     -------

@@ -82,6 +82,7 @@ from seqsal._runtime import check_positive_int, check_seed
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.io.jaspar import check_release, fetch_jaspar
+from seqsal.sequence.onehot import reverse_complement, reverse_complement_codes
 from seqsal.sequence.pwm import information_content, log_odds
 
 log = logging.getLogger(__name__)
@@ -742,7 +743,7 @@ def _write_instances(codes, region_abs, instances, motifs, min_relative_score, r
             )
         for inst, seq in zip(members, sampled, strict=True):
             inst.sequence = seq
-            plus = seq if inst.strand == "+" else (3 - seq)[::-1]
+            plus = seq if inst.strand == "+" else reverse_complement_codes(seq)
             start = region_abs[inst.region] + inst.offset
             codes[start : start + motif.length] = plus
 
@@ -769,8 +770,7 @@ def _clean_background(codes, region_abs, region_length, instances, motifs, min_r
         log_odds = _log_odds(motif.ppm, background)
         low, high = log_odds.min(axis=0).sum(), log_odds.max(axis=0).sum()
         floor = low + min_relative_score * (high - low)
-        # the reverse strand: complement (code 3 - b) and reversed columns
-        for matrix in (log_odds, log_odds[::-1, ::-1]):
+        for matrix in (log_odds, reverse_complement(log_odds)):  # both strands
             scorers.append((np.ascontiguousarray(matrix), floor))
     changed = 0
     for _ in range(100):
