@@ -312,8 +312,8 @@ def gradcam(
                 # Channels-last is safe here, unlike for input gradients: layers below
                 # ``layer`` run forward only, and the map uses the layer's gradient only
                 # through its spatial mean, which a different winner at a max-pool tie above
-                # it leaves as is.  Not split over the cores (seqsal._runtime.sharding):
-                # measured slower here.
+                # it leaves as is.  Not split over the cores (seqsal._runtime.sharding), which
+                # is slower for this pass.
                 with channels_last(model), fast_kernels(model):
                     for start in bar:
                         pieces.append(cam_rows(X[start : start + rows].to(dev)).cpu())

@@ -7,8 +7,8 @@ a collection and taxonomic group to annotate against, and the simulator
 probabilities (with or without a pseudocount) is the caller's choice.
 
 The sqlite file is read with a few bulk queries rather than through pyjaspar's ``jaspardb``,
-which builds one Biopython object per matrix (seconds for a whole collection); the selection
-rules are pyjaspar's, and tests/test_motifs_match.py checks that both agree.
+which builds one Biopython object per matrix, slow for a whole collection; the selection
+rules are pyjaspar's, and tests/test_io_jaspar.py checks that both agree.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class JasparMatrix(NamedTuple):
 
 
 def jaspar_releases() -> list[str]:
-    """The JASPAR releases shipped in the installed pyjaspar (e.g. ``JASPAR2014``..``JASPAR2026``)."""
+    """The JASPAR releases the installed pyjaspar ships (``JASPAR2014``..``JASPAR2026``)."""
     import pyjaspar
 
     return sorted(pyjaspar.jaspar_releases)
@@ -182,8 +182,10 @@ def fetch_jaspar(release: str, matrix_ids: Sequence[str]) -> list[JasparMatrix |
                 except ValueError:
                     rows.append(None)
                     continue
-                query = "SELECT ID, BASE_ID, VERSION, NAME FROM MATRIX WHERE BASE_ID = ? AND VERSION = ?"
-                found = conn.execute(query, (base_id, number)).fetchone()
+                found = conn.execute(
+                    "SELECT ID, BASE_ID, VERSION, NAME FROM MATRIX WHERE BASE_ID = ? AND VERSION = ?",
+                    (base_id, number),
+                ).fetchone()
             else:
                 found = conn.execute(
                     "SELECT ID, BASE_ID, VERSION, NAME FROM MATRIX WHERE BASE_ID = ? "

@@ -64,9 +64,9 @@ def load_jaspar(
     """Load JASPAR matrices from the sqlite files that ship inside pyjaspar (no network).
 
     The latest version of each matrix is returned (JASPAR's own rule, as pyjaspar's
-    ``fetch_motifs`` applies it).  Loaded once per process per selection (about 0.2 s for
-    the 1,019 JASPAR2026 CORE vertebrate matrices) and cached; callers get a fresh list of
-    the same Motif objects (treat them as read-only).
+    ``fetch_motifs`` applies it).  Loaded once per process per selection
+    (:func:`seqsal.io.jaspar.read_jaspar`) and cached; callers get a fresh list of the same
+    Motif objects (treat them as read-only).
 
     Parameters
     ----------

@@ -115,7 +115,8 @@ def render(fig, format: str = "png", *, dpi: int = 100) -> bytes:
     ----------
     fig : matplotlib.figure.Figure
     format : {"png", "svg"}, default "png"
-        PNG is 4-6x smaller than SVG for logos (every letter is a path in SVG); SVG scales.
+        PNG is several times smaller than SVG for logos (every letter is a path in SVG); SVG
+        scales.
     dpi : int, default 100
         Resolution of PNG output.
     """
@@ -154,7 +155,7 @@ def _style_axis(ax, *, ylabel: str | None = None, xticks: bool = True) -> None:
 
 
 #: Letters shorter than this fraction of the logo's height are not drawn: below a pixel at
-#: any usual size, and each letter costs logomaker about 10 ms.
+#: any usual size, and drawing letters is most of what a logo costs (docs/benchmarks.md).
 MIN_LETTER_FRACTION = 0.005
 
 
