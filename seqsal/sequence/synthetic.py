@@ -387,7 +387,7 @@ def simulate(
             )
 
     background = _stationary(_transition_matrix())
-    scorers = [_log_odds(m.ppm, background) for m in planted_motifs]
+    scorers = [_log_odds_matrix(m.ppm, background) for m in planted_motifs]
     n_instances = {m.matrix_id: 0 for m in planted_motifs}
     with atomic_open(paths["planted.bed"]) as handle:
         handle.write(
@@ -723,7 +723,7 @@ def _write_instances(codes, region_abs, instances, motifs, min_relative_score, r
         if not members:
             continue
         cumulative = np.cumsum(motif.ppm, axis=0)[:3]  # (3, w)
-        log_odds = _log_odds(motif.ppm, background)
+        log_odds = _log_odds_matrix(motif.ppm, background)
         low, high = log_odds.min(axis=0).sum(), log_odds.max(axis=0).sum()
         floor = low + min_relative_score * (high - low)
         columns = np.arange(motif.length)
@@ -767,7 +767,7 @@ def _clean_background(codes, region_abs, region_length, instances, motifs, min_r
     taken = np.cumsum(planted, axis=1)  # taken[:, j] = planted bases before j
     scorers = []
     for motif in motifs:
-        log_odds = _log_odds(motif.ppm, background)
+        log_odds = _log_odds_matrix(motif.ppm, background)
         low, high = log_odds.min(axis=0).sum(), log_odds.max(axis=0).sum()
         floor = low + min_relative_score * (high - low)
         for matrix in (log_odds, reverse_complement(log_odds)):  # both strands
@@ -828,7 +828,7 @@ def _soft_mask(text: np.ndarray, codes: np.ndarray, fraction: float, rng) -> Non
     text[lower] += 32
 
 
-def _log_odds(ppm: np.ndarray, background: np.ndarray) -> np.ndarray:
+def _log_odds_matrix(ppm: np.ndarray, background: np.ndarray) -> np.ndarray:
     """The PWM planted sites are scored with: 0.01 background-spread pseudo-sites."""
     return log_odds(ppm, background, pseudocount=0.01, column_total=1.0)
 
