@@ -107,6 +107,7 @@ def _seeded_calls():
     from seqsal.attribution.smoothgrad import smoothgrad_noise
     from seqsal.evaluate.faithfulness import attribution_ranks
     from seqsal.evaluate.sanity import layer_seed
+    from seqsal.image import demo_images, image_references
     from seqsal.models.zoo import build
     from seqsal.sequence.shuffle import dinucleotide_shuffle
 
@@ -129,6 +130,8 @@ def _seeded_calls():
         "build": lambda seed: build("cnn", input_length=20, n_targets=1, seed=seed),
         "dinucleotide_shuffle": lambda seed: dinucleotide_shuffle(X.numpy(), seed=seed),
         "torch_seed": lambda seed: torch_seed(seed).__enter__(),
+        "image_references": lambda seed: image_references(np.zeros((1, 1, 4, 4)), seed=seed),
+        "demo_images": lambda seed: demo_images(1, size=8, seed=seed),
     }
 
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import check_non_negative_int, check_positive_int, rng
+from seqsal._runtime import check_non_negative_int, check_positive_int, check_seed, rng
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.models.load import load_model
@@ -444,6 +444,7 @@ def call_candidates(
             raise InputError(f"{name}={value!r}; expected a number between 0 and 1 (exclusive)")
     if top is not None:
         top = check_positive_int(top, "top")
+    check_seed(seed)
     if fdr is not None and (model is None or genome is None):
         raise InputError("fdr needs the model and the genome (to score shuffled windows)")
     strand = infer_strand(table) if strand is None else check_strand(strand)
