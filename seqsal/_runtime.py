@@ -309,15 +309,26 @@ class _SilentBar:
     set_description_str = reset = _nothing
 
 
+def check_seed(seed, name: str = "seed", *, allow_none: bool = True) -> int | None:
+    """Return ``seed`` as an int (or None), or raise an InputError naming ``name``.
+
+    Every library function that takes a seed checks it here, so a seed means the same
+    everywhere: a non-negative integer (numpy integers too, not bools or floats) or, where
+    ``allow_none``, None for fresh entropy (not reproducible).
+    """
+    if seed is None and allow_none:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        wanted = "a non-negative integer or None" if allow_none else "a non-negative integer"
+        raise InputError(f"{name}={seed!r}; must be {wanted}")
+    return int(seed)
+
+
 def rng(seed) -> np.random.Generator:
-    """A numpy Generator from ``seed`` (int, None or an existing Generator)."""
+    """A numpy Generator from ``seed`` (see :func:`check_seed`, or an existing Generator)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-    ):
-        raise InputError(f"seed={seed!r}; must be a non-negative integer or None")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 @contextlib.contextmanager
@@ -329,6 +340,7 @@ def torch_seed(seed):
     """
     import torch
 
+    seed = check_seed(seed)
     if seed is None:
         yield
         return
@@ -336,8 +348,8 @@ def torch_seed(seed):
     py_state = random.getstate()
     cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     try:
-        torch.manual_seed(int(seed))
-        random.seed(int(seed))
+        torch.manual_seed(seed)
+        random.seed(seed)
         yield
     finally:
         torch.random.set_rng_state(cpu_state)

@@ -23,7 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from seqsal.errors import InputError, ModelError
+from seqsal.errors import InputError, ModelError, first_line
+from seqsal.sequence.onehot import reverse_complement, reverse_complement_codes
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +79,6 @@ def as_onehot(X, name: str = "X"):
     if isinstance(X, np.ndarray):
         X = torch.from_numpy(np.ascontiguousarray(X))
     return X.detach().to(device="cpu", dtype=torch.float32)
-
-
-def reverse_complement(A):
-    """Reverse complement of a ``(..., 4, L)`` array or tensor (bases and positions flipped).
-
-    Unlike :func:`seqsal.sequence.onehot.reverse_complement` it accepts any values and any
-    leading axes (references ``(n, k, 4, L)``, attributions), so attributions of a reverse
-    complemented sequence map back to the forward strand with it.
-    """
-    if isinstance(A, np.ndarray):
-        return np.ascontiguousarray(A[..., ::-1, ::-1])
-    import torch
-
-    return torch.flip(A, dims=(-2, -1))
 
 
 def correct_gradients(G):
@@ -179,7 +166,7 @@ def shuffled_references(X, k: int = DEFAULT_SHUFFLES, *, seed=None) -> np.ndarra
 
     X = X.numpy() if hasattr(X, "numpy") else np.asarray(X)
     codes = codes_from_onehot(X).astype(np.int16)
-    rc_codes = np.where(codes == 4, 4, 3 - codes)[:, ::-1]
+    rc_codes = reverse_complement_codes(codes)
     # first differing position decides which strand is canonical
     differs = codes != rc_codes
     first = np.argmax(differs, axis=1)
@@ -732,11 +719,8 @@ def attribute_to_store(
                         **kwargs,
                     )
                 except RuntimeError as err:  # a model that cannot take these windows
-                    message = (
-                        str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                    )
                     raise ModelError(
-                        f"the model failed on windows of {length} bp: {message}"
+                        f"the model failed on windows of {length} bp: {first_line(err)}"
                     ) from err
                 store.append(
                     X,
@@ -768,7 +752,6 @@ __all__ = [
     "hypothetical_from_ig",
     "ism",
     "parse_baseline",
-    "reverse_complement",
     "shuffled_references",
     "zero_n_columns",
 ]

@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqsal._runtime import check_seed
 from seqsal.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def demo_images(n: int = 10, *, size: int = 32, colour: bool = False, seed: int 
 
     from seqsal.models.images import digits_dataset
 
+    seed = check_seed(seed, allow_none=False)
     data = digits_dataset(size, seed=seed)
     chosen = []
     for k in range(n):  # one digit of each class in turn
@@ -285,6 +287,7 @@ def image_references(X, baseline: str = "black", *, mean=None, std=None, seed=0)
     """
     from seqsal.attribution.baselines import gaussian_blur, noise_baseline
 
+    check_seed(seed)
     if baseline == "black":
         return black_image(X.shape[1], mean=mean, std=std)
     if baseline == "blur":

@@ -12,10 +12,10 @@ from seqsal.dna import (
     attribute_dna,
     correct_gradients,
     ism,
-    reverse_complement,
     shuffled_references,
 )
 from seqsal.errors import InputError
+from seqsal.sequence.onehot import reverse_complement
 
 LENGTH = 24
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqsal._runtime import batch_slices, model_on, progress_enabled, rng, torch_seed
+from seqsal._runtime import batch_slices, check_seed, model_on, progress_enabled, rng, torch_seed
 from seqsal.errors import InputError
 
 
@@ -84,6 +84,64 @@ def test_rng_rejects_bad_seed_and_is_deterministic():
     assert np.array_equal(rng(5).integers(0, 100, 10), rng(5).integers(0, 100, 10))
     with pytest.raises(InputError, match="seed"):
         rng(-1)
+
+
+def test_check_seed_accepts_non_negative_integers_and_names_the_argument():
+    assert check_seed(0) == 0 and check_seed(np.int64(7)) == 7 and check_seed(None) is None
+    assert type(check_seed(np.uint32(3))) is int
+    with pytest.raises(InputError, match=r"^seed=None; must be a non-negative integer$"):
+        check_seed(None, allow_none=False)
+    for bad in (-1, 1.5, 2.0, True, "3", np.random.default_rng(0)):
+        with pytest.raises(InputError, match=r"; must be a non-negative integer or None$"):
+            check_seed(bad)
+    with pytest.raises(InputError, match=r"^layer_seed=-2; must be a non-negative integer$"):
+        check_seed(-2, "layer_seed", allow_none=False)
+
+
+def _seeded_calls():
+    """Every library function that takes a seed, called with one (a tiny valid input)."""
+    from seqsal.attribution import grad_x_input, integrated_gradients, saliency, smoothgrad
+    from seqsal.attribution.baselines import noise_baseline
+    from seqsal.attribution.cam import gradcam
+    from seqsal.attribution.perturbation import occlusion
+    from seqsal.attribution.smoothgrad import smoothgrad_noise
+    from seqsal.evaluate.faithfulness import attribution_ranks
+    from seqsal.evaluate.sanity import layer_seed
+    from seqsal.image import demo_images, image_references
+    from seqsal.models.zoo import build
+    from seqsal.sequence.shuffle import dinucleotide_shuffle
+
+    model = torch.nn.Sequential(
+        torch.nn.Conv1d(4, 2, 3), torch.nn.Flatten(), torch.nn.LazyLinear(1)
+    )
+    X = torch.eye(4)[torch.arange(12) % 4].T.reshape(1, 4, 12).contiguous()
+    model(X)
+    return {
+        "saliency": lambda seed: saliency(model, X, seed=seed),
+        "grad_x_input": lambda seed: grad_x_input(model, X, seed=seed),
+        "integrated_gradients": lambda seed: integrated_gradients(model, X, steps=2, seed=seed),
+        "smoothgrad": lambda seed: smoothgrad(model, X, n_samples=2, seed=seed),
+        "smoothgrad_noise": lambda seed: smoothgrad_noise(X, n_samples=2, seed=seed),
+        "noise_baseline": lambda seed: noise_baseline(X, seed=seed),
+        "occlusion": lambda seed: occlusion(model, X, window=2, seed=seed),
+        "gradcam": lambda seed: gradcam(model, X, layer="0", seed=seed),
+        "attribution_ranks": lambda seed: attribution_ranks(np.ones((1, 5)), 2, seed),
+        "layer_seed": lambda seed: layer_seed(seed, 0),
+        "build": lambda seed: build("cnn", input_length=20, n_targets=1, seed=seed),
+        "dinucleotide_shuffle": lambda seed: dinucleotide_shuffle(X.numpy(), seed=seed),
+        "torch_seed": lambda seed: torch_seed(seed).__enter__(),
+        "image_references": lambda seed: image_references(np.zeros((1, 1, 4, 4)), seed=seed),
+        "demo_images": lambda seed: demo_images(1, size=8, seed=seed),
+    }
+
+
+@pytest.mark.parametrize("name", list(_seeded_calls()))
+def test_every_seeded_function_checks_its_seed_the_same_way(name):
+    call = _seeded_calls()[name]
+    call(3)  # a good seed runs
+    for bad in (-1, 1.5, True):
+        with pytest.raises(InputError, match=r"^seed=.*; must be a non-negative integer"):
+            call(bad)
 
 
 def test_progress_is_off_when_not_a_terminal(capsys):

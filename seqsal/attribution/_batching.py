@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Default memory budget for one model call (bytes) on a CPU: 64 MiB.  CPU throughput peaks with
-#: batches that stay in cache (measured on the zoo CNN: 64-row batches beat 256-row ones), and
-#: the per-call Python overhead is already small at that size.
+#: batches that stay in cache (on the zoo CNN, tens of rows beat hundreds), and the per-call
+#: Python overhead is already small at that size.
 DEFAULT_MAX_MEMORY_CPU = 64 * 2**20
 
 #: Default memory budget on an accelerator: 1 GiB; large batches keep a GPU busy.

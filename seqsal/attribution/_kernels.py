@@ -15,10 +15,10 @@ too.  :func:`fast_kernels` replaces, for the duration of a block:
 Image CNNs on a CPU pool 2 x 2 (``nn.MaxPool2d(2)``), where PyTorch's NCHW kernel branches on
 every value: an eligible ``nn.MaxPool2d`` (and the ``nn.ReLU`` right before it) is replaced
 in the same way by the branch-free numba kernels of ``seqsal.attribution._pool2d_kernels``
-(ReLU + pool of a 64 x 16 x 32 x 32 batch on one core, forward and backward: 1.7 ms against
-7.6 ms).  An input that is not a contiguous float32 CPU tensor with even height and width,
-or that holds a NaN or an infinity, goes through PyTorch's own modules; so do the first
-33 million values a process pools, before numba is imported (``_NUMBA_AFTER_VALUES``).
+(several times faster; docs/benchmarks.md has the timings).  An input that is not a
+contiguous float32 CPU tensor with even height and width, or that holds a NaN or an
+infinity, goes through PyTorch's own modules; so do the first 33 million values a process
+pools, before numba is imported (``_NUMBA_AFTER_VALUES``).
 
 Values, argmax on ties (the first maximum) and gradients are identical to the unpatched model;
 modules with hooks are never touched.  Everything is restored in ``finally``.
@@ -74,9 +74,9 @@ def _pool_function() -> Any:
     return PoolMax
 
 
-#: Values a process pools with PyTorch's kernel before the 2-D pools import numba (about 0.4 s
-#: once per process, kernels cached on disk; PyTorch pools these values in about as long): a
-#: few images are done before the import would pay for itself.  Once numba is loaded every
+#: Values a process pools with PyTorch's kernel before the 2-D pools import numba (once per
+#: process, kernels cached on disk; PyTorch pools this many values in about the time the
+#: import takes): a few images are done before the import would pay for itself.  Once numba is loaded every
 #: eligible pool uses the kernels.  The results are the same either way.
 _NUMBA_AFTER_VALUES = 1 << 25
 _POOL2D_MODULE = "seqsal.attribution._pool2d_kernels"

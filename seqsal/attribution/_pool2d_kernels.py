@@ -1,12 +1,13 @@
 """numba kernels of the 2 x 2 max pool that :func:`seqsal.attribution._kernels.fast_kernels`
 swaps in for image models, in their own module so that importing seqsal never imports numba
-(about 0.4 s in a fresh process): it is imported once a process has pooled enough values to
-pay for it (``seqsal.attribution._kernels._NUMBA_AFTER_VALUES``).
+(a start-up cost): it is imported once a process has pooled enough values to pay for it
+(``seqsal.attribution._kernels._NUMBA_AFTER_VALUES``).
 
 PyTorch's CPU ``max_pool2d_with_indices`` on the default (NCHW) layout takes a branch per
-value, which the processor mispredicts on real data: 5.6 ms for a 64 x 16 x 32 x 32 batch on
-one core, more than the convolution before it.  These loops choose with selects, which LLVM
-vectorises: 0.6 ms forward (values and a 2-bit winner code) and 0.5 ms backward.
+value, which the processor mispredicts on real data, so the pool can cost more than the
+convolution before it.  These loops choose with selects, which LLVM vectorises; the forward
+writes the values and a 2-bit winner code, the backward reads the code.  docs/benchmarks.md
+has the timings.
 
 Both follow PyTorch on finite values: the window is read row by row and a value wins only
 when strictly greater, so a tie goes to the first maximum, and the gradient goes there.  A
@@ -68,7 +69,7 @@ def pool2_backward(grad: np.ndarray, code: np.ndarray, grad_x: np.ndarray) -> No
     zero fill needed).
 
     ``grad`` and ``grad_x`` are float32 arrays passed as int32 views: integer selects
-    vectorise where float ones stay scalar (measured 2-6x slower).  PyTorch adds the
+    vectorise where float ones stay scalar (several times slower).  PyTorch adds the
     gradient into zeros, which turns a -0.0 into +0.0; the mask on ``v != -0.0`` does the
     same.
     """

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from seqsal._runtime import model_on, progress_bar
+from seqsal._runtime import check_seed, model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import channels_last, fast_kernels
 from seqsal.attribution._targets import resolve_targets
@@ -205,7 +205,7 @@ def gradcam(
         model without one raises ModelError).  An unknown name raises InputError listing the
         convolutional layers; so does a TorchScript layer that is not a convolution.
     target, target_names, batch_size, device, progress, max_memory
-        As in :func:`seqsal.attribution.saliency`; ``seed`` is unused.
+        As in :func:`seqsal.attribution.saliency`; ``seed`` is checked but unused.
     relu : bool, default True
         Keep only positive evidence, as in the paper.
     upsample : bool, default True
@@ -220,7 +220,7 @@ def gradcam(
     import torch
     import torch.nn.functional as F
 
-    del seed
+    check_seed(seed)  # no random step; checked as every method checks it
     X = as_input(X)
     module = get_layer(model, layer)
     scripted = _is_script(module)
@@ -312,8 +312,8 @@ def gradcam(
                 # Channels-last is safe here, unlike for input gradients: layers below
                 # ``layer`` run forward only, and the map uses the layer's gradient only
                 # through its spatial mean, which a different winner at a max-pool tie above
-                # it leaves as is.  Not split over the cores (seqsal._runtime.sharding):
-                # measured slower here.
+                # it leaves as is.  Not split over the cores (seqsal._runtime.sharding), which
+                # is slower for this pass.
                 with channels_last(model), fast_kernels(model):
                     for start in bar:
                         pieces.append(cam_rows(X[start : start + rows].to(dev)).cpu())

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from seqsal._runtime import map_shards, model_on, progress_bar, sharding
+from seqsal._runtime import check_seed, map_shards, model_on, progress_bar, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import fast_kernels
 from seqsal.attribution._targets import TargetLike, Targets, resolve_targets
@@ -142,7 +142,8 @@ def saliency(
     progress : bool, optional
         Progress bar; None shows it only on a terminal.
     seed : int, optional
-        Unused (the method is deterministic); accepted so every method has one signature.
+        Checked (a non-negative integer or None) but unused: the method is deterministic;
+        accepted so every method has one signature.
     max_memory : int, optional
         Bytes per model call when ``batch_size`` is None (default 64 MiB on a CPU, 1 GiB on
         an accelerator).
@@ -151,7 +152,7 @@ def saliency(
     -------
     torch.Tensor, float32 on CPU, shape (n, ...), or (n_targets, n, ...) for a list target.
     """
-    del seed
+    check_seed(seed)  # no random step; checked as every method checks it
     grads = input_gradients(
         model,
         X,
@@ -183,7 +184,7 @@ def grad_x_input(
     for a nonlinear one it is a local approximation at the cost of one gradient.  Same
     parameters and return shape as :func:`saliency`.
     """
-    del seed
+    check_seed(seed)  # no random step; checked as every method checks it
     X = as_input(X)
     grads = input_gradients(
         model,

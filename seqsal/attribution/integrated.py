@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from seqsal._runtime import model_on, progress_bar
+from seqsal._runtime import check_positive_int, check_seed, model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import fast_kernels
 from seqsal.attribution._targets import TargetLike, Targets, resolve_targets
@@ -78,8 +78,7 @@ def integration_points(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tenso
 
     if rule not in RULES:
         raise InputError(f"rule={rule!r}; expected one of {list(RULES)}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise InputError(f"steps={steps!r}; must be a positive integer")
+    steps = check_positive_int(steps, "steps")
     n = int(steps)
     alphas: Sequence[float] | np.ndarray
     weights: Sequence[float] | np.ndarray
@@ -148,7 +147,7 @@ def integrated_gradients(
         Rows per model call, one row being one (example, reference, step); None chooses it
         from ``max_memory``.  Results do not depend on it.
     device, progress, seed, max_memory
-        As in :func:`seqsal.attribution.saliency`; ``seed`` is unused (deterministic).
+        As in :func:`seqsal.attribution.saliency`; ``seed`` is checked but unused (deterministic).
     reuse_first_layer : bool, default True
         Evaluate an affine first layer once per reference instead of once per step when the
         model allows it (see the module docstring); False always runs the full model per step.
@@ -161,7 +160,7 @@ def integrated_gradients(
     """
     import torch
 
-    del seed
+    check_seed(seed)  # no random step; checked as every method checks it
     X = as_input(X)
     alphas, weights = integration_points(rule, steps)
     targets = resolve_targets(target, model=model, target_names=target_names)

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int, map_shards, model_on, progress_bar, sharding
+from seqsal._runtime import (
+    check_positive_int,
+    check_seed,
+    map_shards,
+    model_on,
+    progress_bar,
+    sharding,
+)
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import channels_last
 from seqsal.attribution._targets import TargetLike, resolve_targets
@@ -215,7 +222,7 @@ def occlusion(
     baseline : float or array, default 0.0
         Replacement value: a number, or an array broadcastable to X's shape ``(n, ...)``.
     target, target_names, batch_size, device, progress, max_memory
-        As in :func:`seqsal.attribution.saliency`; ``seed`` is unused.
+        As in :func:`seqsal.attribution.saliency`; ``seed`` is checked but unused.
 
     Returns
     -------
@@ -223,7 +230,7 @@ def occlusion(
     """
     import torch
 
-    del seed
+    check_seed(seed)  # no random step; checked as every method checks it
     X = as_input(X)
     feature_shape = tuple(X.shape[1:])
     window, stride, starts = occlusion_windows(feature_shape, window, stride)

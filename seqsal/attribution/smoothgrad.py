@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int, model_on, progress_bar, rng, sharding
+from seqsal._runtime import check_positive_int, check_seed, model_on, progress_bar, rng, sharding
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._targets import TargetLike, resolve_targets
 from seqsal.attribution.gradients import saliency
@@ -64,9 +64,8 @@ def smoothgrad_noise(
         raise InputError(
             f"noise={noise!r}; expected a non-negative fraction of the input range, e.g. 0.15"
         )
-    base = int(rng(seed).integers(2**62)) if seed is None else int(seed)
-    if base < 0:
-        raise InputError(f"seed={seed!r}; must be a non-negative integer or None")
+    seed = check_seed(seed)
+    base = int(rng(None).integers(2**62)) if seed is None else seed
     flat = X.reshape(X.shape[0], -1)
     scale = (flat.max(dim=1).values - flat.min(dim=1).values) * float(noise)
     out = torch.empty((X.shape[0], n_samples, *X.shape[1:]), dtype=torch.float32)

@@ -6,6 +6,7 @@
 * :mod:`~seqsal.evaluate.sanity`: the model parameter randomisation test (Adebayo et al.
   2018), cascading and independent, compared by Spearman correlation and SSIM.
 
+``spearman`` is :func:`seqsal.stats.spearman`, the rank correlation the sanity tables use.
 See ``docs/evaluate.md``.
 """
 
@@ -26,10 +27,10 @@ from seqsal.evaluate.sanity import (
     parameter_randomization,
     randomizable_layers,
     randomize_layer,
-    spearman,
     ssim,
     summarize,
 )
+from seqsal.stats import spearman
 
 __all__ = [
     "METHOD_NAMES",

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqsal._runtime import check_non_negative_int, check_positive_int, model_on, rng
+from seqsal._runtime import check_non_negative_int, check_positive_int, check_seed, model_on, rng
 from seqsal.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
@@ -337,6 +337,7 @@ def attribution_ranks(scores, n_random: int, seed, keys=None) -> np.ndarray:
     -------
     np.ndarray of int32, shape (n, 1 + n_random, F)
     """
+    seed = check_seed(seed)
     n, n_features = scores.shape
     ranks = np.empty((n, 1 + n_random, n_features), dtype=np.int32)
     order = np.argsort(-scores, axis=1, kind="stable")
@@ -346,9 +347,9 @@ def attribution_ranks(scores, n_random: int, seed, keys=None) -> np.ndarray:
     if n_random == 0:
         return ranks
     keys = np.arange(n) if keys is None else np.asarray(keys)
-    fresh = rng(seed) if seed is None else None
+    fresh = rng(None) if seed is None else None
     for i in range(n):
-        generator = fresh or np.random.default_rng([int(seed), int(keys[i]), 0xDE1])
+        generator = fresh or np.random.default_rng([seed, int(keys[i]), 0xDE1])
         for r in range(n_random):
             ranks[i, 1 + r] = generator.permutation(n_features)
     return ranks

@@ -31,9 +31,10 @@ import logging
 
 import numpy as np
 
-from seqsal._runtime import progress_bar, torch_seed
+from seqsal._runtime import check_seed, progress_bar, torch_seed
 from seqsal.attribution.methods import METHODS, attribute
 from seqsal.errors import InputError
+from seqsal.stats import spearman
 
 log = logging.getLogger(__name__)
 
@@ -112,23 +113,6 @@ def ssim(a, b, *, data_range: float, win_size: int = 7, channel_axis=None) -> fl
     )
     pad = (win_size - 1) // 2
     return float(S[tuple(slice(pad, d - pad) for d in S.shape)].mean(dtype=np.float64))
-
-
-def spearman(a, b) -> float:
-    """Spearman rank correlation of two arrays (flattened; ties get average ranks).
-
-    NaN when either is constant.
-    """
-    from scipy.stats import rankdata
-
-    ra = rankdata(np.asarray(a, dtype=np.float64).reshape(-1))
-    rb = rankdata(np.asarray(b, dtype=np.float64).reshape(-1))
-    ra -= ra.mean()
-    rb -= rb.mean()
-    denominator = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    if denominator == 0:
-        return float("nan")
-    return float(np.clip((ra * rb).sum() / denominator, -1.0, 1.0))
 
 
 def _unit_abs(map_):
@@ -256,9 +240,7 @@ def layer_seed(seed, index: int) -> int:
     Derived through ``numpy.random.SeedSequence`` rather than ``seed + index``, so that a model
     built right after ``torch.manual_seed(seed)`` does not get its own initial weights back.
     """
-    from seqsal._runtime import check_non_negative_int
-
-    seed = check_non_negative_int(seed, "seed")
+    seed = check_seed(seed, allow_none=False)
     state = np.random.SeedSequence([seed, int(index), 0x5A11]).generate_state(1, dtype=np.uint64)
     return int(state[0] >> 1)
 

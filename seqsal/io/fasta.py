@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 
@@ -326,8 +327,7 @@ def write_fasta(
     int
         Number of records written.
     """
-    if isinstance(line_width, bool) or not isinstance(line_width, int) or line_width < 1:
-        raise InputError(f"line_width={line_width!r}; must be a positive integer")
+    line_width = check_positive_int(line_width, "line_width")
     n = 0
     with atomic_open(path, "w", newline="\n") as handle:
         for name, seq in records:

@@ -32,7 +32,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from seqsal.errors import InputError
+from seqsal.errors import InputError, first_line
 from seqsal.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -152,10 +152,7 @@ def _decode(
             "not an image Pillow can read (expected PNG, JPEG or TIFF)", path=path
         ) from err
     except (OSError, ValueError, SyntaxError) as err:
-        text = str(err).strip().splitlines()
-        raise InputError(
-            f"cannot read image: {text[0] if text else type(err).__name__}", path=path
-        ) from err
+        raise InputError(f"cannot read image: {first_line(err)}", path=path) from err
     array = array / scale if scale != 1.0 else array
     if array.ndim == 2:
         array = np.repeat(array[None], repeat, axis=0)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqsal._runtime import check_positive_int, model_on, rng
+from seqsal._runtime import check_positive_int, check_seed, model_on, rng
 from seqsal.errors import InputError, ModelError
 from seqsal.models.files import IMAGE_KIND, check_output_folder, image_normalisation
 from seqsal.models.load import LoadedModel, check_model, read_model, save_model
@@ -238,8 +238,7 @@ def train_image_classifier(
         )
     if arch not in IMAGE_ARCHITECTURES:
         raise InputError(f"arch={arch!r}; expected one of {', '.join(IMAGE_ARCHITECTURES)}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed={seed!r}; must be a non-negative integer")
+    check_seed(seed, allow_none=False)
     val_fraction = _check_fraction(val_fraction, "val_fraction")
     test_fraction = _check_fraction(test_fraction, "test_fraction")
     if val_fraction + test_fraction >= 1:

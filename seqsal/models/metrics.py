@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from seqsal.stats import spearman as _spearman
+
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray] | None:
     """The two vectors as float64, or None where a correlation is undefined."""
@@ -38,14 +40,12 @@ def pearson(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Spearman rank correlation, ties ranked by their average (``scipy.stats.spearmanr``).
+    """Spearman rank correlation, ties ranked by their average (:func:`seqsal.stats.spearman`).
 
     NaN when either is constant, holds a non-finite value, or n < 2.
     """
-    from scipy.stats import spearmanr
-
     pair = _pair(y_true, y_pred)
-    return math.nan if pair is None else float(spearmanr(*pair).statistic)
+    return math.nan if pair is None else _spearman(*pair)
 
 
 def auroc(y_true: np.ndarray, score: np.ndarray) -> float:

@@ -48,6 +48,7 @@ from seqsal import __version__
 from seqsal._runtime import (
     check_non_negative_int,
     check_positive_int,
+    check_seed,
     model_on,
     progress_bar,
     resolve_device,
@@ -545,8 +546,7 @@ def train(
         raise InputError(f"task={task!r}; expected one of {', '.join(TASKS)}")
     if arch not in ARCHITECTURES:
         raise InputError(f"arch={arch!r}; expected one of {', '.join(sorted(ARCHITECTURES))}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed={seed!r}; must be a non-negative integer")
+    check_seed(seed, allow_none=False)
     resolve_device(device)
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
         check_positive_int(value, name)

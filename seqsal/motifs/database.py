@@ -8,7 +8,6 @@ minus infinity) while a matrix from thousands of sites is unchanged to 4 decimal
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqsal.errors import InputError
+from seqsal.io.jaspar import check_release, read_jaspar
 from seqsal.motifs.types import Motif
 
 log = logging.getLogger(__name__)
@@ -29,13 +29,6 @@ DEFAULT_TAX_GROUP = "vertebrates"
 JASPAR_PSEUDOCOUNT = 1.0
 
 
-def jaspar_releases() -> list[str]:
-    """The JASPAR releases shipped in the installed pyjaspar (e.g. ``JASPAR2014``..``JASPAR2026``)."""
-    import pyjaspar
-
-    return sorted(pyjaspar.jaspar_releases)
-
-
 def counts_to_ppm(counts: np.ndarray, pseudocount: float = JASPAR_PSEUDOCOUNT) -> np.ndarray:
     """Counts (4, w) -> probabilities (4, w): ``(counts + pseudocount / 4) / (column sum + pseudocount)``."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -43,90 +36,21 @@ def counts_to_ppm(counts: np.ndarray, pseudocount: float = JASPAR_PSEUDOCOUNT) -
     return padded / padded.sum(axis=0, keepdims=True)
 
 
-def _jaspar_records(release: str, collection: str, tax_group: str | None) -> list[dict]:
-    """Read the selected matrices from pyjaspar's bundled sqlite file with a few bulk queries.
-
-    The selection is pyjaspar's ``fetch_motifs`` rule (collection and taxonomic group,
-    case-insensitive; of each base id only the latest version in the whole release), read
-    without building one Biopython object per matrix, which takes ~4 s for JASPAR2026's
-    vertebrates against ~0.1 s here.  tests/test_motifs_match.py checks that both agree.
-    """
-    import sqlite3
-
-    import pyjaspar
-    from pyjaspar.utils import get_jaspardb_path
-
-    db_path = get_jaspardb_path(pyjaspar.jaspar_releases[release])
-    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        everything = conn.execute(
-            "SELECT ID, BASE_ID, VERSION, COLLECTION, NAME FROM MATRIX ORDER BY ID"
-        ).fetchall()
-        latest: dict[str, int] = {}
-        for _, base_id, version, _, _ in everything:
-            latest[base_id] = max(latest.get(base_id, version), version)
-        if tax_group is not None:
-            in_group = {
-                row[0]
-                for row in conn.execute(
-                    "SELECT ID FROM MATRIX_ANNOTATION WHERE TAG = 'tax_group' AND lower(VAL) = ?",
-                    (tax_group.lower(),),
-                )
-            }
-        matrices = [
-            (matrix, base_id, version, name)
-            for matrix, base_id, version, coll, name in everything
-            if str(coll).upper() == collection.upper()
-            and version == latest[base_id]
-            and (tax_group is None or matrix in in_group)
-        ]
-        ids = [row[0] for row in matrices]
-        counts: dict[int, dict[str, dict[int, float]]] = {i: {b: {} for b in "ACGT"} for i in ids}
-        annotations: dict[int, dict[str, list[str]]] = {i: {"family": [], "class": []} for i in ids}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk : chunk + 500]
-            marks = ",".join("?" * len(part))
-            for matrix, base, col, value in conn.execute(
-                f"SELECT ID, row, col, val FROM MATRIX_DATA WHERE ID IN ({marks})", part
-            ):
-                counts[matrix][base.upper()][int(col)] = float(value)
-            for matrix, tag, value in conn.execute(
-                f"SELECT ID, TAG, VAL FROM MATRIX_ANNOTATION WHERE TAG IN ('family', 'class') AND ID IN ({marks}) "
-                "ORDER BY LOCAL_ID",
-                part,
-            ):
-                annotations[matrix][tag].append(value)
-    records = []
-    for matrix, base_id, version, name in matrices:
-        columns = sorted(counts[matrix]["A"])
-        records.append(
-            {
-                "matrix_id": f"{base_id}.{version}",
-                "name": name,
-                "counts": np.array(
-                    [[counts[matrix][b][c] for c in columns] for b in "ACGT"], dtype=np.float64
-                ),
-                "family": annotations[matrix]["family"],
-                "class": annotations[matrix]["class"],
-            }
-        )
-    return records
-
-
 @functools.lru_cache(maxsize=8)
 def _load_jaspar_cached(release: str, collection: str, tax_group: str | None) -> tuple[Motif, ...]:
     source = ":".join(v for v in (release, collection, tax_group) if v)
     motifs = []
-    for record in _jaspar_records(release, collection, tax_group):
-        counts = record["counts"]
+    for record in read_jaspar(release, collection, tax_group):
+        counts = record.counts
         motifs.append(
             Motif(
-                name="".join(str(record["name"]).split()) or record["matrix_id"],
+                name="".join(str(record.name).split()) or record.matrix_id,
                 ppm=counts_to_ppm(counts),
                 n_seqlets=round(counts[:, 0].sum()),
                 source=source,
-                matrix_id=record["matrix_id"],
-                family="; ".join(record["family"]) or None,
-                tf_class="; ".join(record["class"]) or None,
+                matrix_id=record.matrix_id,
+                family="; ".join(record.family) or None,
+                tf_class="; ".join(record.tf_class) or None,
             )
         )
     return tuple(motifs)
@@ -140,14 +64,14 @@ def load_jaspar(
     """Load JASPAR matrices from the sqlite files that ship inside pyjaspar (no network).
 
     The latest version of each matrix is returned (JASPAR's own rule, as pyjaspar's
-    ``fetch_motifs`` applies it).  Loaded once per process per selection (about 0.2 s for
-    the 1,019 JASPAR2026 CORE vertebrate matrices) and cached; callers get a fresh list of
-    the same Motif objects (treat them as read-only).
+    ``fetch_motifs`` applies it).  Loaded once per process per selection
+    (:func:`seqsal.io.jaspar.read_jaspar`) and cached; callers get a fresh list of the same
+    Motif objects (treat them as read-only).
 
     Parameters
     ----------
     release : str, default "JASPAR2026"
-        One of :func:`jaspar_releases`.
+        One of :func:`seqsal.io.jaspar.jaspar_releases`.
     collection : str, default "CORE"
         JASPAR collection (``CORE``, ``UNVALIDATED``, ...).
     tax_group : str or None, default "vertebrates"
@@ -159,11 +83,7 @@ def load_jaspar(
         ``matrix_id`` (``MA0139.2``), ``name`` (``CTCF``), ``family``, ``tf_class``,
         ``n_seqlets`` (number of sites), ``ppm`` from counts with a pseudocount of 1 site.
     """
-    releases = jaspar_releases()
-    if release not in releases:
-        raise InputError(
-            f"release={release!r} is not shipped with pyjaspar; expected one of {releases}"
-        )
+    check_release(release, "release")
     collection = str(collection).upper()
     tax_group = str(tax_group).lower() if tax_group else None
     motifs = list(_load_jaspar_cached(release, collection, tax_group))

@@ -37,10 +37,12 @@ import numba
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import check_positive_int, progress_bar, rng
+from seqsal._runtime import check_non_negative_int, check_positive_int, progress_bar, rng
 from seqsal.errors import InputError
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, span_above
 from seqsal.sequence.geometry import WindowGeometry, window_geometry
+from seqsal.sequence.onehot import reverse_complement, reverse_complement_codes
+from seqsal.sequence.pwm import log_odds
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +257,7 @@ def _matrices(data: _Data, cand: _Candidate, flank: int):
 
 def _log_odds(counts: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Log-odds (bits) of counts with one background-distributed pseudo-site; (5, c) with PAD row."""
-    totals = counts.sum(axis=0, keepdims=True)
-    ppm = (counts + background[:, None]) / (totals + 1.0)
-    lo = np.log2(ppm / background[:, None])
+    lo = log_odds(counts, background, pseudocount=1.0)
     return np.vstack([lo, np.full((1, lo.shape[1]), PAD_LOG_ODDS)])
 
 
@@ -322,7 +322,7 @@ def _scan_seqlets(
     q_hi = core_end - overlap
     q_lo = np.maximum(q_lo, 0)
     q_hi = np.minimum(q_hi, data.codes.shape[1] - width)
-    lo_rev = np.ascontiguousarray(np.vstack([lo[:4][::-1, ::-1], lo[4:, ::-1]]))
+    lo_rev = np.ascontiguousarray(np.vstack([reverse_complement(lo[:4]), lo[4:, ::-1]]))
     return _best_alignment(
         data.codes,
         example.astype(np.int64),
@@ -387,7 +387,7 @@ def _similarity(a: np.ndarray, b: np.ndarray, min_overlap: float = 0.5) -> float
     if na == 0 or nb == 0:
         return 0.0
     shortest = min(a.shape[1], b.shape[1])
-    for other in (b, b[::-1, ::-1]):
+    for other in (b, b[::-1, ::-1]):  # the reverse complement as a view (no copy)
         for shift in range(-other.shape[1] + 1, a.shape[1]):
             a0, a1 = max(0, shift), min(a.shape[1], shift + other.shape[1])
             if a1 - a0 < min_overlap * shortest:
@@ -492,9 +492,8 @@ def discover(
     rounds = check_positive_int(rounds, "rounds")
     max_seqlets = check_positive_int(max_seqlets, "max_seqlets")
     max_failures = check_positive_int(max_failures, "max_failures")
-    for name, value in (("flank", flank), ("output_flank", output_flank)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise InputError(f"{name}={value!r}; must be a non-negative integer")
+    flank = check_non_negative_int(flank, "flank")
+    output_flank = check_non_negative_int(output_flank, "output_flank")
     if not 0 < p_threshold < 1:
         raise InputError(f"p_threshold={p_threshold!r}; expected a p-value in (0, 1)")
     if not 0 < merge_similarity <= 1:
@@ -615,7 +614,7 @@ def _discover_sign(
         seed_code = int(np.argmax(weights))
         banned[seed_code] = True
         seed_fwd = _decode(seed_code, k)
-        seed_rev = (3 - seed_fwd[::-1]).astype(np.int8)
+        seed_rev = reverse_complement_codes(seed_fwd).astype(np.int8)
         # 2. gather seqlets holding the seed (<= 1 mismatch) on either strand
         windows = data.codes[ex[:, None], pos[:, None] + np.arange(k)[None, :]]
         mismatch_f = (windows != seed_fwd[None, :]).sum(axis=1)

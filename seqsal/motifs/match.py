@@ -18,10 +18,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.motifs.database import load_database
 from seqsal.motifs.types import TRIM_THRESHOLD, Motif, TrimSpan
+from seqsal.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
 
@@ -49,37 +51,6 @@ ANNOTATION_COLUMNS = [
     "status",
     "database",
 ]
-
-
-def benjamini_hochberg(p_values) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values) of one family of tests.
-
-    ``q_(i) = min_{j >= i} min(1, p_(j) * m / j)`` over the p-values sorted ascending, mapped
-    back to the input order.
-
-    Parameters
-    ----------
-    p_values : array-like, shape (m,)
-        Values in [0, 1].
-
-    Returns
-    -------
-    np.ndarray, shape (m,)
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1:
-        raise InputError(f"p_values has shape {p.shape}; expected one dimension")
-    if p.size == 0:
-        return p.copy()
-    if np.any(~np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-        raise InputError("p_values must lie in [0, 1]")
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(scaled[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
 
 
 class QueryMatrix(NamedTuple):
@@ -194,8 +165,7 @@ def match(
             raise InputError(
                 f"motifs[{i}] is a {type(motif).__name__}; expected seqsal.motifs.Motif"
             )
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise InputError(f"top={top!r}; must be a positive integer")
+    top = check_positive_int(top, "top")
     if not 0 < alpha <= 1:
         raise InputError(f"alpha={alpha!r}; expected a level in (0, 1]")
     db = load_database(database)

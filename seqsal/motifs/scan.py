@@ -232,6 +232,8 @@ def scan(
 
         cwm = motif.cwm[:, spans[mi].start : spans[mi].end] if motif.cwm is not None else None
         if cwm is not None:
+            # cwm[::-1, ::-1] is the reverse complement as a view: the similarity sums run
+            # in the same order as for the forward strand.
             oriented = np.where(
                 window_strand[:, None, None] == "-", cwm[::-1, ::-1][None], cwm[None]
             )

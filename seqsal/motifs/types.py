@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from seqsal.errors import InputError
+from seqsal.sequence.onehot import reverse_complement
+from seqsal.sequence.pwm import information_content
 
 #: Default fraction of the peak per-position contribution that a position must reach to be
 #: kept when a motif is trimmed by contribution (the same rule and value as TF-MoDISco's
@@ -85,30 +87,8 @@ def span_above(
     return start, end
 
 
-def information_content(ppm: np.ndarray, background=None) -> np.ndarray:
-    """Per-position information content in bits, ``sum_b p_b log2(p_b / q_b)``.
-
-    Parameters
-    ----------
-    ppm : np.ndarray, shape (4, w)
-        Probabilities; columns sum to 1.
-    background : array-like, shape (4,), optional
-        Background base frequencies ``q``; uniform (0.25 each) by default, so a column holds
-        at most 2 bits.
-
-    Returns
-    -------
-    np.ndarray, shape (w,)
-    """
-    ppm = np.asarray(ppm, dtype=np.float64)
-    q = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(ppm > 0, ppm * np.log2(ppm / q[:, None]), 0.0)
-    return terms.sum(axis=0)
-
-
 def _rc(matrix: np.ndarray | None) -> np.ndarray | None:
-    return None if matrix is None else np.ascontiguousarray(matrix[::-1, ::-1])
+    return None if matrix is None else reverse_complement(matrix)
 
 
 @dataclasses.dataclass(eq=False)

@@ -42,6 +42,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 
 #: Colormap of signed maps: diverging, white at 0 (matplotlib name).
@@ -250,8 +251,7 @@ def png_bytes(rgb, *, scale: int = 1) -> bytes:
         raise InputError(
             f"rgb has dtype {array.dtype} and shape {array.shape}; expected uint8 (H, W, 3)"
         )
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise InputError(f"scale={scale!r}; must be a positive integer")
+    scale = check_positive_int(scale, "scale")
     if scale > 1:
         array = np.repeat(np.repeat(array, scale, axis=0), scale, axis=1)
     buffer = io.BytesIO()

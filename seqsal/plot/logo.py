@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ def render(fig, format: str = "png", *, dpi: int = 100) -> bytes:
     ----------
     fig : matplotlib.figure.Figure
     format : {"png", "svg"}, default "png"
-        PNG is 4-6x smaller than SVG for logos (every letter is a path in SVG); SVG scales.
+        PNG is several times smaller than SVG for logos (every letter is a path in SVG); SVG
+        scales.
     dpi : int, default 100
         Resolution of PNG output.
     """
@@ -153,7 +155,7 @@ def _style_axis(ax, *, ylabel: str | None = None, xticks: bool = True) -> None:
 
 
 #: Letters shorter than this fraction of the logo's height are not drawn: below a pixel at
-#: any usual size, and each letter costs logomaker about 10 ms.
+#: any usual size, and drawing letters is most of what a logo costs (docs/benchmarks.md).
 MIN_LETTER_FRACTION = 0.005
 
 
@@ -216,7 +218,7 @@ def information_scaled(ppm, background=None) -> np.ndarray:
     -------
     np.ndarray, shape (4, w)
     """
-    from seqsal.motifs.types import information_content
+    from seqsal.sequence.pwm import information_content
 
     ppm = _matrix(ppm, "ppm")
     totals = ppm.sum(axis=0)
@@ -475,8 +477,7 @@ def attribution_logo(
     matrix = _matrix(projected, "projected")
     if strand == "-":
         matrix = np.ascontiguousarray(reverse_complement(matrix))
-    if not isinstance(max_columns, (int, np.integer)) or max_columns < 1:
-        raise InputError(f"max_columns={max_columns!r}; expected a positive integer")
+    max_columns = check_positive_int(max_columns, "max_columns")
     length = matrix.shape[1]
     origin = int(origin)
     per_position = matrix.sum(axis=0)

@@ -666,12 +666,11 @@ def write_report(
     -------
     ReportResult
     """
-    from seqsal._runtime import check_positive_int
+    from seqsal._runtime import check_non_negative_int, check_positive_int
     from seqsal.io.atomic import atomic_open
 
     began = time.perf_counter()
-    if isinstance(n_regions, bool) or not isinstance(n_regions, (int, np.integer)) or n_regions < 0:
-        raise InputError(f"n_regions={n_regions!r}; expected a non-negative integer")
+    n_regions = check_non_negative_int(n_regions, "n_regions")
     n_jobs = check_positive_int(n_jobs, "n_jobs")
     out = Path(out)
     base = out.parent if str(out.parent) else Path(".")

@@ -21,11 +21,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from seqsal._runtime import check_non_negative_int, check_positive_int, rng
+from seqsal._runtime import check_non_negative_int, check_positive_int, check_seed, rng
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
 from seqsal.models.load import load_model
 from seqsal.scan.genome import COLUMNS, check_strand, combine_strands, score_windows
+from seqsal.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
 
@@ -263,9 +264,11 @@ def null_scores(
 def q_values(scores: np.ndarray, null: np.ndarray) -> np.ndarray:
     """Empirical q-values of observed scores against null scores (high scores significant).
 
-    p(t) = (1 + #{null >= t}) / (1 + n_null); FDR(t) = min(1, p(t) * m / R(t)) with m the
-    number of observed scores and R(t) those >= t (Benjamini-Hochberg on empirical
-    p-values); q(t_i) = min over t <= t_i of FDR(t), so q never rises with the score.
+    Each score gets the empirical p-value ``p(t) = (1 + #{null >= t}) / (1 + n_null)``, and
+    the p-values are corrected by Benjamini-Hochberg
+    (:func:`seqsal.stats.benjamini_hochberg`): ``q(t_i) = min over t <= t_i of
+    min(1, p(t) * m / R(t))``, with m the number of observed scores and R(t) those >= t, so q
+    never rises with the score.
 
     Parameters
     ----------
@@ -282,17 +285,8 @@ def q_values(scores: np.ndarray, null: np.ndarray) -> np.ndarray:
         raise InputError("null holds no scores")
     if scores.size == 0:
         return np.zeros(0)
-    order = np.argsort(scores, kind="stable")
-    ascending = scores[order]
-    m = ascending.size
-    n_null_above = null.size - np.searchsorted(null, ascending, side="left")
-    p = (1.0 + n_null_above) / (1.0 + null.size)
-    called = m - np.searchsorted(ascending, ascending, side="left")
-    fdr = np.minimum(1.0, p * m / called)
-    q_ascending = np.minimum.accumulate(fdr)
-    q = np.empty(m)
-    q[order] = q_ascending
-    return q
+    n_null_above = null.size - np.searchsorted(null, scores, side="left")
+    return benjamini_hochberg((1.0 + n_null_above) / (1.0 + null.size))
 
 
 # --------------------------------------------------------------------------- merge and rank
@@ -450,6 +444,7 @@ def call_candidates(
             raise InputError(f"{name}={value!r}; expected a number between 0 and 1 (exclusive)")
     if top is not None:
         top = check_positive_int(top, "top")
+    check_seed(seed)
     if fdr is not None and (model is None or genome is None):
         raise InputError("fdr needs the model and the genome (to score shuffled windows)")
     strand = infer_strand(table) if strand is None else check_strand(strand)

@@ -46,6 +46,7 @@ from seqsal.errors import InputError, ModelError
 from seqsal.models.load import load_model
 from seqsal.models.predict import predict_batch
 from seqsal.models.zoo import DilatedResidualBlock, GlobalPool, ZooModel
+from seqsal.sequence.onehot import reverse_complement
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ def score_windows(
         forward = _predict_windows(loaded.module, X, index, batch_size, dev)
         reverse = None
         if strand != "forward":
-            reverse = _predict_windows(
-                loaded.module, torch.flip(X, dims=(-2, -1)), index, batch_size, dev
-            )
+            reverse = _predict_windows(loaded.module, reverse_complement(X), index, batch_size, dev)
     return forward, reverse
 
 
@@ -745,7 +744,7 @@ def _iterate(
                         reverse = None
                         if strand != "forward":
                             reverse = _predict_windows(
-                                module, torch.flip(X, dims=(-2, -1)), index, batch_size, dev
+                                module, reverse_complement(X), index, batch_size, dev
                             )
                     starts = begin + offsets[keep]
                     state.n_scored += int(keep.sum())
@@ -780,7 +779,7 @@ def _trunk_chunk(plan, code, n, stride, strand, index, batch_size, dev):
     if strand != "forward":
         # The reverse complement of window i is the window at offset (n - 1 - i) * stride
         # of the reverse-complemented chunk (whose length is exactly (n - 1) * stride + L).
-        rc = torch.flip(X, dims=(-2, -1))
+        rc = reverse_complement(X)
         reverse = plan.scores(rc, n, stride, index, batch_size).cpu().numpy()[::-1].copy()
     return forward, reverse
 

@@ -30,14 +30,16 @@ import pandas as pd
 
 from seqsal._runtime import (
     batch_slices,
+    check_non_negative_int,
     check_positive_int,
+    check_seed,
     progress_bar,
-    rng,
     usable_cores,
 )
 from seqsal.errors import InputError
 from seqsal.seqlets import null as nullmod
 from seqsal.sequence.geometry import window_geometry
+from seqsal.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
 
@@ -516,7 +518,7 @@ def call_seqlets(
     n, L = X.shape
     if n == 0:
         raise InputError("projected holds no examples; expected shape (n, L) with n >= 1")
-    rng(seed)  # validated for a uniform interface; calling has no random step
+    check_seed(seed)  # validated for a uniform interface; calling has no random step
     min_length = check_positive_int(min_length, "min_length")
     max_length = check_positive_int(max_length, "max_length")
     if max_length < min_length:
@@ -524,8 +526,7 @@ def call_seqlets(
     if min_length > L:
         raise InputError(f"min_length={min_length} exceeds the attribution length {L}")
     max_length = min(max_length, L)
-    if isinstance(flank, bool) or not isinstance(flank, (int, np.integer)) or flank < 0:
-        raise InputError(f"flank={flank!r}; must be a non-negative integer")
+    flank = check_non_negative_int(flank, "flank")
     if not isinstance(fdr, (int, float, np.floating)) or not 0 < float(fdr) <= 1:
         raise InputError(f"fdr={fdr!r}; must be a number in (0, 1]")
     signs = {"both": (1, -1), "positive": (1,), "negative": (-1,)}
@@ -600,7 +601,7 @@ def call_seqlets(
             p_ctl = control_calls[4, control_calls[5] == s]
             q = nullmod.empirical_qvalues(p, p_ctl, X.size / control.size)
         else:
-            q = nullmod.bh_qvalues(np.minimum(1.0, p * K), n * (L - min_length + 1))
+            q = benjamini_hochberg(np.minimum(1.0, p * K), n * (L - min_length + 1))
         keep = q <= fdr
         thresholds[s] = float(p[keep].max()) if keep.any() else float("nan")
         counts[s] = int(keep.sum())

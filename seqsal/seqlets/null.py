@@ -319,17 +319,3 @@ def empirical_qvalues(p_observed: np.ndarray, p_control: np.ndarray, scale: floa
     q = np.empty_like(q_sorted)
     q[order] = q_sorted
     return q
-
-
-def bh_qvalues(p_observed: np.ndarray, n_tests: int) -> np.ndarray:
-    """Benjamini-Hochberg q-values of ``p_observed`` among ``n_tests`` tests (the rest untested-large)."""
-    if p_observed.size == 0:
-        return np.empty(0)
-    order = np.argsort(p_observed, kind="stable")
-    p_sorted = p_observed[order]
-    rank = np.searchsorted(p_sorted, p_sorted, side="right").astype(np.float64)
-    q_sorted = np.minimum(1.0, p_sorted * n_tests / rank)
-    q_sorted = np.minimum.accumulate(q_sorted[::-1])[::-1]
-    q = np.empty_like(q_sorted)
-    q[order] = q_sorted
-    return q

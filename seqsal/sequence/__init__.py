@@ -3,6 +3,7 @@
 - :mod:`seqsal.sequence.onehot`: strings <-> float32 one-hot ``(n, 4, L)``, reverse complement.
 - :mod:`seqsal.sequence.shuffle`: dinucleotide shuffles that keep exact dinucleotide counts.
 - :mod:`seqsal.sequence.windows`: fixed-width windows and sequence extraction.
+- :mod:`seqsal.sequence.pwm`: log-odds scores and information content of a ``(4, w)`` matrix.
 - :mod:`seqsal.sequence.synthetic`: planted-motif data sets.
 
 The most used functions are re-exported here.  All but the one-hot ones are imported when

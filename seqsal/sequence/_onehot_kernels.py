@@ -1,6 +1,6 @@
 """numba kernels of :mod:`seqsal.sequence.onehot`, in their own module so that importing
-onehot never imports numba (about a second and 150 MB in a fresh process): onehot imports
-this module on the first input large enough to pay for it.
+onehot never imports numba (a start-up cost in time and memory): onehot imports this module
+on the first input large enough to pay for it.
 
 Compiled on first call and cached on disk (``cache=True``).  No table lookups and no running
 sums inside the loops that write arrays, so LLVM vectorises them.
@@ -15,7 +15,7 @@ import numpy as np
 @numba.njit(cache=True, nogil=True, inline="never")
 def _onehot_row(src, mask, v0, v1, v2, v3, one, o0, o1, o2, o3):
     # One row per call, never inlined: with the loop over rows in the same function LLVM
-    # cannot tell the rows apart and leaves the loop scalar (measured 20-50x slower).
+    # cannot tell the rows apart and leaves the loop scalar, many times slower.
     zero = one - one
     for i in range(src.shape[0]):
         b = src[i] | mask
@@ -214,7 +214,7 @@ def onehot_fasta_windows(
             w = min(line_bases - col, m - j)
             for t in range(w):
                 # Unsigned indices: a signed one costs a negative-index check per byte
-                # (measured twice as slow as tangermeme's kernel, which casts them too).
+                # (tangermeme's kernel casts them too, for the same reason).
                 buf[numba.uint64(j + t)] = data[numba.uint64(pos + t)]
             j += w
             pos += w

@@ -18,11 +18,11 @@ four bases (after OR-ing 0x20 into ASCII, which lowercases letters) and writes t
 straight into an output of the requested dtype, in one pass with no intermediate arrays:
 from 1 Mb of input on through small numba kernels that LLVM vectorises (no table lookups,
 no running sums; ``seqsal.sequence._onehot_kernels``), below that through one broadcast
-``np.equal(..., out=)``, so that encoding a few sequences never loads numba (about a second
-and 150 MB on first use in a process).  A long string is converted to bytes piece by
-piece, so it is never copied whole.  On 50 Mb both dtypes are faster than
-tangermeme's ``one_hot_encode`` asked for the same dtype (``benchmarks/onehot_speed.py``), and
-the arrays are equal to its output.
+``np.equal(..., out=)``, so that encoding a few sequences never pays numba's start-up cost
+(importing and compiling it takes time and memory on first use in a process).  A long string
+is converted to bytes piece by piece, so it is never copied whole.  The arrays equal
+tangermeme's ``one_hot_encode``; docs/benchmarks.md compares the speed
+(``benchmarks/onehot_speed.py``).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ _FLOAT16_ONE = 0x3C00
 
 _NUMBA_MIN_BYTES = 1_000_000
 """Inputs of at least this many bases in all go through the numba kernels, smaller ones
-numpy: numba costs about a second and 150 MB on first use in a process, which a few
-sequences should not pay.  (1,000 windows of 1 kb, ``iter_onehot``'s batch, are above it.)"""
+numpy: numba's start-up cost on first use in a process is one a few sequences should not
+pay.  (1,000 windows of 1 kb, ``iter_onehot``'s batch, are above it.)"""
 
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 _COMPLEMENT_CODES = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
@@ -112,9 +112,9 @@ def _fill_onehot(
 
     ``out`` is (m, 4, L), C-contiguous, any of DTYPES.  Row k is 1 where
     ``rows | mask == targets[k]``, 0 elsewhere, in one pass over ``out``.  Large inputs go
-    through the numba kernel (about 2x numpy's broadcast ``np.equal`` on (4096, 1000)
-    batches, 3-4x on one 50 Mb row); small ones through one broadcast ``np.equal`` into
-    ``out``, which never loads numba.
+    through the numba kernel (faster than numpy's broadcast ``np.equal`` on large batches
+    and long rows); small ones through one broadcast ``np.equal`` into ``out``, which never
+    loads numba.
 
     With ``count``, returns how many entries of ``rows`` are one of ``targets`` when that is
     cheap (the numpy way counts the ones written), else None.
@@ -182,9 +182,9 @@ def _as_bytes(seq, name: str) -> bytes:
 def codes(seq: str | bytes) -> np.ndarray:
     """Integer codes of a DNA string: A=0, C=1, G=2, T=3 (either case), anything else 4.
 
-    Long sequences (a chromosome) go through a vectorised numba kernel, several times faster
-    than ``bytes.translate``; short ones through one ``bytes.translate`` with a 256-entry
-    table (about twice as fast as indexing a numpy table with the bytes).
+    Long sequences (a chromosome) go through a vectorised numba kernel, faster than
+    ``bytes.translate``; short ones through one ``bytes.translate`` with a 256-entry table
+    (faster than indexing a numpy table with the bytes, and no numba start-up).
 
     Parameters
     ----------
@@ -257,8 +257,8 @@ def onehot_from_codes(
 
 _CHUNK = 1 << 20
 """A long string is converted to bytes and encoded this many characters at a time: the
-pieces stay in cache, so the string is never copied whole (on 50 Mb that copy alone cost
-about as much as the one-hot pass)."""
+pieces stay in cache, and the string is never copied whole (a whole copy costs about as much
+as the one-hot pass itself)."""
 
 
 def _string_pieces(seq: str | bytes) -> Iterator[np.ndarray]:
@@ -436,15 +436,18 @@ def decode(X) -> str | list[str]:
 
 
 def reverse_complement(X):
-    """Reverse complement of one-hot DNA, as a new array (the input is left alone).
+    """Reverse complement of a ``(..., 4, L)`` array, as a new array (the input is left alone).
 
     With rows A, C, G, T the complement is the rows reversed, so this flips both the base
-    and the position axes.
+    and the position axes.  Any values work, not only one-hot: attributions of a reverse
+    complemented sequence map back to the forward strand with it, and a ``(4, w)`` PWM or CWM
+    gives the motif read on the other strand.  :func:`reverse_complement_codes` is the same
+    on codes.
 
     Parameters
     ----------
     X : np.ndarray or torch.Tensor, shape (4, L) or (n, 4, L)
-        More leading axes are fine too, e.g. shuffles ``(n, k, 4, L)``.
+        More leading axes are fine too, e.g. shuffles or references ``(n, k, 4, L)``.
 
     Returns
     -------

@@ -72,16 +72,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from seqsal._runtime import check_positive_int
+from seqsal._runtime import check_positive_int, check_seed
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
+from seqsal.io.jaspar import check_release, fetch_jaspar
+from seqsal.sequence.onehot import reverse_complement, reverse_complement_codes
+from seqsal.sequence.pwm import information_content, log_odds
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +160,7 @@ class PlantedMotif:
     @property
     def information_bits(self) -> float:
         """Information content against a uniform background, in bits (sum over positions)."""
-        p = self.ppm[self.ppm > 0]
-        return float(2 * self.length + (p * np.log2(p)).sum())
+        return float(information_content(self.ppm).sum())
 
 
 @dataclass
@@ -308,8 +309,7 @@ def simulate(
     if isinstance(label_threshold, bool) or not isinstance(label_threshold, (int, float)):
         raise InputError(f"label_threshold={label_threshold!r}; must be a number")
     spacer_lo, spacer_hi = _check_spacer(spacer_length)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed={seed!r}; must be a non-negative integer")
+    seed = check_seed(seed, allow_none=False)
 
     planted_motifs = load_motifs(motifs, repressors, effects=effects, jaspar_release=jaspar_release)
     longest = max((m.length for m in planted_motifs), default=0)
@@ -471,13 +471,7 @@ def load_motifs(
     list of PlantedMotif
         Activators first, then repressors, each in the order given.
     """
-    from pyjaspar import jaspar_releases, jaspardb
-
-    if jaspar_release not in jaspar_releases:
-        raise InputError(
-            f"jaspar_release={jaspar_release!r} is not shipped by pyjaspar; expected one of "
-            f"{', '.join(sorted(jaspar_releases))}"
-        )
+    check_release(jaspar_release, "jaspar_release")
     activator_ids = list(DEFAULT_ACTIVATORS) if motifs is None else _id_list(motifs, "motifs")
     repressor_ids = (
         list(DEFAULT_REPRESSORS) if repressors is None else _id_list(repressors, "repressors")
@@ -485,43 +479,39 @@ def load_motifs(
     if not activator_ids and not repressor_ids:
         raise InputError("motifs and repressors are both empty; plant at least one motif")
     effects = dict(effects or {})
-    db = jaspardb(release=jaspar_release)
+    wanted = [("activator", i) for i in activator_ids] + [("repressor", i) for i in repressor_ids]
+    records = fetch_jaspar(jaspar_release, [given for _, given in wanted])
     planted: list[PlantedMotif] = []
     seen: dict[str, str] = {}
-    for role, ids in (("activator", activator_ids), ("repressor", repressor_ids)):
-        for given in ids:
-            with warnings.catch_warnings():
-                # pyjaspar warns before returning None for an unknown id; we raise instead.
-                warnings.simplefilter("ignore")
-                record = db.fetch_motif_by_id(given)
-            if record is None:
-                raise InputError(
-                    f"motif {given!r} is not in {jaspar_release}; expected a JASPAR matrix id "
-                    "such as MA0139.2 (or MA0139 for the latest version)"
-                )
-            matrix_id = record.matrix_id
-            if matrix_id in seen:
-                raise InputError(
-                    f"motif {matrix_id} is given twice (as {seen[matrix_id]} and as {role}); "
-                    "each motif may be planted once"
-                )
-            seen[matrix_id] = role
-            effect = _effect_for(given, matrix_id, role, effects)
-            counts = np.array([record.counts[b] for b in ALPHABET], dtype=np.float64)
-            totals = counts.sum(axis=0)
-            if np.any(totals <= 0):
-                raise InputError(f"motif {matrix_id} has an empty column in {jaspar_release}")
-            planted.append(
-                PlantedMotif(
-                    matrix_id=matrix_id,
-                    name=str(record.name),
-                    tf_family="/".join(record.tf_family or []),
-                    tf_class="/".join(record.tf_class or []),
-                    role=role,
-                    effect=float(effect),
-                    ppm=counts / totals,
-                )
+    for (role, given), record in zip(wanted, records, strict=True):
+        if record is None:
+            raise InputError(
+                f"motif {given!r} is not in {jaspar_release}; expected a JASPAR matrix id "
+                "such as MA0139.2 (or MA0139 for the latest version)"
             )
+        matrix_id = record.matrix_id
+        if matrix_id in seen:
+            raise InputError(
+                f"motif {matrix_id} is given twice (as {seen[matrix_id]} and as {role}); "
+                "each motif may be planted once"
+            )
+        seen[matrix_id] = role
+        effect = _effect_for(given, matrix_id, role, effects)
+        counts = record.counts
+        totals = counts.sum(axis=0)
+        if np.any(totals <= 0):
+            raise InputError(f"motif {matrix_id} has an empty column in {jaspar_release}")
+        planted.append(
+            PlantedMotif(
+                matrix_id=matrix_id,
+                name=str(record.name),
+                tf_family="/".join(record.family),
+                tf_class="/".join(record.tf_class),
+                role=role,
+                effect=float(effect),
+                ppm=counts / totals,
+            )
+        )
     families: dict[str, str] = {}
     for m in planted:
         if m.tf_family and m.tf_family in families:
@@ -753,7 +743,7 @@ def _write_instances(codes, region_abs, instances, motifs, min_relative_score, r
             )
         for inst, seq in zip(members, sampled, strict=True):
             inst.sequence = seq
-            plus = seq if inst.strand == "+" else (3 - seq)[::-1]
+            plus = seq if inst.strand == "+" else reverse_complement_codes(seq)
             start = region_abs[inst.region] + inst.offset
             codes[start : start + motif.length] = plus
 
@@ -780,8 +770,7 @@ def _clean_background(codes, region_abs, region_length, instances, motifs, min_r
         log_odds = _log_odds_matrix(motif.ppm, background)
         low, high = log_odds.min(axis=0).sum(), log_odds.max(axis=0).sum()
         floor = low + min_relative_score * (high - low)
-        # the reverse strand: complement (code 3 - b) and reversed columns
-        for matrix in (log_odds, log_odds[::-1, ::-1]):
+        for matrix in (log_odds, reverse_complement(log_odds)):  # both strands
             scorers.append((np.ascontiguousarray(matrix), floor))
     changed = 0
     for _ in range(100):
@@ -839,9 +828,9 @@ def _soft_mask(text: np.ndarray, codes: np.ndarray, fraction: float, rng) -> Non
     text[lower] += 32
 
 
-def _log_odds_matrix(ppm: np.ndarray, background: np.ndarray, pseudo: float = 0.01) -> np.ndarray:
-    probs = (ppm + pseudo * background[:, None]) / (1 + pseudo)
-    return np.log2(probs / background[:, None])
+def _log_odds_matrix(ppm: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The PWM planted sites are scored with: 0.01 background-spread pseudo-sites."""
+    return log_odds(ppm, background, pseudocount=0.01, column_total=1.0)
 
 
 def _score_instance(log_odds: np.ndarray, codes: np.ndarray) -> tuple[float, float]:
