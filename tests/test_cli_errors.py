@@ -40,11 +40,11 @@ def inputs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("inputs")
     rng = np.random.default_rng(0)
-    chroms = {"chr1": 600, "chr2": 400}
+    chroms = {"chr1": 600, "chr2": 400, "chr3": 400}  # three: train holds two out
     with open(root / "genome.fa", "w") as handle:
         for chrom, size in chroms.items():
             handle.write(f">{chrom}\n{''.join(rng.choice(list('ACGT'), size))}\n")
-    rows = [("chr1" if i < 8 else "chr2", 20 + 60 * (i % 8), f"r{i}") for i in range(12)]
+    rows = [(f"chr{1 + min(i // 6, 2)}", 20 + 60 * (i % 6), f"r{i}") for i in range(16)]
     regions = pd.DataFrame(
         {
             "chrom": [c for c, _, _ in rows],
