@@ -83,3 +83,20 @@ def test_predictions_table_keeps_region_names_verbatim(predict_data, tmp_path):
     )
     written = [float(line.split("\t")[-1]) for line in lines[1:]]
     np.testing.assert_allclose(written, expected["activity"], rtol=1e-5)
+
+
+def test_scan_and_candidates_keep_a_quoted_chromosome_name_verbatim(predict_data, tmp_path):
+    chrom = 'chr"A'
+    rng = np.random.default_rng(1)
+    genome = tmp_path / "quoted.fa"
+    genome.write_text(f">{chrom}\n" + "".join(rng.choice(list("ACGT"), 300)) + "\n")
+    scores = tmp_path / "scores.tsv"
+    common = ["--model", str(predict_data / "model"), "--fasta", str(genome)]
+    assert main(["scan", *common, "--stride", "10", "--out", str(scores), "--no-progress"]) == 0
+    rows = [line.split("\t") for line in scores.read_text().splitlines()[1:]]
+    assert len(rows) == 28 and {row[0] for row in rows} == {chrom}
+    bed = tmp_path / "candidates.bed"
+    argv = ["candidates", *common, "--scores", str(scores), "--quantile", "0.5"]
+    assert main([*argv, "--null-windows", "10", "--out", str(bed)]) == 0
+    rows = [line.split("\t") for line in bed.read_text().splitlines()[1:]]
+    assert rows and {row[0] for row in rows} == {chrom}

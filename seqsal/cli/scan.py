@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import logging
@@ -121,22 +120,15 @@ def set_threads(threads) -> None:
 
 
 def write_scores(chunks, handle) -> int:
-    """Write score table chunks (with one header line) to a text handle; return rows."""
+    """Write score table chunks (with one header line) to a text handle, every field verbatim
+    (:func:`seqsal.io.bed.write_rows`); return rows."""
+    from seqsal.io.bed import write_rows
     from seqsal.scan.genome import COLUMNS
 
     handle.write("\t".join(COLUMNS) + "\n")
     rows = 0
     for chunk in chunks:
-        chunk.to_csv(
-            handle,
-            sep="\t",
-            header=False,
-            index=False,
-            float_format="%.7g",
-            na_rep="NA",
-            lineterminator="\n",
-            quoting=csv.QUOTE_NONE,
-        )
+        write_rows(handle, chunk, float_format="%.7g", na_rep="NA")
         rows += len(chunk)
     return rows
 
