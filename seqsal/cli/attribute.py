@@ -94,7 +94,8 @@ def add_arguments(parser) -> None:
         "--skip-nonfinite",
         action="store_true",
         help="leave out regions whose model output or attributions are NaN or infinite, "
-        "listing them in OUT.skipped.tsv (default: stop, naming them, and write nothing)",
+        "listing them beside the store (attr.h5 -> attr.skipped.tsv); default: stop, naming "
+        "them, and write nothing",
     )
     add_device_option(parser)
     add_seed_option(parser)
