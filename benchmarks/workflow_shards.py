@@ -183,7 +183,7 @@ def _startup_costs(root: Path, run_dir: Path | None, genome, regions, model) -> 
             str(small / "a.h5"),
             "--out",
             str(small / "r.html"),
-            "--n-regions",
+            "--gallery-regions",
             "1",
             "--no-checksums",
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -225,14 +225,6 @@ def dna_references(baseline, X, *, seed=None):
     return resolve_baseline(baseline, X)
 
 
-def _content_seed(seed: int, row) -> int:
-    """A per-sequence seed from ``seed`` and the sequence's content (chunking-independent)."""
-    digest = zlib.crc32(np.ascontiguousarray(row.numpy()).tobytes())
-    return int(
-        np.random.SeedSequence([int(seed), digest]).generate_state(1, dtype=np.uint64)[0] >> 2
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # the passes: one strand each
 
@@ -320,7 +312,7 @@ def _gradient_pass(model, X, *, method, target, n_samples, noise, seed, core_kwa
     import torch
 
     from seqsal.attribution import saliency
-    from seqsal.attribution.smoothgrad import smoothgrad, smoothgrad_noise
+    from seqsal.attribution.smoothgrad import content_seed, smoothgrad, smoothgrad_noise
 
     if method != "smoothgrad":
         return saliency(model, X, target=target, **core_kwargs)
@@ -330,7 +322,7 @@ def _gradient_pass(model, X, *, method, target, n_samples, noise, seed, core_kwa
         noise_array = torch.cat(
             [
                 smoothgrad_noise(
-                    X[i : i + 1], n_samples=n_samples, noise=noise, seed=_content_seed(seed, X[i])
+                    X[i : i + 1], n_samples=n_samples, noise=noise, seed=content_seed(seed, X[i])
                 )
                 for i in range(X.shape[0])
             ]
@@ -579,6 +571,8 @@ class StoreSummary(NamedTuple):
         Median over windows of ``|completeness delta|`` (IG), else None.
     seconds : float
         Wall time.
+    n_skipped : int
+        Regions left out for non-finite values (``nonfinite="skip"``).
     """
 
     path: object
@@ -586,10 +580,67 @@ class StoreSummary(NamedTuple):
     method: str
     median_abs_delta: float | None
     seconds: float
+    n_skipped: int = 0
 
 
 # Seeds the shuffled-control copies apart from the IG reference shuffles of the same run.
 CONTROL_SEED_OFFSET = 1_000_003
+
+NONFINITE = ("error", "skip")
+"""What :func:`attribute_to_store` does with regions whose output or attributions are not
+finite: stop (nothing written) or leave them out (listed in a side table)."""
+
+# Regions named in a non-finite error or warning; the count covers the rest.
+_NAMED_REGIONS = 3
+
+
+def skipped_regions_path(out) -> Path:
+    """The side table listing the regions :func:`attribute_to_store` left out for non-finite
+    values (``attr.h5`` -> ``attr.skipped.tsv``)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.skipped.tsv")
+
+
+def _target_outputs(module, X, *, target, target_names, batch_size, device) -> np.ndarray:
+    """The explained output of every row of ``X``, shape (n,), float64, by plain forward passes."""
+    import torch
+
+    from seqsal._runtime import batch_slices, model_on
+    from seqsal.attribution import resolve_targets
+
+    targets = resolve_targets(target, model=module, target_names=target_names)
+    values = []
+    with model_on(module, device) as dev, torch.no_grad():
+        for rows in batch_slices(X.shape[0], batch_size or 256):
+            output = module(X[rows].to(dev))
+            values.append(targets.select(output, 0).detach().double().cpu().numpy().reshape(-1))
+    return np.concatenate(values)
+
+
+def _nonfinite_rows(module, X, result: DNAAttribution, *, method, target, target_names, kwargs):
+    """Rows of one chunk whose model output or attributions hold NaN or infinity.
+
+    IG's completeness delta and ISM's substitution effects already contain the model's output
+    for the window; for the gradient methods the output is computed once more (a gradient can
+    be finite where the output is not, e.g. behind ``torch.where``).
+    """
+    bad = ~np.isfinite(result.hypothetical).all(axis=(1, 2))
+    bad |= ~np.isfinite(result.projected).all(axis=(1, 2))
+    if result.delta is not None:
+        bad |= ~np.isfinite(result.delta)
+    if method in ("saliency", "grad_x_input", "smoothgrad"):
+        strands = [X, reverse_complement(X)] if kwargs.get("rc_average") else [X]
+        for strand in strands:
+            outputs = _target_outputs(
+                module,
+                strand,
+                target=target,
+                target_names=target_names,
+                batch_size=kwargs.get("batch_size"),
+                device=kwargs.get("device"),
+            )
+            bad |= ~np.isfinite(outputs)
+    return bad
 
 
 def attribute_to_store(
@@ -605,6 +656,7 @@ def attribute_to_store(
     provenance=None,
     progress=None,
     shuffle_control: bool = False,
+    nonfinite: str = "error",
     **kwargs,
 ) -> StoreSummary:
     """Attribute genome windows chunk by chunk and stream them to an attribution store.
@@ -639,6 +691,15 @@ def attribute_to_store(
         against (:mod:`seqsal.seqlets`).  Coordinates stay those of the source windows;
         ``raw/seq`` holds the shuffled sequence.  The shuffle is seeded by ``seed`` (offset
         so it differs from the IG reference shuffles).
+    nonfinite : {"error", "skip"}, default "error"
+        What to do with a region whose model output or attributions hold NaN or infinity
+        (a model that breaks on some sequences would otherwise poison every later stage
+        silently).  ``"error"``: stop with a ModelError naming the first such regions and the
+        count; nothing is written.  ``"skip"``: leave them out of the store, log a warning
+        naming them, record their number in the store attribute ``n_skipped_nonfinite`` and
+        list them (window coordinates) in :func:`skipped_regions_path`.  The model output is
+        checked with one extra forward pass per region for saliency, grad_x_input and
+        smoothgrad (IG's completeness delta and ISM's effects already contain it).
     **kwargs
         Passed to :func:`attribute_dna` (steps, rule, baseline, correction, rc_average,
         n_samples, noise, batch_size, device, seed, max_memory).
@@ -649,7 +710,10 @@ def attribute_to_store(
     """
     import time
 
+    import torch
+
     from seqsal._runtime import check_positive_int, progress_bar
+    from seqsal.io.bed import write_table
     from seqsal.io.store import AttributionStore
     from seqsal.sequence.geometry import window_geometry
     from seqsal.sequence.windows import iter_onehot
@@ -658,6 +722,8 @@ def attribute_to_store(
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     if method not in METHODS:
         raise InputError(f"method={method!r}; expected one of {list(METHODS)}")
+    if nonfinite not in NONFINITE:
+        raise InputError(f"nonfinite={nonfinite!r}; expected one of {list(NONFINITE)}")
     module = getattr(model, "module", model)
     target_names = list(getattr(model, "targets", None) or []) or None
     if isinstance(target, str) and target.lstrip("-").isdigit():
@@ -667,7 +733,8 @@ def attribute_to_store(
     n = len(windows)
     if n == 0:
         raise InputError("no windows to attribute (the regions are empty or all were dropped)")
-    length = window_geometry(windows, what="windows").length
+    geometry = window_geometry(windows, what="windows")
+    length = geometry.length
     attrs = {
         "method": method,
         "target": target_names[target]
@@ -690,9 +757,11 @@ def attribute_to_store(
         attrs["n_samples"] = int(kwargs.get("n_samples", 25))
         attrs["noise"] = float(kwargs.get("noise", 0.15))
     attrs["control"] = "dinucleotide_shuffle" if shuffle_control else "none"
+    attrs["nonfinite"] = nonfinite
     attrs.update(dict(provenance or {}))
     control_seed = None if kwargs.get("seed") is None else int(kwargs["seed"]) + CONTROL_SEED_OFFSET
     deltas = []
+    skipped: list[np.ndarray] = []
     columns = ["chrom", "start", "end", "strand", "name"] + [
         c for c in ("pad_left", "pad_right") if c in windows
     ]
@@ -722,26 +791,76 @@ def attribute_to_store(
                     raise ModelError(
                         f"the model failed on windows of {length} bp: {first_line(err)}"
                     ) from err
-                store.append(
-                    X,
-                    result.hypothetical,
-                    projected=result.projected,
-                    coords=rows[columns],
-                    delta=result.delta,
+                bad = _nonfinite_rows(
+                    module,
+                    torch.as_tensor(X, dtype=torch.float32),
+                    result,
+                    method=method,
+                    target=target,
+                    target_names=target_names,
+                    kwargs=kwargs,
                 )
-                if result.delta is not None:
-                    deltas.append(np.abs(result.delta))
-                first += len(X)
+                if bad.any():
+                    bad_rows = first + np.flatnonzero(bad)
+                    named = ", ".join(geometry.describe(int(i)) for i in bad_rows[:_NAMED_REGIONS])
+                    more = ", ..." if len(bad_rows) > _NAMED_REGIONS else ""
+                    if nonfinite == "error":
+                        raise ModelError(
+                            f"the model gave NaN or infinite outputs or attributions for "
+                            f"{len(bad_rows)} of the first {first + len(X)} regions: "
+                            f"{named}{more}; nothing was written (nonfinite='skip', "
+                            "seqsal attribute --skip-nonfinite, leaves them out)"
+                        )
+                    log.warning(
+                        "left out %d region(s) with NaN or infinite outputs or attributions: %s%s",
+                        len(bad_rows),
+                        named,
+                        more,
+                    )
+                    skipped.append(bad_rows)
+                    keep = np.flatnonzero(~bad)
+                    X, rows = X[keep], rows.iloc[keep]
+                    result = DNAAttribution(
+                        *(None if a is None else a[keep] for a in result)  # type: ignore[arg-type]
+                    )
+                if len(X):
+                    store.append(
+                        X,
+                        result.hypothetical,
+                        projected=result.projected,
+                        coords=rows[columns],
+                        delta=result.delta,
+                    )
+                    if result.delta is not None:
+                        deltas.append(np.abs(result.delta))
+                first += len(bad)
                 bar.update(len(X))
+            n_skipped = int(sum(len(b) for b in skipped))
+            if n_skipped == n:
+                raise ModelError(
+                    f"the model gave NaN or infinite outputs or attributions for all {n} "
+                    "regions; nothing was written"
+                )
+            store.set_attrs({"n_skipped_nonfinite": n_skipped})
     finally:
         bar.close()
+    side = skipped_regions_path(out)
+    if skipped:
+        table = windows.iloc[np.concatenate(skipped)][columns].reset_index(drop=True)
+        write_table(table, side)
+        log.warning("the %d region(s) left out are listed in %s", n_skipped, side)
+    elif side.is_file():
+        side.unlink()  # a stale list from an earlier run of the same store
     median = float(np.median(np.concatenate(deltas))) if deltas else None
-    return StoreSummary(store.path, n, method, median, time.perf_counter() - began)
+    return StoreSummary(
+        store.path, n - n_skipped, method, median, time.perf_counter() - began, n_skipped
+    )
 
 
 __all__ = [
     "GRADIENT_METHODS",
     "METHODS",
+    "NONFINITE",
     "DNAAttribution",
     "StoreSummary",
     "as_onehot",
@@ -753,5 +872,6 @@ __all__ = [
     "ism",
     "parse_baseline",
     "shuffled_references",
+    "skipped_regions_path",
     "zero_n_columns",
 ]

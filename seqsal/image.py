@@ -12,6 +12,9 @@ runs the image methods on it the way a person comparing explanations wants them 
   colour), ``blur`` a Gaussian blur of the input (sigma 5 px; a blur commutes with the
   per-channel normalisation), ``noise`` the input plus seeded Gaussian noise (0.15 of its range)
   (:func:`image_references`);
+* random draws (SmoothGrad's noise, the ``noise`` reference) seeded per image from ``seed``
+  and the image's own pixels, so an image's map does not depend on the other images
+  explained with it;
 * deletion / insertion curves of each method's maps (:func:`image_faithfulness`, over
   :func:`seqsal.evaluate.faithfulness`) and the model parameter randomisation test
   (:func:`image_sanity`, over :func:`seqsal.evaluate.parameter_randomization`).
@@ -293,8 +296,43 @@ def image_references(X, baseline: str = "black", *, mean=None, std=None, seed=0)
     if baseline == "blur":
         return gaussian_blur(X).numpy()
     if baseline == "noise":
-        return noise_baseline(X, seed=seed)[:, 0].numpy()
+        # seeded per image by its own pixels: its reference does not depend on the others
+        return np.concatenate(
+            [
+                noise_baseline(X[i : i + 1], seed=_image_seed(seed, X[i]))[:, 0].numpy()
+                for i in range(len(X))
+            ]
+        )
     raise InputError(f"baseline={baseline!r}; expected one of {', '.join(BASELINES)}")
+
+
+def _image_seed(seed, image):
+    """The seed of one image's random draws: from ``seed`` and the image's own values (None
+    stays None, not reproducible)."""
+    from seqsal.attribution.smoothgrad import content_seed
+
+    return None if seed is None else content_seed(seed, image)
+
+
+def smoothgrad_image_noise(X, *, n_samples: int = 25, noise: float = 0.15, seed=0):
+    """SmoothGrad's noise for the images ``X`` ``(n, C, H, W)``: ``(n, n_samples, C, H, W)``.
+
+    Each image's noise is seeded by ``seed`` and the image itself (not its position among the
+    images explained together), so an image's map is the same alone, among others, or in
+    another order.
+    """
+    import torch
+
+    from seqsal.attribution.smoothgrad import smoothgrad_noise
+
+    return torch.cat(
+        [
+            smoothgrad_noise(
+                X[i : i + 1], n_samples=n_samples, noise=noise, seed=_image_seed(seed, X[i])
+            )
+            for i in range(len(X))
+        ]
+    )
 
 
 def occlusion_window(height: int, width: int, *, window=None, stride=None) -> tuple[int, int]:
@@ -404,7 +442,7 @@ def attribute_images(
     if method == "ig":
         options["steps"] = steps
     elif method == "smoothgrad":
-        options.update(n_samples=n_samples, noise=noise)
+        options["noise"] = smoothgrad_image_noise(X, n_samples=n_samples, noise=noise, seed=seed)
     elif method == "gradcam":
         options["layer"] = layer
     elif method == "occlusion":
@@ -503,7 +541,7 @@ def explain_images(
     batch_size, device, progress
         As in :func:`seqsal.attribution.saliency`; results do not depend on ``batch_size``.
     seed : int, default 0
-        Seeds SmoothGrad's noise and the ``noise`` reference.
+        Seeds SmoothGrad's noise and the ``noise`` reference, per image with its own pixels.
 
     Returns
     -------

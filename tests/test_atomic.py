@@ -114,3 +114,80 @@ def test_interrupt_inside_directory_block_removes_the_folder(tmp_path):
         (tmp / "a.txt").write_text("a")
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- check_writable
+
+
+def unwritable_folder(tmp_path):
+    """A folder where no file can be created: mode 0o555 for a normal user; as root (who
+    writes through permission bits) /sys, which refuses new files; else skip."""
+    import os
+    import tempfile
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    try:
+        fd, probe = tempfile.mkstemp(dir="/sys")
+    except OSError:
+        from pathlib import Path
+
+        return Path("/sys")
+    os.close(fd)
+    os.unlink(probe)
+    pytest.skip("no folder refuses writes to this user")
+
+
+def test_check_writable_accepts_new_and_existing_outputs(tmp_path):
+    from seqsal.io.atomic import check_writable
+
+    (tmp_path / "old.h5").write_text("x")
+    (tmp_path / "folder").mkdir()
+    assert check_writable(tmp_path / "a" / "b" / "new.h5") == tmp_path / "a" / "b" / "new.h5"
+    assert check_writable(tmp_path / "old.h5") == tmp_path / "old.h5"
+    assert check_writable(tmp_path / "folder", kind="folder") == tmp_path / "folder"
+    assert check_writable(tmp_path / "folder", kind="folder-in-place") == tmp_path / "folder"
+    # nothing is created: no missing folder, no probe file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "old.h5"]
+    assert list((tmp_path / "folder").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "setup, kind, words",
+    [
+        ("folder", "file", "is an existing folder"),
+        ("file", "folder", "is an existing file"),
+        ("file", "folder-in-place", "is an existing file"),
+        ("under-file", "file", "is a file, so no folder can be made below it"),
+        ("under-file", "folder", "is a file, so no folder can be made below it"),
+    ],
+)
+def test_check_writable_refuses_in_one_line_naming_option_and_path(tmp_path, setup, kind, words):
+    from seqsal.errors import InputError
+    from seqsal.io.atomic import check_writable
+
+    (tmp_path / "x").mkdir() if setup == "folder" else (tmp_path / "x").write_text("data")
+    path = tmp_path / "x" / "deeper" / "out" if setup == "under-file" else tmp_path / "x"
+    with pytest.raises(InputError) as info:
+        check_writable(path, kind=kind, option="--result")
+    message = str(info.value)
+    assert words in message and "--result" in message and str(tmp_path / "x") in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "folder-in-place"])
+def test_check_writable_refuses_a_folder_that_takes_no_files(tmp_path, kind):
+    from seqsal.errors import InputError
+    from seqsal.io.atomic import check_writable
+
+    folder = unwritable_folder(tmp_path)
+    try:
+        with pytest.raises(InputError, match="cannot write in folder") as info:
+            check_writable(folder / "sub" / "out.h5", kind=kind)
+        assert str(folder) in str(info.value) and "--out" in str(info.value)
+    finally:
+        if folder != tmp_path.parent and str(folder).startswith(str(tmp_path)):
+            folder.chmod(0o755)

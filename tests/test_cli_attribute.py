@@ -222,7 +222,7 @@ def test_export_bigwig_and_modisco(data, tmp_path):
         ({"--fasta": "missing.fa"}, "missing.fa"),
         ({"--baseline": "shuffle:x"}, "baseline"),
         ({"--target": "nope"}, "nope"),
-        ({"--steps": "0"}, "--steps"),
+        ({"--steps": "0"}, "--steps: '0'; expected a positive integer"),
         ({"--regions": "bad.bed"}, "chr9"),
         ({"--out": "attr.txt"}, ".h5"),
         ({"--width": "7"}, "7 bp"),
@@ -245,7 +245,11 @@ def test_bad_input_is_one_line_exit_2_and_no_output(data, tmp_path, capsys, chan
     argv = ["attribute", "--no-progress", "--steps", "2"]
     for key, value in args.items():
         argv += [key, value]
-    assert main(argv) == 2
+    try:
+        status = main(argv)
+    except SystemExit as exit:  # argparse's own checks (--steps 0)
+        status = exit.code
+    assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("seqsal attribute: error:") and message in err[0], (
         err

@@ -32,14 +32,18 @@ def data(tmp_path):
 
 
 def extract(*args):
-    return main(["extract", *map(str, args)])
+    """The exit status of ``seqsal extract ARGS`` (argparse's own errors exit 2 too)."""
+    try:
+        return main(["extract", *map(str, args)])
+    except SystemExit as exit:
+        return exit.code
 
 
 def test_npz_holds_onehot_and_coordinates_equal_to_the_library(data, capsys):
     tmp, fa, bed = data
     out = tmp / "x.npz"
     assert (
-        extract("--fasta", fa, "--regions", bed, "--width", 12, "--out", out, "--batch-size", 3)
+        extract("--fasta", fa, "--regions", bed, "--width", 12, "--out", out, "--chunk-size", 3)
         == 0
     )
     assert "4 windows of 12 bp (1 padded, 0 dropped)" in capsys.readouterr().err
@@ -131,7 +135,7 @@ BAD = [
     ("chr2\t0\t3\n", ["--out-of-bounds", "error"], "run past a chromosome end"),
     ("chr1\t0\t20\tp\t0\t+\t1\t1\t1\t25\n", ["--summit-column", "10"], "summit column"),
     ("", [], "r.bed: BED file holds no regions"),
-    ("chr1\t5\t15\n", ["--width", "0"], "--width 0"),
+    ("chr1\t5\t15\n", ["--width", "0"], "--width: '0'; expected a positive integer"),
 ]
 
 

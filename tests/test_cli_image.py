@@ -18,6 +18,7 @@ import pytest
 
 from seqsal import attribution as A
 from seqsal.cli import main
+from seqsal.image import smoothgrad_image_noise
 
 METHODS = "saliency,grad_x_input,ig,smoothgrad,gradcam,occlusion"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -110,7 +111,10 @@ def attributed(files, tmp_path_factory):
 
 
 def _run(argv, capsys):
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own checks (--steps 0)
+        code = exit.code
     captured = capsys.readouterr()
     return code, captured.err
 
@@ -181,7 +185,9 @@ def test_attribute_maps_equal_library_calls(attributed, files, capsys):
         "saliency": A.saliency(module, X, target=3),
         "grad_x_input": A.grad_x_input(module, X, target=3),
         "ig": A.integrated_gradients(module, X, target=3, steps=8, baseline=black).attributions,
-        "smoothgrad": A.smoothgrad(module, X, target=3, n_samples=4, seed=0),
+        "smoothgrad": A.smoothgrad(
+            module, X, target=3, noise=smoothgrad_image_noise(X, n_samples=4, seed=0)
+        ),
         "gradcam": A.gradcam(module, X, target=3),
         "occlusion": A.occlusion(module, X, target=3, window=(4, 4), stride=(2, 2), baseline=black),
     }
@@ -277,7 +283,7 @@ def test_colour_model_non_square_predicted_targets(files, tmp_path, capsys):
         ("method", r"unknown method shap"),
         ("model", r"--model .*no such file"),
         ("out", r"is not a seqsal image output folder"),
-        ("steps", r"--steps 0; must be a positive integer"),
+        ("steps", r"--steps: '0'; expected a positive integer"),
     ],
 )
 def test_errors_are_one_line_exit_2_and_leave_no_output(files, tmp_path, capsys, case, pattern):
@@ -301,7 +307,8 @@ def test_errors_are_one_line_exit_2_and_leave_no_output(files, tmp_path, capsys,
     argv = ["image", "attribute", "--model", model, "--images", *images, "--out", str(out)]
     code, err = _run([*argv, *extra, "--no-progress"], capsys)
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and err.startswith("seqsal image: error: "), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.match(r"seqsal image( attribute)?: error: ", err), err
     assert re.search(pattern, err), err
     assert "Traceback" not in err
     if case == "out":

@@ -57,7 +57,7 @@ def test_scan_writes_the_library_table_gzip_or_plain(data, tmp_path, capsys):
     np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-6)
     np.testing.assert_allclose(got["reverse"], expected["reverse"], rtol=1e-6)
     plain = tmp_path / "s.tsv"
-    assert main([*map(str, args), "--out", str(plain), "--method", "windows"]) == 0
+    assert main([*map(str, args), "--out", str(plain), "--strategy", "windows"]) == 0
     assert "window by window" in capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(plain, sep="\t"), got)
 
@@ -114,7 +114,12 @@ def test_candidates_from_shards_rank_the_planted_cluster_first(data, tmp_path, c
 def test_scan_errors_are_one_line_exit_2_and_write_nothing(data, tmp_path, capsys, extra, message):
     _, fa, model_dir, _ = data
     out = tmp_path / "s.tsv"
-    code = main(["scan", "--model", str(model_dir), "--fasta", str(fa), "--out", str(out), *extra])
+    try:
+        code = main(
+            ["scan", "--model", str(model_dir), "--fasta", str(fa), "--out", str(out), *extra]
+        )
+    except SystemExit as exit:  # argparse's own checks (--stride 0, --threads 0)
+        code = exit.code
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("seqsal scan: error:")
     assert message in err[0]
@@ -191,5 +196,6 @@ def test_width_loads_a_fixed_length_torchscript(data, tmp_path, capsys):
     table = pd.read_csv(out, sep="\t")
     expected = scan(fixed, fa, chroms="chrB", stride=50, width=150).to_frame()
     np.testing.assert_allclose(table["score"], expected["score"], rtol=1e-6)
-    assert main([*base, "--width", "0", "--out", str(out)]) == 2
-    assert "--width 0; must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        main([*base, "--width", "0", "--out", str(out)])
+    assert "--width: '0'; expected a positive integer" in capsys.readouterr().err

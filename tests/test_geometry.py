@@ -244,7 +244,7 @@ def padded_run(tmp_path_factory):
     assert code == 0
     code = cli(
         "report", "--store", root / "attr.h5", "--motifs", root / "motifs",
-        "--out", root / "report.html", "--jobs", 1, "--no-checksums", "--n-regions", len(REGIONS),
+        "--out", root / "report.html", "--jobs", 1, "--no-checksums", "--gallery-regions", len(REGIONS),
     )  # fmt: skip
     assert code == 0
     code = cli(

@@ -14,6 +14,7 @@ from torch import nn
 from seqsal import attribution as A
 from seqsal import image
 from seqsal.attribution.baselines import gaussian_blur, noise_baseline
+from seqsal.attribution.smoothgrad import content_seed
 from seqsal.errors import InputError, ModelError
 from seqsal.models import zoo
 
@@ -54,7 +55,9 @@ def test_references_are_in_pixel_space():
     np.testing.assert_allclose(black.reshape(3), -np.array(MEAN) / np.array(STD), rtol=1e-6)
     np.testing.assert_array_equal(image.image_references(X, "blur"), gaussian_blur(X).numpy())
     noise = image.image_references(X, "noise", seed=3)
-    np.testing.assert_array_equal(noise, noise_baseline(X, seed=3)[:, 0].numpy())
+    for i in range(len(X)):  # each image's noise is seeded by the seed and its own pixels
+        own = noise_baseline(X[i : i + 1], seed=content_seed(3, X[i]))[0, 0].numpy()
+        np.testing.assert_array_equal(noise[i], own)
     assert not np.array_equal(noise, image.image_references(X, "noise", seed=4))
     with pytest.raises(InputError, match=r"baseline='white'; expected one of black, blur, noise"):
         image.image_references(X, "white")
@@ -78,7 +81,9 @@ def test_maps_equal_the_core_for_each_image_and_its_predicted_class():
             "saliency": A.saliency(model, x, target=t),
             "grad_x_input": A.grad_x_input(model, x, target=t),
             "ig": A.integrated_gradients(model, x, target=t, steps=6, baseline=black).attributions,
-            "smoothgrad": A.smoothgrad(model, x, target=t, n_samples=3, seed=5),
+            "smoothgrad": A.smoothgrad(
+                model, x, target=t, noise=image.smoothgrad_image_noise(x, n_samples=3, seed=5)
+            ),
             "gradcam": A.gradcam(model, x, target=t, layer="features.conv2"),
             "occlusion": A.occlusion(
                 model, x, target=t, window=(4, 4), stride=(2, 2), baseline=black
@@ -104,6 +109,31 @@ def test_maps_do_not_depend_on_the_batch_size_or_the_target_form():
     np.testing.assert_array_equal(one.target, np.full(5, 2))
     with pytest.raises(InputError, match=r"target has shape \(2,\).*expected an int or 5 ints"):
         image.explain_images(model, X, methods, target=[1, 2])
+
+
+def test_an_image_gets_the_same_random_maps_alone_and_among_others():
+    """SmoothGrad's noise and the noise reference are seeded by the image itself, not by its
+    place among the images that share its target."""
+    model, X = _model(), _images(n=6)
+    kwargs = dict(mean=MEAN, std=STD, steps=4, n_samples=4, baseline="noise", seed=7)
+    methods = ["smoothgrad", "ig", "occlusion"]
+    together = image.explain_images(model, X, methods, target=1, **kwargs)
+    for i in (0, 3, 5):
+        alone = image.explain_images(model, X[i : i + 1], methods, target=1, **kwargs)
+        reordered = image.explain_images(model, X[::-1], methods, target=1, **kwargs)
+        for method in methods:
+            np.testing.assert_allclose(
+                alone.maps[method][0], together.maps[method][i], rtol=1e-5, atol=1e-7
+            )
+            np.testing.assert_allclose(
+                reordered.maps[method][len(X) - 1 - i],
+                together.maps[method][i],
+                rtol=1e-5,
+                atol=1e-7,
+            )
+    # and the seed still matters
+    other = image.explain_images(model, X, ["smoothgrad"], target=1, **{**kwargs, "seed": 8})
+    assert not np.allclose(other.maps["smoothgrad"], together.maps["smoothgrad"])
 
 
 def test_default_methods_skip_what_the_model_cannot_run(caplog):

@@ -514,7 +514,7 @@ def test_cli_writes_the_report(tmp_path):
             str(out),
             "--title",
             "My <run>",
-            "--n-regions",
+            "--gallery-regions",
             "1",
         ]
     )

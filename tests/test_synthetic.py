@@ -303,7 +303,7 @@ def test_cli_writes_the_data_set_and_a_summary_line(tmp_path, capsys):
     for name in FILES:
         assert filecmp.cmp(tmp_path / "clean" / name, cleaned.out_dir / name, shallow=False), name
     assert not filecmp.cmp(out / "genome.fa", cleaned.genome, shallow=False)
-    rc = main(["simulate", "--out", str(tmp_path / "bad"), "--motifs", "MA0139.2,NOPE"])
+    rc = main(["simulate", "--out", str(tmp_path / "bad"), "--activators", "MA0139.2,NOPE"])
     assert rc == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "NOPE" in err and "Traceback" not in err

@@ -186,3 +186,30 @@ def smoothgrad(
     else:
         result = mean_sq - mean**2
     return targets.unstack(result)
+
+
+def content_seed(seed: int, row: Any) -> int:
+    """A seed for one example drawn from ``seed`` and the example's own values.
+
+    Seeding each example's noise (or shuffles) this way makes it depend on the example only,
+    not on its position among the others: the same input gets the same noise however the
+    data are chunked, grouped or ordered.
+
+    Parameters
+    ----------
+    seed : int
+    row : numpy.ndarray or torch.Tensor
+        One example (its bytes are hashed with CRC-32).
+
+    Returns
+    -------
+    int
+        A non-negative seed below 2**62.
+    """
+    import zlib
+
+    values = row.numpy() if hasattr(row, "numpy") else np.asarray(row)
+    digest = zlib.crc32(np.ascontiguousarray(values).tobytes())
+    return int(
+        np.random.SeedSequence([int(seed), digest]).generate_state(1, dtype=np.uint64)[0] >> 2
+    )

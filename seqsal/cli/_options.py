@@ -1,7 +1,105 @@
-"""Option groups shared by several subcommands, defined once so that the same option means
-the same thing (name, default, help) everywhere."""
+"""Options shared by several subcommands, defined once so that the same option means the same
+thing (name, type, default, help) everywhere.
+
+``tests/test_cli_options.py`` walks every subcommand's parser and fails when one option name
+carries two meanings; the few deliberate differences are listed there with the reason.
+
+Value checks that argparse can make live here as ``type=`` functions (:func:`positive_int`,
+:func:`seed`), so a bad value stops before any work with one line naming the option.
+"""
 
 from __future__ import annotations
+
+import argparse
+import sys
+
+from seqsal.errors import InputError
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Make ``parser`` report a command-line error in one line on stderr, exit status 2.
+
+    argparse prints the whole usage block before the error; seqsal promises one line per
+    error, so the line names the option, what came and what was expected, and points to
+    ``--help`` for the usage.
+    """
+
+    def error(message: str):
+        print(f"{parser.prog}: error: {message} (see {parser.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error  # type: ignore[method-assign]
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 1 (counts, lengths, sizes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive integer")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a non-negative integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a non-negative integer")
+    return value
+
+
+def seed(text: str) -> int:
+    """argparse ``type=``: a seed, an integer >= 0."""
+    return non_negative_int(text)
+
+
+# ----------------------------------------------------------------------------- inputs and outputs
+
+
+def add_out_option(parser, *, metavar: str, help: str, required: bool = True) -> None:
+    """--out: where the command writes (what it is differs by command; checked before work
+    with :func:`seqsal.io.atomic.check_writable`)."""
+    parser.add_argument("--out", required=required, metavar=metavar, help=help)
+
+
+def add_fasta_option(parser, *, required: bool = True) -> None:
+    """--fasta: the genome the regions or windows come from."""
+    parser.add_argument(
+        "--fasta",
+        required=required,
+        metavar="G",
+        help="genome FASTA (indexed with pyfaidx; the .fai is built if missing)",
+    )
+
+
+def add_regions_option(parser, *, required: bool = True) -> None:
+    """--regions: the BED file of regions a command works on."""
+    parser.add_argument(
+        "--regions",
+        required=required,
+        metavar="R",
+        help="BED file of regions (BED3 to BED6+, optional header line, gzip ok)",
+    )
+
+
+def add_store_option(parser, *, required: bool = True) -> None:
+    """--store: an attribution store written by ``seqsal attribute``."""
+    parser.add_argument(
+        "--store",
+        required=required,
+        metavar="H5",
+        help="attribution store (.h5) written by seqsal attribute",
+    )
+
+
+# ----------------------------------------------------------------------------- models
 
 
 def add_model_options(parser) -> None:
@@ -38,7 +136,6 @@ def load_model_from_args(args):
     A subcommand with ``--width`` passes it on as the input length of a model whose files do
     not record one (the model is checked at that length).
     """
-    from seqsal.errors import InputError
     from seqsal.models.load import load_model
 
     width = getattr(args, "width", None)
@@ -53,17 +150,99 @@ def load_model_from_args(args):
     )
 
 
-def add_width_option(parser, help: str | None = None) -> None:
-    """--width: the window length, for models whose files do not record their input length."""
+def add_width_option(parser) -> None:
+    """--width: the window length; by default the model's input length."""
     parser.add_argument(
         "--width",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="W",
-        help=help
-        or "window length; if not given: the model's input length (required for a model that "
-        "does not record it, such as a TorchScript file saved without seqsal)",
+        help="window length in bases (default: the model's input length; required for a "
+        "model that does not record it, such as a TorchScript file saved without seqsal)",
     )
+
+
+def add_target_option(parser) -> None:
+    """--target: the model output explained or scored."""
+    parser.add_argument(
+        "--target",
+        default="0",
+        metavar="T",
+        help="model output to explain or score: an index (from 0) or a target name",
+    )
+
+
+def parse_target(text: str):
+    """``--target``'s value: an index when ``text`` is an integer, else a target name."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def add_device_option(parser) -> None:
+    """--device: where the model runs."""
+    parser.add_argument(
+        "--device",
+        default=None,
+        metavar="D",
+        help="where the model runs: cpu, cuda or cuda:N (default: cpu)",
+    )
+
+
+def add_batch_size_option(parser) -> None:
+    """--batch-size: rows per model call (never changes results).  ``args.batch_size`` is None
+    when not given; commands then use the library's default (:func:`batch_size_or`)."""
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        metavar="B",
+        help="rows per model call; bounds memory, does not change results (default: 256 for "
+        "plain forward passes; for gradients, as many as fit the memory budget: 64 MiB on a "
+        "CPU, 1 GiB on a GPU)",
+    )
+
+
+def batch_size_or(args, default: int) -> int:
+    """``--batch-size``, or ``default`` (the library's) when it was not given."""
+    return default if args.batch_size is None else args.batch_size
+
+
+def add_chunk_size_option(parser, *, default: int) -> None:
+    """--chunk-size: rows read, computed and written at a time (bounds memory; the default
+    differs by command with the memory one row takes)."""
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=default,
+        metavar="C",
+        help="regions read, processed and written at a time; bounds memory, does not change "
+        "the output",
+    )
+
+
+def add_seed_option(parser) -> None:
+    """--seed: seeds every random step of the command."""
+    parser.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        metavar="S",
+        help="seed of every random step (shuffles, noise, sampling, initial weights); the "
+        "same seed and inputs give the same outputs",
+    )
+
+
+def add_progress_option(parser) -> None:
+    """--no-progress (``args.progress``: None = only on a terminal, False = never)."""
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=None,
+        help="no progress bar (shown by default only on a terminal)",
+    )
+
+
+# ----------------------------------------------------------------------------- methods
 
 
 def add_window_options(parser) -> None:
@@ -81,14 +260,30 @@ def add_window_options(parser) -> None:
     )
 
 
-def add_progress_option(parser) -> None:
-    """--no-progress (``args.progress``: None = only on a terminal, False = never)."""
+def add_gradient_method_options(parser) -> None:
+    """--steps, --n-samples, --noise: Integrated Gradients' and SmoothGrad's settings, the
+    same for DNA (``seqsal attribute``) and images (``seqsal image``)."""
     parser.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=None,
-        help="no progress bar (shown by default only on a terminal)",
+        "--steps",
+        type=positive_int,
+        default=32,
+        metavar="K",
+        help="ig: integration steps (quadrature points) per reference",
+    )
+    parser.add_argument(
+        "--n-samples",
+        type=positive_int,
+        default=25,
+        metavar="N",
+        help="smoothgrad: noisy copies of each input",
+    )
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.15,
+        metavar="F",
+        help="smoothgrad: noise standard deviation, as a fraction of each input's range "
+        "(max - min)",
     )
 
 

@@ -7,10 +7,22 @@ import sys
 from pathlib import Path
 
 from seqsal.cli._options import (
+    add_batch_size_option,
+    add_chunk_size_option,
+    add_device_option,
+    add_fasta_option,
+    add_gradient_method_options,
     add_model_options,
+    add_out_option,
     add_progress_option,
+    add_regions_option,
+    add_seed_option,
+    add_target_option,
+    add_width_option,
     add_window_options,
     load_model_from_args,
+    one_line_errors,
+    parse_target,
 )
 from seqsal.errors import InputError
 
@@ -30,10 +42,11 @@ DESCRIPTION = (
 def add_arguments(parser) -> None:
     from seqsal.dna import METHODS
 
+    one_line_errors(parser)
     add_model_options(parser)
-    parser.add_argument("--fasta", required=True, metavar="G", help="genome FASTA")
-    parser.add_argument("--regions", required=True, metavar="R", help="BED file of regions")
-    parser.add_argument("--out", required=True, metavar="H5", help="attribution store (.h5)")
+    add_fasta_option(parser)
+    add_regions_option(parser)
+    add_out_option(parser, metavar="H5", help="attribution store (.h5)")
     parser.add_argument(
         "--method",
         choices=list(METHODS),
@@ -41,20 +54,9 @@ def add_arguments(parser) -> None:
         help="ig: Integrated Gradients; saliency / grad_x_input: one gradient; smoothgrad: "
         "gradient averaged over noisy copies; ism: in-silico saturation mutagenesis (3 L passes per region)",
     )
-    parser.add_argument(
-        "--target",
-        default="0",
-        metavar="T",
-        help="model output to explain: an index or a target name",
-    )
-    parser.add_argument(
-        "--width",
-        type=int,
-        default=None,
-        metavar="W",
-        help="window length (default: the model's input length)",
-    )
-    parser.add_argument("--steps", type=int, default=32, help="IG quadrature points per reference")
+    add_target_option(parser)
+    add_width_option(parser)
+    add_gradient_method_options(parser)
     parser.add_argument(
         "--rule",
         default="riemann_middle",
@@ -76,29 +78,8 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="also attribute the reverse complement and average the two (mapped back)",
     )
-    parser.add_argument(
-        "--n-samples", type=int, default=25, help="smoothgrad: noisy copies per region"
-    )
-    parser.add_argument(
-        "--noise",
-        type=float,
-        default=0.15,
-        help="smoothgrad: noise standard deviation (fraction of 0-1)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="B",
-        help="rows per model call (default: chosen from a 512 MiB budget); does not change results",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=int,
-        default=256,
-        metavar="C",
-        help="regions attributed and written at a time; bounds memory, does not change results",
-    )
+    add_batch_size_option(parser)
+    add_chunk_size_option(parser, default=256)
     parser.add_argument(
         "--float16", action="store_true", help="store attributions as float16 (half the disk)"
     )
@@ -109,36 +90,40 @@ def add_arguments(parser) -> None:
         help="attribute one dinucleotide-shuffled copy of each window instead (same model, "
         "method and settings): the null store for `seqsal seqlets --null`",
     )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cpu)")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seeds shuffled references and smoothgrad noise"
+        "--skip-nonfinite",
+        action="store_true",
+        help="leave out regions whose model output or attributions are NaN or infinite, "
+        "listing them beside the store (attr.h5 -> attr.skipped.tsv); default: stop, naming "
+        "them, and write nothing",
     )
+    add_device_option(parser)
+    add_seed_option(parser)
     add_progress_option(parser)
 
 
 def _check(args) -> None:
-    for name in ("steps", "chunk_size", "n_samples"):
-        value = getattr(args, name)
-        if value < 1:
-            raise InputError(f"--{name.replace('_', '-')} {value}; must be a positive integer")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}; must be a positive integer")
-    if args.width is not None and args.width < 1:
-        raise InputError(f"--width {args.width}; must be a positive integer")
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed}; must be a non-negative integer")
+    from seqsal.attribution import RULES
+    from seqsal.dna import parse_baseline, skipped_regions_path
+    from seqsal.io.atomic import check_writable
+
     if Path(args.out).suffix.lower() not in (".h5", ".hdf5"):
         raise InputError(f"--out {args.out!r}; expected an .h5 file")
-    from seqsal.attribution import RULES
-    from seqsal.dna import parse_baseline
-
     if args.rule not in RULES:
         raise InputError(f"--rule {args.rule!r}; expected one of {', '.join(RULES)}")
+    if not args.noise >= 0:
+        raise InputError(f"--noise {args.noise}; expected a non-negative fraction, e.g. 0.15")
     parse_baseline(args.baseline)
+    check_writable(args.out)
+    if skipped_regions_path(args.out).is_dir():
+        raise InputError(
+            f"--out {args.out!r}: {str(skipped_regions_path(args.out))!r}, where skipped regions "
+            "are listed, is a folder"
+        )
 
 
 def run(args) -> int:
-    from seqsal.dna import attribute_to_store
+    from seqsal.dna import attribute_to_store, skipped_regions_path
     from seqsal.io.bed import read_bed
     from seqsal.io.fasta import open_genome
     from seqsal.sequence.windows import make_windows
@@ -152,9 +137,7 @@ def run(args) -> int:
         log.warning(
             "--width %d differs from the model's input length %d", width, model.input_length
         )
-    target = model.target_index(
-        int(args.target) if args.target.lstrip("-").isdigit() else args.target
-    )
+    target = model.target_index(parse_target(args.target))
     with open_genome(args.fasta) as genome:
         regions = read_bed(
             args.regions, chrom_sizes=genome.chrom_sizes, skip_missing=args.skip_missing
@@ -188,14 +171,21 @@ def run(args) -> int:
             device=args.device,
             seed=args.seed,
             shuffle_control=args.shuffle_control,
+            nonfinite="skip" if args.skip_nonfinite else "error",
         )
     delta = (
         f", median |completeness delta| {summary.median_abs_delta:.3g}"
         if summary.median_abs_delta is not None
         else ""
     )
+    skipped = (
+        f", {summary.n_skipped} left out for NaN/inf (listed in "
+        f"{skipped_regions_path(summary.path)})"
+        if summary.n_skipped
+        else ""
+    )
     print(
-        f"seqsal attribute: {summary.n_regions} regions, method {summary.method}{delta}, "
+        f"seqsal attribute: {summary.n_regions} regions{skipped}, method {summary.method}{delta}, "
         f"{summary.seconds:.1f} s -> {summary.path}",
         file=sys.stderr,
     )

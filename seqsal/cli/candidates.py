@@ -6,7 +6,19 @@ import logging
 import sys
 import time
 
-from seqsal.cli._options import add_model_options, add_width_option
+from seqsal.cli._options import (
+    add_batch_size_option,
+    add_device_option,
+    add_fasta_option,
+    add_model_options,
+    add_out_option,
+    add_seed_option,
+    add_target_option,
+    add_width_option,
+    batch_size_or,
+    one_line_errors,
+    positive_int,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -24,6 +36,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
+    one_line_errors(parser)
     add_model_options(parser)
     parser.add_argument(
         "--scores",
@@ -32,14 +45,8 @@ def add_arguments(parser) -> None:
         metavar="TSV",
         help="score tables from seqsal scan (gzip ok); shards must not overlap",
     )
-    parser.add_argument(
-        "--fasta", required=True, metavar="G", help="genome FASTA (chromosome sizes, null windows)"
-    )
-    add_width_option(
-        parser,
-        help="the window length seqsal scan used (its --width); if not given: the model's "
-        "input length",
-    )
+    add_fasta_option(parser)
+    add_width_option(parser)
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument(
         "--fdr",
@@ -62,7 +69,7 @@ def add_arguments(parser) -> None:
         metavar="N",
         help="dinucleotide-shuffled windows scored for the null",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the null windows and shuffles")
+    add_seed_option(parser)
     parser.add_argument(
         "--merge-gap",
         type=int,
@@ -71,7 +78,7 @@ def add_arguments(parser) -> None:
         help="merge passing windows at most this far apart (0: overlapping or touching)",
     )
     parser.add_argument(
-        "--top", type=int, default=None, metavar="N", help="keep the N best regions"
+        "--top", type=positive_int, default=None, metavar="N", help="keep the N best regions"
     )
     parser.add_argument(
         "--strand",
@@ -79,27 +86,18 @@ def add_arguments(parser) -> None:
         default=None,
         help="the scan's strand option, for the null; if not given: read from the scores",
     )
-    parser.add_argument(
-        "--target", default="0", metavar="T", help="model output the scan scored (index or name)"
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=256,
-        metavar="B",
-        help="windows per forward pass for the null (does not change results)",
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
-    parser.add_argument("--out", required=True, metavar="BED", help="candidates BED file")
+    add_target_option(parser)
+    add_batch_size_option(parser)
+    add_device_option(parser)
+    add_out_option(parser, metavar="BED", help="candidates BED file")
     parser.add_argument(
         "--bigwig", default=None, metavar="BW", help="also write window scores as a bigWig"
     )
 
 
 def run(args) -> int:
-    from seqsal.cli._options import load_model_from_args
-    from seqsal.cli.scan import parse_target
-    from seqsal.io.atomic import atomic_path
+    from seqsal.cli._options import load_model_from_args, parse_target
+    from seqsal.io.atomic import atomic_path, check_writable
     from seqsal.io.bigwig import write_interval_bigwig
     from seqsal.io.fasta import open_genome
     from seqsal.scan.candidates import (
@@ -112,6 +110,9 @@ def run(args) -> int:
     began = time.perf_counter()
     if args.bigwig is not None and str(args.bigwig) == str(args.out):
         raise InputError("--bigwig and --out name the same file")
+    check_writable(args.out)
+    if args.bigwig is not None:
+        check_writable(args.bigwig, option="--bigwig")
     with open_genome(args.fasta) as genome:
         model = load_model_from_args(args)
         table = read_scores(args.scores, chrom_sizes=genome.chrom_sizes)
@@ -129,7 +130,7 @@ def run(args) -> int:
             top=args.top,
             strand=args.strand,
             target=parse_target(args.target),
-            batch_size=args.batch_size,
+            batch_size=batch_size_or(args, 256),
             device=args.device,
             width=args.width,
         )

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 
 from seqsal.cli._options import (
+    add_batch_size_option,
+    add_chunk_size_option,
+    add_device_option,
     add_faithfulness_options,
     add_model_options,
+    add_out_option,
     add_progress_option,
+    add_seed_option,
+    add_store_option,
     load_model_from_args,
+    one_line_errors,
+    parse_target,
+    positive_int,
 )
 from seqsal.errors import InputError
 
@@ -35,9 +43,10 @@ OUTPUTS = ("curves.tsv", "auc.tsv", "summary.json", "curves.png", "sanity.tsv", 
 def add_arguments(parser) -> None:
     from seqsal.dna import METHODS
 
-    parser.add_argument("--store", required=True, metavar="S", help="attribution store (.h5)")
+    one_line_errors(parser)
+    add_store_option(parser)
     add_model_options(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_out_option(parser, metavar="DIR", help="output folder (replaced as a whole when complete)")
     parser.add_argument(
         "--target",
         default=None,
@@ -67,7 +76,7 @@ def add_arguments(parser) -> None:
     add_faithfulness_options(parser)
     parser.add_argument(
         "--max-regions",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="evaluate only the first N regions of the store (default: all)",
@@ -86,49 +95,28 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--sanity-regions",
-        type=int,
+        type=positive_int,
         default=32,
         metavar="N",
         help="regions used by the randomisation test (the first N)",
     )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="B",
-        help="rows per model call (default: chosen from a memory budget); does not change results",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=int,
-        default=256,
-        metavar="C",
-        help="regions evaluated at a time; bounds memory, does not change results",
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cpu)")
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seeds the shuffles, random orderings and re-initialisation",
-    )
+    add_batch_size_option(parser)
+    add_chunk_size_option(parser, default=256)
+    add_device_option(parser)
+    add_seed_option(parser)
     add_progress_option(parser)
 
 
 def _check(args) -> None:
-    for name in ("eval_steps", "patch", "chunk_size", "sanity_regions"):
+    from seqsal.io.atomic import check_writable
+
+    for name in ("eval_steps", "patch"):
         value = getattr(args, name)
         if value < 1:
             raise InputError(f"--{name.replace('_', '-')} {value}; must be a positive integer")
-    for name in ("batch_size", "max_regions"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} {value}; must be a positive integer")
     if args.n_random < 0:
         raise InputError(f"--n-random {args.n_random}; must be 0 or more")
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed}; must be a non-negative integer")
-    out = Path(args.out)
+    out = check_writable(args.out, kind="folder")
     if out.exists() and (
         not out.is_dir()
         or any(p.name not in OUTPUTS and not p.name.startswith(".") for p in out.iterdir())
@@ -141,8 +129,7 @@ def _check(args) -> None:
 
 def _target(args, model, store) -> int:
     if args.target is not None:
-        text = args.target
-        return model.target_index(int(text) if text.lstrip("-").isdigit() else text)
+        return model.target_index(parse_target(args.target))
     index = store.attrs.get("target_index", -1)
     if isinstance(index, int) and 0 <= index < model.n_targets:
         return index

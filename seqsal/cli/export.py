@@ -5,6 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from seqsal.cli._options import (
+    add_fasta_option,
+    add_out_option,
+    add_store_option,
+    one_line_errors,
+)
+
 log = logging.getLogger(__name__)
 
 HELP = "export an attribution store: modisco (npz for modisco motifs -s/-a) or bigwig"
@@ -18,29 +25,30 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
+    one_line_errors(parser)
     sub = parser.add_subparsers(
         dest="format", metavar="FORMAT", required=True, help="what to export: modisco or bigwig"
     )
     modisco = sub.add_parser(
         "modisco", help="npz pair for modisco motifs -s/-a", description=DESCRIPTION
     )
-    modisco.add_argument("--store", required=True, metavar="H5", help="attribution store")
-    modisco.add_argument(
-        "--out", required=True, metavar="PREFIX", help="writes PREFIX_seq.npz and PREFIX_attr.npz"
-    )
+    one_line_errors(modisco)
+    add_store_option(modisco)
+    add_out_option(modisco, metavar="PREFIX", help="writes PREFIX_seq.npz and PREFIX_attr.npz")
     modisco.add_argument(
         "--compress", action="store_true", help="deflate the npz files (smaller, slower)"
     )
     bigwig = sub.add_parser(
         "bigwig", help="per-base projected contributions as bigWig", description=DESCRIPTION
     )
-    bigwig.add_argument("--store", required=True, metavar="H5", help="attribution store")
+    one_line_errors(bigwig)
+    add_store_option(bigwig)
     sizes = bigwig.add_mutually_exclusive_group(required=True)
-    sizes.add_argument("--fasta", metavar="G", help="genome FASTA (chromosome sizes)")
+    add_fasta_option(sizes, required=False)
     sizes.add_argument(
         "--chrom-sizes", metavar="TSV", help="two-column file: chromosome, size (UCSC chrom.sizes)"
     )
-    bigwig.add_argument("--out", required=True, metavar="BW", help="bigWig file (.bw)")
+    add_out_option(bigwig, metavar="BW", help="bigWig file (.bw)")
 
 
 def _read_chrom_sizes(path) -> dict[str, int]:
@@ -69,8 +77,16 @@ def _read_chrom_sizes(path) -> dict[str, int]:
 
 def run(args) -> int:
     from seqsal.errors import InputError
+    from seqsal.io.atomic import check_writable
     from seqsal.io.store import open_store
 
+    if args.format == "modisco":
+        for suffix in ("_seq.npz", "_attr.npz"):
+            check_writable(f"{args.out}{suffix}")
+    else:
+        if not str(args.out).lower().endswith((".bw", ".bigwig")):
+            raise InputError(f"--out {args.out!r}; expected a .bw file")
+        check_writable(args.out)
     with open_store(args.store) as store:
         if args.format == "modisco":
             from seqsal.io.modisco import export_modisco_npz
@@ -84,8 +100,6 @@ def run(args) -> int:
             return 0
         from seqsal.io.bigwig import export_bigwig
 
-        if not str(args.out).lower().endswith((".bw", ".bigwig")):
-            raise InputError(f"--out {args.out!r}; expected a .bw file")
         if args.fasta:
             from seqsal.io.fasta import open_genome
 

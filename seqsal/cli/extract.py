@@ -9,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from seqsal.cli._options import add_window_options
+from seqsal.cli._options import (
+    add_chunk_size_option,
+    add_fasta_option,
+    add_out_option,
+    add_regions_option,
+    add_window_options,
+    one_line_errors,
+    positive_int,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -30,20 +38,15 @@ DTYPE_CHOICES = {"float32": "<f4", "float16": "<f2", "int8": "i1", "uint8": "u1"
 
 
 def add_arguments(parser) -> None:
+    one_line_errors(parser)
+    add_fasta_option(parser)
+    add_regions_option(parser)
     parser.add_argument(
-        "--fasta",
+        "--width",
         required=True,
-        metavar="G",
-        help="genome FASTA (indexed with pyfaidx; .fai built if missing)",
-    )
-    parser.add_argument(
-        "--regions",
-        required=True,
-        metavar="R",
-        help="BED file of regions (BED3-BED6+, optional header, gzip ok)",
-    )
-    parser.add_argument(
-        "--width", required=True, type=int, metavar="W", help="window length in bases"
+        type=positive_int,
+        metavar="W",
+        help="window length in bases (required: there is no model to take it from)",
     )
     parser.add_argument(
         "--summit-column",
@@ -53,13 +56,7 @@ def add_arguments(parser) -> None:
         "instead of the region middle; -1 in it means no summit (middle used)",
     )
     add_window_options(parser)
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=4096,
-        metavar="B",
-        help="windows converted at a time; bounds memory, does not change the output",
-    )
+    add_chunk_size_option(parser, default=4096)
     parser.add_argument(
         "--dtype",
         choices=list(DTYPE_CHOICES),
@@ -68,9 +65,8 @@ def add_arguments(parser) -> None:
         "float16, int8 or uint8 (same 0/1 values, a half or a quarter of the bytes); "
         "ignored for FASTA output",
     )
-    parser.add_argument(
-        "--out",
-        required=True,
+    add_out_option(
+        parser,
         metavar="OUT",
         help="output: .npz (one-hot + coordinates) or .fa/.fasta (sequences)",
     )
@@ -147,6 +143,7 @@ def _write_fasta(path: Path, windows, batches) -> None:
 
 
 def run(args) -> int:
+    from seqsal.io.atomic import check_writable
     from seqsal.io.bed import read_bed, write_bed
     from seqsal.io.fasta import open_genome
     from seqsal.sequence.windows import iter_onehot, iter_sequences, make_windows
@@ -157,13 +154,14 @@ def run(args) -> int:
         raise InputError(
             f"--out {args.out!r} has suffix {out.suffix!r}; expected .npz (one-hot) or {'/'.join(FASTA_SUFFIXES)} (sequences)"
         )
-    if args.width < 1:
-        raise InputError(f"--width {args.width}; must be a positive integer")
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}; must be a positive integer")
     if args.dtype not in DTYPE_CHOICES:
         raise InputError(f"--dtype {args.dtype!r}; expected one of {', '.join(DTYPE_CHOICES)}")
     file_dtype = np.dtype(DTYPE_CHOICES[args.dtype])
+    check_writable(out)
+    if args.windows_bed:
+        if Path(args.windows_bed).resolve() == out.resolve():
+            raise InputError("--windows-bed and --out name the same file")
+        check_writable(args.windows_bed, option="--windows-bed")
 
     with open_genome(args.fasta) as genome:
         regions = read_bed(
@@ -181,13 +179,13 @@ def run(args) -> int:
             _write_npz(
                 out,
                 windows,
-                iter_onehot(genome, windows, batch_size=args.batch_size, dtype=args.dtype),
+                iter_onehot(genome, windows, batch_size=args.chunk_size, dtype=args.dtype),
                 n,
                 args.width,
                 file_dtype,
             )
         else:
-            _write_fasta(out, windows, iter_sequences(genome, windows, batch_size=args.batch_size))
+            _write_fasta(out, windows, iter_sequences(genome, windows, batch_size=args.chunk_size))
     if args.windows_bed:
         write_bed(windows, args.windows_bed, header=True)
 

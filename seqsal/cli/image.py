@@ -31,7 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from seqsal.cli._options import add_faithfulness_options, add_progress_option
+from seqsal.cli._options import (
+    add_batch_size_option,
+    add_device_option,
+    add_faithfulness_options,
+    add_gradient_method_options,
+    add_out_option,
+    add_progress_option,
+    add_seed_option,
+    one_line_errors,
+    parse_target,
+    positive_int,
+)
 from seqsal.errors import InputError
 from seqsal.image import BASELINES, METHODS
 
@@ -54,6 +65,7 @@ DEMO_MODEL = "digits-demo"
 
 
 def add_arguments(parser) -> None:
+    one_line_errors(parser)
     sub = parser.add_subparsers(
         dest="action", metavar="ACTION", help="attribute, evaluate, sanity or demo-images"
     )
@@ -93,19 +105,21 @@ def add_arguments(parser) -> None:
         "files into --out, with labels.tsv; --colour also writes colour, non-square copies.",
         formatter_class=formatter,
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--n", type=int, default=10, help="number of digits")
-    p.add_argument("--size", type=int, default=32, help="height and width in pixels")
+    one_line_errors(p)
+    add_out_option(p, metavar="DIR", help="output folder (replaced as a whole when complete)")
+    p.add_argument("--n", type=positive_int, default=10, help="number of digits")
+    p.add_argument("--size", type=positive_int, default=32, help="height and width in pixels")
     p.add_argument(
         "--colour",
         action="store_true",
         help="also write colour (RGB) copies of a non-square size (size x 1.5 size)",
     )
-    p.add_argument("--seed", type=int, default=0, help="which digits are drawn")
+    add_seed_option(p)
     parser.set_defaults(_image_parser=parser)
 
 
 def _add_common(p) -> None:
+    one_line_errors(p)
     p.add_argument(
         "--model",
         required=True,
@@ -121,7 +135,7 @@ def _add_common(p) -> None:
         help="image files and/or folders (folders: every image file inside, sorted by name; "
         "PNG, JPEG, TIFF, ...); read as the model's input shape and normalisation",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_out_option(p, metavar="DIR", help="output folder (replaced as a whole when complete)")
     p.add_argument(
         "--methods",
         default=None,
@@ -149,26 +163,25 @@ def _add_common(p) -> None:
         help="ig and occlusion reference: black image, Gaussian-blurred image (sigma 5 px), or "
         "the image plus Gaussian noise (0.15 of its range)",
     )
-    p.add_argument("--steps", type=int, default=32, help="ig: integration steps")
-    p.add_argument("--n-samples", type=int, default=25, help="smoothgrad: noisy copies per image")
-    p.add_argument(
-        "--noise", type=float, default=0.15, help="smoothgrad: noise sd as a fraction of the range"
-    )
+    add_gradient_method_options(p)
     p.add_argument(
         "--window",
-        type=int,
+        type=positive_int,
         default=None,
         help="occlusion: square window in pixels (default: an eighth of the shorter side)",
     )
     p.add_argument(
-        "--stride", type=int, default=None, help="occlusion: step (default: half the window)"
+        "--stride",
+        type=positive_int,
+        default=None,
+        help="occlusion: pixels between window starts (default: half the window)",
     )
     p.add_argument(
         "--opacity", type=float, default=0.7, help="heatmap opacity over the image (0 to 1)"
     )
     p.add_argument(
         "--gallery-rows",
-        type=int,
+        type=positive_int,
         default=100,
         metavar="N",
         help="images shown in gallery.html (the first N; every overlay is in overlays/)",
@@ -191,15 +204,9 @@ def _add_common(p) -> None:
         metavar="DIR",
         help=f"where {DEMO_MODEL!r} is kept (default: $SEQSAL_CACHE or ~/.cache/seqsal)",
     )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="B",
-        help="rows per model call (default: chosen from a memory budget); does not change results",
-    )
-    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cpu)")
-    p.add_argument("--seed", type=int, default=0, help="seeds smoothgrad and noise references")
+    add_batch_size_option(p)
+    add_device_option(p)
+    add_seed_option(p)
     add_progress_option(p)
 
 
@@ -223,8 +230,11 @@ def _floats(text, name) -> list | None:
 
 
 def check_output(path) -> Path:
-    """Refuse an --out that exists and is not an empty folder or an earlier seqsal image output."""
-    out = Path(path)
+    """Refuse an --out that cannot be written (:func:`seqsal.io.atomic.check_writable`), or that
+    exists and is not an empty folder or an earlier seqsal image output."""
+    from seqsal.io.atomic import check_writable
+
+    out = check_writable(path, kind="folder")
     if out.exists():
         if not out.is_dir():
             raise InputError(f"--out {str(out)!r} exists and is not a folder")
@@ -319,10 +329,8 @@ def run(args) -> int:
     from seqsal.plot import image as plot
 
     start = time.perf_counter()
-    _positive(args, "steps", "n_samples", "window", "stride", "batch_size", "eval_steps")
-    _positive(args, "patch", "n_random", "gallery_rows")
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed}; must be a non-negative integer")
+    check_output(args.out)
+    _positive(args, "eval_steps", "patch", "n_random")
     if not 0 <= args.opacity <= 1:
         raise InputError(f"--opacity {args.opacity}; expected a number from 0 to 1")
     methods = (
@@ -332,7 +340,6 @@ def run(args) -> int:
     for path in paths:
         if not path.is_file():
             raise InputError(f"--images {str(path)!r}: no such file")
-    check_output(args.out)
     model = load_model_for_images(args, paths)
     norm = model.metadata["normalisation"]
     mean, std = list(norm["mean"]), list(norm["std"])
@@ -347,7 +354,7 @@ def run(args) -> int:
         target = predictions.predicted.astype(np.int64)
     else:
         t = args.target
-        target = np.full(len(paths), model.target_index(int(t) if t.lstrip("-").isdigit() else t))
+        target = np.full(len(paths), model.target_index(parse_target(t)))
     options = _method_options(args)
     explained = library.explain_images(
         model.module, X, methods, target=target, mean=mean, std=std, **options
@@ -433,13 +440,10 @@ def run(args) -> int:
 def run_demo_images(args) -> int:
     """Write digits from the bundled data set as PNG files (grey; optionally colour copies)."""
     from seqsal.image import demo_images
-    from seqsal.io.atomic import atomic_directory
+    from seqsal.io.atomic import atomic_directory, check_writable
     from seqsal.io.images import write_image
 
-    _positive(args, "n", "size")
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed}; must be a non-negative integer")
-    out = Path(args.out)
+    out = check_writable(args.out, kind="folder")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not (out / "labels.tsv").is_file():
             raise InputError(

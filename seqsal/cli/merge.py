@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from seqsal.io.store import merge_stores, open_store
+from seqsal.cli._options import add_chunk_size_option, add_out_option, one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,8 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", required=True, metavar="H5", help="merged store (.h5)")
+    one_line_errors(parser)
+    add_out_option(parser, metavar="H5", help="merged store (.h5)")
     parser.add_argument("shards", nargs="+", metavar="SHARD", help="shard stores (.h5), in order")
     parser.add_argument(
         "--regions",
@@ -28,22 +29,17 @@ def add_arguments(parser) -> None:
         help="the whole BED the shards were cut from, recorded as the merged store's "
         "'regions' provenance (each shard records only its own part)",
     )
-    parser.add_argument(
-        "--chunk-size",
-        type=int,
-        default=1024,
-        metavar="C",
-        help="windows copied at a time; bounds memory, does not change the output",
-    )
+    add_chunk_size_option(parser, default=1024)
 
 
 def run(args) -> int:
-    from seqsal._runtime import check_positive_int
+    from seqsal.io.atomic import check_writable
+    from seqsal.io.store import merge_stores, open_store
 
-    chunk_size = check_positive_int(args.chunk_size, "--chunk-size")
+    check_writable(args.out)
     attrs = {} if args.regions is None else {"regions": str(args.regions)}
-    out = merge_stores(args.shards, args.out, chunk_size=chunk_size, attrs=attrs)
-    with open_store(out) as store:
+    merged = merge_stores(args.shards, args.out, chunk_size=args.chunk_size, attrs=attrs)
+    with open_store(merged) as store:
         n = store.n
-    log.info("merged %d shards (%d windows) -> %s", len(args.shards), n, out)
+    log.info("merged %d shards (%d windows) -> %s", len(args.shards), n, merged)
     return 0

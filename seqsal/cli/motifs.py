@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqsal.cli._options import add_progress_option
+from seqsal.cli._options import (
+    add_out_option,
+    add_progress_option,
+    add_seed_option,
+    add_store_option,
+    one_line_errors,
+    positive_int,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -29,34 +36,40 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--store", required=True, metavar="H5", help="attribution store (.h5)")
+    one_line_errors(parser)
+    add_store_option(parser)
     parser.add_argument(
         "--seqlets",
         required=True,
         metavar="BED",
         help="seqlets BED from 'seqsal seqlets' on the same store",
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_out_option(parser, metavar="DIR", help="output folder (created; files written into it)")
     parser.add_argument(
         "--database",
         default="JASPAR2026:CORE:vertebrates",
         metavar="DB",
         help="RELEASE[:COLLECTION[:TAX_GROUP]] from pyjaspar (offline), or a MEME file",
     )
-    parser.add_argument("--top", type=int, default=5, help="matches reported per motif")
     parser.add_argument(
-        "--min-seqlets", type=int, default=20, help="fewest member seqlets of a motif"
+        "--top-matches",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="database matches reported per motif (the N best)",
+    )
+    parser.add_argument(
+        "--min-seqlets", type=positive_int, default=20, help="fewest member seqlets of a motif"
     )
     parser.add_argument(
         "--alpha", type=float, default=0.05, help="q-value below which a match is significant"
     )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="seed (subsampling of very large seqlet sets)"
-    )
+    add_seed_option(parser)
     add_progress_option(parser)
 
 
 def run(args) -> int:
+    from seqsal.io.atomic import check_writable
     from seqsal.io.store import open_store
     from seqsal.motifs.cwm_io import write_motifs
     from seqsal.motifs.database import load_database
@@ -69,13 +82,7 @@ def run(args) -> int:
 
     began = time.perf_counter()
     progress = args.progress
-    if args.top < 1:
-        raise InputError(f"--top {args.top}; expected a positive integer")
-    if args.min_seqlets < 1:
-        raise InputError(f"--min-seqlets {args.min_seqlets}; expected a positive integer")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError("--out exists and is not a folder", path=out)
+    out = check_writable(args.out, kind="folder-in-place")
     if not Path(args.seqlets).exists():
         raise InputError("no such seqlets BED", path=args.seqlets)
     database = load_database(args.database)  # a bad database fails before any output
@@ -103,7 +110,7 @@ def run(args) -> int:
     write_meme(motifs, out / "motifs.meme")
     write_motifs(motifs, out / "motifs.h5")
     if motifs:
-        annotation = match(motifs, database, top=args.top, alpha=args.alpha)
+        annotation = match(motifs, database, top=args.top_matches, alpha=args.alpha)
         hits = scan(motifs, X, projected, coords=coords)
     else:
         log.warning("no motif has %d or more seqlets; the outputs are empty", args.min_seqlets)

@@ -6,11 +6,18 @@ import logging
 import time
 
 from seqsal.cli._options import (
+    add_batch_size_option,
+    add_device_option,
+    add_fasta_option,
     add_model_options,
+    add_out_option,
     add_progress_option,
+    add_regions_option,
     add_width_option,
     add_window_options,
+    batch_size_or,
     load_model_from_args,
+    one_line_errors,
 )
 
 log = logging.getLogger(__name__)
@@ -28,46 +35,56 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
+    one_line_errors(parser)
     add_model_options(parser)
-    parser.add_argument("--fasta", required=True, metavar="G", help="genome FASTA")
-    parser.add_argument("--regions", required=True, metavar="R", help="BED file of regions")
-    parser.add_argument(
-        "--out", required=True, metavar="TSV", help="output table (tab-separated, with header)"
-    )
+    add_fasta_option(parser)
+    add_regions_option(parser)
+    add_out_option(parser, metavar="TSV", help="output table (tab-separated, with header)")
     add_width_option(parser)
     add_window_options(parser)
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=256,
-        metavar="B",
-        help="sequences per forward pass (does not change results)",
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
+    add_batch_size_option(parser)
+    add_device_option(parser)
     add_progress_option(parser)
 
 
+def write_predictions(table, path) -> None:
+    """Write the predictions table (header line, tab-separated, every field verbatim: a region
+    name holding a quote is written as it came, not CSV-quoted), atomically."""
+    from seqsal.io.atomic import atomic_open
+    from seqsal.io.bed import check_fields, write_rows
+
+    check_fields(table, path=path)
+    with atomic_open(path, "w", newline="") as handle:
+        handle.write("\t".join(map(str, table.columns)) + "\n")
+        write_rows(handle, table, float_format="%.6g", na_rep="")
+
+
 def run(args) -> int:
-    from seqsal.io.atomic import atomic_path
+    from seqsal.io.atomic import check_writable
     from seqsal.models.predict import predict_regions
 
     began = time.perf_counter()
+    check_writable(args.out)
     model = load_model_from_args(args)
     table = predict_regions(
         model,
         args.fasta,
         args.regions,
         width=args.width,
-        batch_size=args.batch_size,
+        batch_size=batch_size_or(args, 256),
         device=args.device,
         progress=args.progress,
         out_of_bounds=args.out_of_bounds,
         skip_missing=args.skip_missing,
     )
-    with atomic_path(args.out) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_predictions(table, args.out)
+    nonfinite = table.attrs.get("nonfinite_regions", [])
+    flagged = (
+        f", {len(nonfinite)} with non-finite predictions (written as empty)" if nonfinite else ""
+    )
     print(
         f"seqsal predict: {len(table)} regions x {model.n_targets} target(s) "
-        f"({', '.join(model.targets)}) in {time.perf_counter() - began:.1f} s; wrote {args.out}"
+        f"({', '.join(model.targets)}){flagged} in {time.perf_counter() - began:.1f} s; "
+        f"wrote {args.out}"
     )
     return 0

@@ -5,6 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 
+from seqsal.cli._options import (
+    add_out_option,
+    add_store_option,
+    non_negative_int,
+    one_line_errors,
+    positive_int,
+)
+
 log = logging.getLogger(__name__)
 
 HELP = "write the self-contained HTML motif report (logos, matches, regions, provenance)"
@@ -19,7 +27,8 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--store", default=None, metavar="H5", help="attribution store (.h5)")
+    one_line_errors(parser)
+    add_store_option(parser, required=False)
     parser.add_argument(
         "--motifs",
         default=None,
@@ -38,22 +47,50 @@ def add_arguments(parser) -> None:
         metavar="DIR",
         help="seqsal model folder (model.json, metrics.json)",
     )
-    parser.add_argument("--out", required=True, metavar="HTML", help="report file to write")
+    add_out_option(parser, metavar="HTML", help="report file to write")
     parser.add_argument("--title", default="seqsal motif report", help="page title")
     parser.add_argument(
-        "--n-regions", type=int, default=12, help="regions in the gallery (most salient first)"
+        "--gallery-regions",
+        type=non_negative_int,
+        default=12,
+        metavar="N",
+        help="regions shown in the gallery (the N most salient; 0: no gallery)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=2, help="processes rendering logos (1: no process pool)"
+        "--jobs",
+        type=positive_int,
+        default=2,
+        help="processes rendering logos (1: no process pool)",
     )
     parser.add_argument(
         "--no-checksums", action="store_true", help="skip SHA-256 of inputs and outputs"
     )
 
 
+def _check_inputs(args) -> None:
+    """Refuse a missing or unreadable input before anything is written."""
+    from pathlib import Path
+
+    from seqsal.errors import InputError
+    from seqsal.io.store import open_store
+
+    if args.store is not None:
+        open_store(args.store).close()
+    for option, path, folder in (
+        ("--motifs", args.motifs, True),
+        ("--model", args.model, True),
+        ("--seqlets", args.seqlets, False),
+    ):
+        if path is not None and not (Path(path).is_dir() if folder else Path(path).is_file()):
+            raise InputError(f"{option} {str(path)!r}: no such {'folder' if folder else 'file'}")
+
+
 def run(args) -> int:
+    from seqsal.io.atomic import check_writable
     from seqsal.plot.report import write_report
 
+    check_writable(args.out)
+    _check_inputs(args)
     result = write_report(
         args.out,
         store=args.store,
@@ -61,7 +98,7 @@ def run(args) -> int:
         seqlets=args.seqlets,
         model_dir=args.model,
         title=args.title,
-        n_regions=args.n_regions,
+        n_regions=args.gallery_regions,
         checksums=not args.no_checksums,
         n_jobs=args.jobs,
     )

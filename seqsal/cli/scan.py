@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import logging
@@ -10,10 +9,19 @@ import sys
 import time
 
 from seqsal.cli._options import (
+    add_batch_size_option,
+    add_device_option,
+    add_fasta_option,
     add_model_options,
+    add_out_option,
     add_progress_option,
+    add_target_option,
     add_width_option,
+    batch_size_or,
     load_model_from_args,
+    one_line_errors,
+    parse_target,
+    positive_int,
 )
 from seqsal.errors import InputError
 
@@ -35,8 +43,9 @@ DESCRIPTION = (
 def add_arguments(parser) -> None:
     from seqsal.scan.genome import STRANDS
 
+    one_line_errors(parser)
     add_model_options(parser)
-    parser.add_argument("--fasta", required=True, metavar="G", help="genome FASTA (indexed)")
+    add_fasta_option(parser)
     add_width_option(parser)
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -59,7 +68,7 @@ def add_arguments(parser) -> None:
         "shards is the whole scan, nothing counted twice)",
     )
     parser.add_argument(
-        "--stride", type=int, default=10, metavar="S", help="bases between window starts"
+        "--stride", type=positive_int, default=10, metavar="S", help="bases between window starts"
     )
     parser.add_argument(
         "--strand",
@@ -74,42 +83,29 @@ def add_arguments(parser) -> None:
         metavar="F",
         help="skip windows with more than this fraction of N bases",
     )
-    parser.add_argument(
-        "--target", default="0", metavar="T", help="model output to score: an index or a name"
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=256,
-        metavar="B",
-        help="windows per forward pass (does not change results)",
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
+    add_target_option(parser)
+    add_batch_size_option(parser)
+    add_device_option(parser)
     parser.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="torch CPU threads; if not given: torch's default",
     )
     parser.add_argument(
-        "--method",
+        "--strategy",
         choices=["auto", "trunk", "windows"],
         default="auto",
-        help="auto: trunk reuse when the model allows it; windows: force window by window",
+        help="how windows are scored: auto: trunk reuse when the model allows it; trunk: "
+        "require it (error otherwise); windows: window by window",
     )
-    parser.add_argument(
-        "--out",
-        required=True,
+    add_out_option(
+        parser,
         metavar="TSV",
         help="scores table (tab-separated with a header; gzip when the name ends .gz)",
     )
     add_progress_option(parser)
-
-
-def parse_target(text: str):
-    """An index when ``text`` is an integer, else a target name."""
-    return int(text) if text.lstrip("-").isdigit() else text
 
 
 def set_threads(threads) -> None:
@@ -124,31 +120,25 @@ def set_threads(threads) -> None:
 
 
 def write_scores(chunks, handle) -> int:
-    """Write score table chunks (with one header line) to a text handle; return rows."""
+    """Write score table chunks (with one header line) to a text handle, every field verbatim
+    (:func:`seqsal.io.bed.write_rows`); return rows."""
+    from seqsal.io.bed import write_rows
     from seqsal.scan.genome import COLUMNS
 
     handle.write("\t".join(COLUMNS) + "\n")
     rows = 0
     for chunk in chunks:
-        chunk.to_csv(
-            handle,
-            sep="\t",
-            header=False,
-            index=False,
-            float_format="%.7g",
-            na_rep="NA",
-            lineterminator="\n",
-            quoting=csv.QUOTE_NONE,
-        )
+        write_rows(handle, chunk, float_format="%.7g", na_rep="NA")
         rows += len(chunk)
     return rows
 
 
 def run(args) -> int:
-    from seqsal.io.atomic import atomic_path
+    from seqsal.io.atomic import atomic_path, check_writable
     from seqsal.scan.genome import scan
 
     began = time.perf_counter()
+    check_writable(args.out)
     set_threads(args.threads)
     model = load_model_from_args(args)
     result = scan(
@@ -161,10 +151,10 @@ def run(args) -> int:
         strand=args.strand,
         max_n=args.max_n,
         target=parse_target(args.target),
-        batch_size=args.batch_size,
+        batch_size=batch_size_or(args, 256),
         device=args.device,
         progress=args.progress,
-        method=args.method,
+        method=args.strategy,
         width=args.width,
     )
     with atomic_path(args.out) as tmp:

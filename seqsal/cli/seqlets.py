@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from seqsal.cli._options import add_progress_option
+from seqsal.cli._options import (
+    add_out_option,
+    add_progress_option,
+    add_seed_option,
+    add_store_option,
+    one_line_errors,
+    positive_int,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -46,20 +53,22 @@ def _grow_value(text: str) -> float | None:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--store", required=True, metavar="H5", help="attribution store (.h5)")
+    one_line_errors(parser)
+    add_store_option(parser)
     parser.add_argument(
         "--null",
         default=None,
         metavar="H5",
-        help="attribution store of dinucleotide-shuffled controls (same model and method); "
+        help="attribution store of dinucleotide-shuffled controls (seqsal attribute "
+        "--shuffle-control with the same model, target, method and settings: checked); "
         "without it a weaker Gaussian fallback null is used",
     )
-    parser.add_argument("--out", required=True, metavar="BED", help="output seqlets BED6+")
+    add_out_option(parser, metavar="BED", help="output seqlets BED6+")
     parser.add_argument(
         "--fdr", type=float, default=0.05, help="target false discovery rate, per sign"
     )
-    parser.add_argument("--min-length", type=int, default=4, help="shortest seqlet core")
-    parser.add_argument("--max-length", type=int, default=20, help="longest seqlet core")
+    parser.add_argument("--min-length", type=positive_int, default=4, help="shortest seqlet core")
+    parser.add_argument("--max-length", type=positive_int, default=20, help="longest seqlet core")
     parser.add_argument(
         "--flank",
         type=int,
@@ -81,9 +90,7 @@ def add_arguments(parser) -> None:
         default="both",
         help="which seqlets to call (a repressor shows up as a negative seqlet)",
     )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="accepted for uniformity; calling is deterministic"
-    )
+    add_seed_option(parser)
     add_progress_option(parser)
 
 
@@ -108,10 +115,16 @@ def read_positions(path, *, progress=None) -> tuple[np.ndarray, object]:
 
 
 def run(args) -> int:
-    from seqsal.seqlets import call_seqlets, write_seqlets_bed
+    from seqsal.io.atomic import check_writable
+    from seqsal.io.store import open_store
+    from seqsal.seqlets import call_seqlets, check_control_store, write_seqlets_bed
 
     began = time.perf_counter()
     progress = args.progress
+    check_writable(args.out)
+    if args.null is not None:
+        with open_store(args.store) as observed, open_store(args.null) as control:
+            check_control_store(observed, control)
     projected, coords = read_positions(args.store, progress=progress)
     if projected.shape[0] == 0:
         raise InputError("the attribution store holds no windows", path=args.store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from seqsal.cli._options import add_out_option, add_seed_option, one_line_errors, positive_int
 from seqsal.errors import InputError
 
 HELP = "simulate a genome with real JASPAR motifs planted under a known grammar"
@@ -19,22 +20,27 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    one_line_errors(parser)
+    add_out_option(parser, metavar="DIR", help="output folder (created; files written into it)")
     parser.add_argument(
-        "--n-regions", type=int, default=8000, metavar="N", help="number of regions"
+        "--n-regions", type=positive_int, default=8000, metavar="N", help="number of regions"
     )
     parser.add_argument(
-        "--region-length", type=int, default=300, metavar="L", help="length of each region (bp)"
+        "--region-length",
+        type=positive_int,
+        default=300,
+        metavar="L",
+        help="length of each region (bp)",
     )
     parser.add_argument(
         "--chromosomes",
-        type=int,
+        type=positive_int,
         default=5,
         metavar="K",
         help="number of chromosomes chr1..chrK (hold whole ones out for validation and test)",
     )
     parser.add_argument(
-        "--motifs",
+        "--activators",
         default=None,
         metavar="ID,ID,...",
         help="JASPAR matrix ids of the activators (e.g. MA0139.2; MA0139 = latest version); "
@@ -44,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--repressors",
         default=None,
         metavar="ID,...",
-        help="JASPAR matrix ids of the repressors; default (also when --motifs is given): REST MA0138.3; 'none' for none",
+        help="JASPAR matrix ids of the repressors; default (also when --activators is given): "
+        "REST MA0138.3; 'none' for none",
     )
     parser.add_argument(
         "--cooperative",
@@ -71,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="redraw region background until no window outside the planted instances scores "
         "as a site (min relative score 0.7) for a planted motif, on either strand",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    add_seed_option(parser)
     parser.add_argument(
         "--jaspar-release",
         default="JASPAR2026",
@@ -103,14 +110,16 @@ def _cooperative(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    from seqsal.io.atomic import check_writable
     from seqsal.sequence.synthetic import simulate
 
+    check_writable(args.out, kind="folder-in-place")
     sim = simulate(
         args.out,
         n_regions=args.n_regions,
         region_length=args.region_length,
         n_chromosomes=args.chromosomes,
-        motifs=_ids(args.motifs),
+        motifs=_ids(args.activators),
         repressors=_ids(args.repressors),
         cooperative=_cooperative(args.cooperative),
         rate=args.rate,

@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 import logging
 
-from seqsal.cli._options import add_progress_option
+from seqsal.cli._options import (
+    add_device_option,
+    add_fasta_option,
+    add_out_option,
+    add_progress_option,
+    add_regions_option,
+    add_seed_option,
+    one_line_errors,
+    positive_int,
+)
 from seqsal.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -23,18 +32,11 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--fasta", required=True, metavar="G", help="genome FASTA (indexed with pyfaidx)"
-    )
-    parser.add_argument(
-        "--regions",
-        required=True,
-        metavar="R",
-        help="BED file of regions whose header row names the extra numeric target columns",
-    )
-    parser.add_argument(
-        "--out",
-        required=True,
+    one_line_errors(parser)
+    add_fasta_option(parser)
+    add_regions_option(parser)
+    add_out_option(
+        parser,
         metavar="DIR",
         help="output model folder (must not exist, or be empty, or hold a seqsal model)",
     )
@@ -42,7 +44,8 @@ def add_arguments(parser) -> None:
         "--targets",
         default=None,
         metavar="A,B",
-        help="comma-separated target columns; if not given: every numeric extra column of the BED header",
+        help="comma-separated target columns, named in the BED's header line; if not given: "
+        "every numeric extra column of the header",
     )
     parser.add_argument(
         "--arch",
@@ -64,10 +67,10 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--width",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="W",
-        help="window length; if not given: the regions' width (or their median) plus --context "
+        help="window length in bases; if not given: the regions' width (or their median) plus --context "
         "on each side",
     )
     parser.add_argument(
@@ -95,7 +98,12 @@ def add_arguments(parser) -> None:
         "--epochs", type=int, default=30, help="most epochs (early stopping usually ends sooner)"
     )
     parser.add_argument(
-        "--batch-size", type=int, default=64, metavar="B", help="training batch size"
+        "--train-batch-size",
+        type=positive_int,
+        default=64,
+        metavar="B",
+        help="regions per optimiser step (changes the training, unlike --batch-size elsewhere, "
+        "which only splits model calls)",
     )
     parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate")
     parser.add_argument(
@@ -113,10 +121,8 @@ def add_arguments(parser) -> None:
         action="store_false",
         help="turn off reverse-complement augmentation (on by default)",
     )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N; if not given: cpu")
+    add_seed_option(parser)
+    add_device_option(parser)
     add_progress_option(parser)
 
 
@@ -138,8 +144,15 @@ def _summary(metrics: dict) -> str:
 
 
 def run(args) -> int:
+    from seqsal.io.atomic import check_writable
+    from seqsal.models.files import check_output_folder
     from seqsal.models.train import train
 
+    check_writable(args.out, kind="folder")
+    try:
+        check_output_folder(args.out)
+    except InputError as err:
+        raise InputError(f"--out: {err}") from None
     arch_kwargs = None
     if args.arch_kwargs:
         try:
@@ -160,7 +173,7 @@ def run(args) -> int:
         val_chroms=args.val_chroms,
         test_chroms=args.test_chroms,
         epochs=args.epochs,
-        batch_size=args.batch_size,
+        batch_size=args.train_batch_size,
         lr=args.lr,
         weight_decay=args.weight_decay,
         patience=args.patience,

@@ -13,12 +13,17 @@ import contextlib
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from seqsal.errors import InputError
+
 #: Temporary files and folders of this process that are not renamed or removed yet.
 _TEMPORARIES: set[Path] = set()
+#: What :func:`check_writable` is told an output is.
+KINDS = ("file", "folder", "folder-in-place")
 
 
 def _create_temporary(final: Path, suffix: str, create: Callable[[Path], None]) -> Path:
@@ -159,3 +164,62 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, final)
     finally:
         _remove(tmp)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (the folder where creation starts)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(".")
+
+
+def check_writable(path: str | os.PathLike, *, kind: str = "file", option: str = "--out") -> Path:
+    """Refuse, before any work, an output that could not be written; return ``path``.
+
+    Commands call it first, so a run that would compute for hours and then fail to write
+    fails at once instead.  It refuses an output file that is an existing folder, an output
+    folder that is an existing file, a parent that is a file, and a folder where nothing can
+    be created (no permission, read-only file system).  Writability is tested by creating and
+    removing a hidden empty file, since permission bits do not tell the whole story (root,
+    ACLs, read-only mounts).  Missing folders are not created.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output.
+    kind : {"file", "folder", "folder-in-place"}, default "file"
+        ``"file"`` and ``"folder"``: written under a temporary name beside ``path`` and
+        renamed (:func:`atomic_path`, :func:`atomic_directory`), so the parent folder must
+        take new entries.  ``"folder-in-place"``: a folder whose files are written into it one
+        by one, so the folder itself must take them when it exists.
+    option : str, default "--out"
+        The command-line option (or argument name) that gave ``path``, for the message.
+
+    Raises
+    ------
+    InputError
+        One line naming ``option``, ``path`` and what is wrong.
+    """
+    if kind not in KINDS:
+        raise InputError(f"kind={kind!r}; expected one of {', '.join(KINDS)}")
+    final = Path(path)
+    shown = f"{option} {str(final)!r}"
+    if final.is_dir() and kind == "file":
+        raise InputError(f"{shown} is an existing folder; expected the name of a file to write")
+    if final.exists() and not final.is_dir() and kind != "file":
+        raise InputError(f"{shown} is an existing file; expected a folder to write into")
+    where = final if kind == "folder-in-place" and final.is_dir() else final.parent
+    folder = _nearest_existing(where)
+    if not folder.is_dir():
+        raise InputError(f"{shown}: {str(folder)!r} is a file, so no folder can be made below it")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".seqsal-write-check.", dir=folder)
+    except OSError as err:
+        raise InputError(
+            f"{shown}: cannot write in folder {str(folder)!r} ({err.strerror or err}); "
+            "choose a folder you can write to"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+    return final

@@ -143,8 +143,9 @@ def read_bed(
         instead of raising.  Off by default because mismatched names (``chr1`` vs ``1``)
         usually mean the wrong genome.
     unique_names : bool, default True
-        Refuse two regions with the same name (the error names both lines): region names
-        key outputs (attribution stores, predictions), so a repeat is usually a mistake.
+        Refuse two regions with the same name (the error names both lines and says how to
+        fix the file): region names key outputs (attribution stores, predictions), so a
+        repeat is usually a mistake.
         Pass False for files where names are labels, not keys, such as ``planted.bed`` from
         :mod:`seqsal.sequence.synthetic` (the transcription factor of each instance).
 
@@ -306,12 +307,18 @@ def read_bed(
         name_col = [f"{c}:{s}-{e}" for c, s, e in zip(chrom, starts, ends, strict=True)]
     if unique_names:
         first_line: dict[str, int] = {}
-        for name, lineno in zip(name_col, line_numbers, strict=True):
+        named = by_name.get("name")
+        for i, (name, lineno) in enumerate(zip(name_col, line_numbers, strict=True)):
             if name in first_line:
+                fix = (
+                    "rename one (column 4)"
+                    if named is not None and named[i] not in ("", ".")
+                    else "remove the repeated region or give each a name in column 4"
+                )
                 raise InputError(
-                    f"duplicate region name {name!r} (also on line {first_line[name]}); names "
-                    "must be unique (regions without a name are named chrom:start-end; "
-                    "unique_names=False allows repeats)",
+                    f"duplicate region name {name!r} (also on line {first_line[name]}); region "
+                    f"names key the outputs, so each must be unique: {fix} (regions without a "
+                    "name are named chrom:start-end)",
                     path=source,
                     line=lineno,
                 )

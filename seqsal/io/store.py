@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from seqsal import __version__
-from seqsal.errors import InputError
+from seqsal.errors import InputError, first_line
 from seqsal.io.atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -57,9 +57,11 @@ windows that run past a chromosome end, so ``pad_left + end - start + pad_right 
 _ALL_COORDS = COORD_COLUMNS + PAD_COLUMNS
 _STRING_COORDS = ("chrom", "strand", "name")
 
-# Attributes that describe one shard rather than the run; merge_stores ignores them
-# ("regions" is each shard's own part of the BED; pass the whole BED through attrs=).
-_PER_SHARD_ATTRS = frozenset({"created", "regions"})
+# Attributes that describe one shard rather than the run; merge_stores does not compare them
+# ("regions" is each shard's own part of the BED; pass the whole BED through attrs=) and
+# adds up the counts among them.
+_PER_SHARD_ATTRS = frozenset({"created", "regions", "n_skipped_nonfinite"})
+_SUMMED_ATTRS = ("n_skipped_nonfinite",)
 
 # Target size of one chunk in bytes: h5py's guidance is 10 KiB to 1 MiB.
 _CHUNK_BYTES = 1 << 20
@@ -323,6 +325,13 @@ class AttributionStore:
             raise
         self.n = stop
 
+    def set_attrs(self, attrs: Mapping) -> None:
+        """Add or replace provenance attributes of the open store (stored as in ``attrs=``)."""
+        if not self._open:
+            raise InputError(f"{self.path}: the store is closed; cannot set attributes")
+        for key, value in dict(attrs).items():
+            self._file.attrs[key] = _attr_value(value)
+
     def close(self) -> Path:
         """Flush, close and rename the store to its final path; return that path."""
         if not self._open:
@@ -367,15 +376,80 @@ def _numpy(array: Any) -> np.ndarray:
     return np.asarray(array)
 
 
-class StoredAttributions:
-    """Read access to a store; the (n, 4, L) arrays are h5py datasets, sliced lazily.
+#: What h5py raises for a file whose HDF5 structures are damaged (a truncated file, a
+#: corrupted B-tree, object header or heap): reading the object, its links or its data.
+_DAMAGE = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+def _damaged(path: str | os.PathLike, what: str, err: BaseException) -> InputError:
+    """The one-line error for an HDF5 file that cannot be read."""
+    return InputError(
+        f"cannot read {what}: the HDF5 file is damaged or incomplete ({first_line(err)}); "
+        "write it again",
+        path=path,
+    )
+
+
+class StoredArray:
+    """One ``(n, 4, L)`` (or ``(n,)``) dataset of a store, sliced lazily like the h5py dataset
+    it wraps (other h5py attributes, such as ``chunks``, pass through); a read that fails on a
+    damaged file raises a one-line InputError naming the file and the key.
 
     Attributes
     ----------
-    raw, hypothetical, projected : h5py.Dataset, shape (n, 4, L)
+    shape : tuple of int
+    dtype : numpy.dtype
+    key : str
+        Its key in the file (``raw/seq``, ...).
+    """
+
+    def __init__(self, dataset: Any, path: Path, key: str) -> None:
+        self._dataset = dataset
+        self.path = path
+        self.key = key
+        self.shape = tuple(int(s) for s in dataset.shape)
+        self.dtype = dataset.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        try:
+            return self._dataset[index]
+        except (OSError, RuntimeError) as err:
+            raise _damaged(self.path, self.key, err) from None
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.asarray(self[()], dtype=dtype)
+
+    def __getattr__(self, name: str) -> Any:
+        # anything else (chunks, maxshape, compression, ...) is the h5py dataset's
+        if name.startswith("__") or name == "_dataset":
+            raise AttributeError(name)
+        return getattr(self._dataset, name)
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredArray({str(self.path)!r}, {self.key!r}, shape={self.shape}, dtype={self.dtype})"
+        )
+
+
+class StoredAttributions:
+    """Read access to a store; the (n, 4, L) arrays are sliced lazily.
+
+    Opening checks the file's structure (the three arrays, their shapes, the coordinates'
+    lengths, the attributes), so a damaged or foreign file fails at once with one line.
+
+    Attributes
+    ----------
+    raw, hypothetical, projected : StoredArray, shape (n, 4, L)
         ``raw/seq``, ``shap/seq`` and ``projected_shap/seq``; index them (``store.projected[10:20]``)
         to read numpy arrays.
-    delta : h5py.Dataset of shape (n,) or None
+    delta : StoredArray of shape (n,) or None
     attrs : dict
         Provenance attributes.
     path : pathlib.Path
@@ -387,23 +461,76 @@ class StoredAttributions:
         self.path = Path(path)
         if not self.path.exists():
             raise InputError("no such attribution store", path=self.path)
+        if self.path.is_dir():
+            raise InputError("expected an attribution store (.h5), got a folder", path=self.path)
         try:
             self._file = h5py.File(self.path, "r")
         except OSError as err:
-            raise InputError(f"not an HDF5 file ({err})", path=self.path) from err
-        missing = [k for k in (RAW_KEY, HYPOTHETICAL_KEY, PROJECTED_KEY) if k not in self._file]
-        if missing:
+            raise InputError(
+                f"not an HDF5 file, or a damaged one ({first_line(err)})", path=self.path
+            ) from None
+        try:
+            self._open_arrays()
+        except BaseException:
             self._file.close()
+            raise
+        self._coords: pd.DataFrame | None = None
+
+    def _open_arrays(self) -> None:
+        f = self._file
+        try:
+            missing = [k for k in (RAW_KEY, HYPOTHETICAL_KEY, PROJECTED_KEY) if k not in f]
+        except _DAMAGE as err:
+            raise _damaged(self.path, "the file's index of keys", err) from None
+        if missing:
             raise InputError(
                 f"not an attribution store: missing {missing}; expected keys raw/seq, shap/seq, projected_shap/seq",
                 path=self.path,
             )
-        self.raw = self._file[RAW_KEY]
-        self.hypothetical = self._file[HYPOTHETICAL_KEY]
-        self.projected = self._file[PROJECTED_KEY]
-        self.delta = self._file[DELTA_KEY] if DELTA_KEY in self._file else None
-        self.attrs = {key: _read_attr(value) for key, value in self._file.attrs.items()}
-        self._coords: pd.DataFrame | None = None
+        arrays = {}
+        for key in (RAW_KEY, HYPOTHETICAL_KEY, PROJECTED_KEY, DELTA_KEY, "coords"):
+            try:
+                if key not in f:
+                    continue
+                if key == "coords":
+                    arrays.update(
+                        {f"coords/{c}": f[f"coords/{c}"] for c in _ALL_COORDS if c in f["coords"]}
+                    )
+                else:
+                    arrays[key] = f[key]
+            except _DAMAGE as err:
+                raise _damaged(self.path, key, err) from None
+        raw = arrays[RAW_KEY]
+        if raw.ndim != 3 or raw.shape[1] != 4:
+            raise InputError(
+                f"raw/seq has shape {raw.shape}; expected (n, 4, L) one-hot", path=self.path
+            )
+        for key in (HYPOTHETICAL_KEY, PROJECTED_KEY):
+            if arrays[key].shape != raw.shape:
+                raise InputError(
+                    f"{key} has shape {arrays[key].shape} but raw/seq {raw.shape}; expected "
+                    "the same (n, 4, L)",
+                    path=self.path,
+                )
+        n = raw.shape[0]
+        for key, dataset in arrays.items():
+            if (key == DELTA_KEY or key.startswith("coords/")) and dataset.shape != (n,):
+                raise InputError(
+                    f"{key} has shape {dataset.shape}; expected ({n},), one per window",
+                    path=self.path,
+                )
+        self._coord_datasets = {k: v for k, v in arrays.items() if k.startswith("coords/")}
+        self._has_coords = "coords" in f
+        self.raw = StoredArray(raw, self.path, RAW_KEY)
+        self.hypothetical = StoredArray(arrays[HYPOTHETICAL_KEY], self.path, HYPOTHETICAL_KEY)
+        self.projected = StoredArray(arrays[PROJECTED_KEY], self.path, PROJECTED_KEY)
+        self.delta = (
+            StoredArray(arrays[DELTA_KEY], self.path, DELTA_KEY) if DELTA_KEY in arrays else None
+        )
+        try:
+            self.attrs = {key: _read_attr(value) for key, value in f.attrs.items()}
+        except _DAMAGE as err:
+            raise _damaged(self.path, "the provenance attributes", err) from None
 
     @property
     def n(self) -> int:
@@ -424,14 +551,17 @@ class StoredAttributions:
         import pandas as pd
 
         if self._coords is None:
-            if "coords" in self._file:
+            if self._has_coords:
                 data = {}
                 for column in _ALL_COORDS:
-                    if f"coords/{column}" not in self._file:
+                    values = self._coord_datasets.get(f"coords/{column}")
+                    if values is None:
                         data[column] = np.zeros(self.n, dtype=np.int64)
                         continue
-                    values = self._file[f"coords/{column}"]
-                    data[column] = values.asstr()[:] if column in _STRING_COORDS else values[:]
+                    try:
+                        data[column] = values.asstr()[:] if column in _STRING_COORDS else values[:]
+                    except _DAMAGE as err:
+                        raise _damaged(self.path, f"coords/{column}", err) from None
                 self._coords = pd.DataFrame(data)
             else:  # a store written by another tool (ChromBPNet): no coordinates
                 self._coords = pd.DataFrame(
@@ -463,8 +593,10 @@ def open_store(path: str | os.PathLike) -> StoredAttributions:
     Raises
     ------
     InputError
-        If the file does not exist, is not HDF5 or lacks ``raw/seq``, ``shap/seq`` or
-        ``projected_shap/seq``.
+        One line naming the file: it does not exist, is not HDF5, is damaged (truncated,
+        corrupted metadata), lacks ``raw/seq``, ``shap/seq`` or ``projected_shap/seq``, or
+        holds arrays of inconsistent shapes.  A damaged data block found later, when the
+        arrays are read, raises the same kind of error naming the key.
     """
     return StoredAttributions(path)
 
@@ -486,8 +618,9 @@ def merge_stores(
     """Concatenate shard stores into one, in the order given, streaming chunk by chunk.
 
     Every shard must have the same window length, the same float16 setting and the same
-    provenance attributes (apart from ``created`` and ``regions``, the shard's own BED);
-    otherwise an InputError names the first shard and attribute that differ.
+    provenance attributes (apart from ``created``, ``regions``, the shard's own BED, and
+    ``n_skipped_nonfinite``, which is added up); otherwise an InputError names the first shard
+    and attribute that differ.
 
     Parameters
     ----------
@@ -539,10 +672,15 @@ def merge_stores(
                     f"has {'no ' if store.delta is None else ''}delta dataset, unlike {first.path}",
                     path=store.path,
                 )
+        summed = {
+            key: sum(int(store.attrs.get(key, 0)) for store in stores)
+            for key in _SUMMED_ATTRS
+            if any(key in store.attrs for store in stores)
+        }
         writer = AttributionStore(
             out,
             length=first.length,
-            attrs={**reference, **extra_attrs},
+            attrs={**reference, **summed, **extra_attrs},
             float16=bool(first.attrs.get("float16", first.hypothetical.dtype == np.float16)),
             with_delta=first.delta is not None,
         )
@@ -570,6 +708,7 @@ __all__ = [
     "PROJECTED_KEY",
     "RAW_KEY",
     "AttributionStore",
+    "StoredArray",
     "StoredAttributions",
     "merge_stores",
     "open_store",

@@ -169,6 +169,9 @@ def predict_regions(
         The windows actually used (``chrom, start, end, name, score, strand``, ``pad_left``,
         ``pad_right`` and the BED's extra columns) plus one column per target, named
         ``pred_<target>`` when the BED already has a column of that name.
+        ``attrs["nonfinite_regions"]``: names of the regions with a NaN or infinite
+        prediction; they are kept in the table (NaN stays visible there, unlike in an
+        attribution store) and a warning names the first of them.
     """
     import pandas as pd
 
@@ -207,12 +210,36 @@ def predict_regions(
     if values.shape[0] != len(windows):
         raise ModelError(f"got {values.shape[0]} predictions for {len(windows)} windows")
     result = windows.reset_index(drop=True).copy()
+    nonfinite = _nonfinite_regions(result, values)
     for j, name in enumerate(loaded.targets):
         column = name if name not in result.columns else f"pred_{name}"
         result[column] = values[:, j]
     result.attrs = dict(windows.attrs)
     result.attrs["prediction_columns"] = [c for c in result.columns[-len(loaded.targets) :]]
+    result.attrs["nonfinite_regions"] = nonfinite
     return result
+
+
+# Regions named in the non-finite warning; the count covers the rest.
+_NAMED_REGIONS = 3
+
+
+def _nonfinite_regions(windows, values: np.ndarray) -> list[str]:
+    """Names of the windows with a NaN or infinite prediction; a warning names the first."""
+    from seqsal.sequence.geometry import window_geometry
+
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if not bad.size:
+        return []
+    geometry = window_geometry(windows, what="windows")
+    log.warning(
+        "the model gave NaN or infinite predictions for %d of %d regions: %s%s",
+        bad.size,
+        len(windows),
+        ", ".join(geometry.describe(int(i)) for i in bad[:_NAMED_REGIONS]),
+        ", ..." if bad.size > _NAMED_REGIONS else "",
+    )
+    return [str(windows["name"].iloc[i]) for i in bad]
 
 
 __all__ = ["predict", "predict_batch", "predict_regions"]

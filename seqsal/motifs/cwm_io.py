@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqsal.errors import InputError
+from seqsal.errors import InputError, first_line
 from seqsal.io.atomic import atomic_path
 from seqsal.motifs.types import Motif
 
@@ -146,6 +146,56 @@ def write_motifs(motifs: Iterable[Motif], path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def _read_groups(f, path: Path) -> tuple[list[Motif], list[str]]:
+    """The motifs of an open motifs file and the order it records (empty when none)."""
+    if "pos_patterns" not in f and "neg_patterns" not in f:
+        raise InputError("not a motifs file: no pos_patterns or neg_patterns group", path=path)
+    motifs = []
+    for kind, sign in (("pos_patterns", 1), ("neg_patterns", -1)):
+        if kind not in f:
+            continue
+        names = sorted(f[kind].keys(), key=lambda s: int(s.rsplit("_", 1)[-1]))
+        for name in names:
+            group = f[kind][name]
+            a = dict(group.attrs)
+            ppm = group["sequence"][:].T
+            if "members" in group:
+                members = _read_table(group["members"])
+            elif "seqlets" in group and "example_idx" in group["seqlets"]:
+                s = group["seqlets"]
+                members = pd.DataFrame(
+                    {
+                        "example_idx": s["example_idx"][:],
+                        "offset": s["start"][:],
+                        "orientation": np.where(s["is_revcomp"][:], "-", "+"),
+                    }
+                )
+            else:
+                members = None
+            fallback = f"{kind[:3]}_{name}"
+            n_seqlets = int(a.get("n_seqlets", 0 if members is None else len(members)))
+            motifs.append(
+                Motif(
+                    name=str(a.get("name", fallback)),
+                    ppm=ppm,
+                    cwm=group["contrib_scores"][:].T if a.get("has_cwm", True) else None,
+                    hypothetical_cwm=group["hypothetical_contribs"][:].T
+                    if a.get("has_hypothetical_cwm", True)
+                    else None,
+                    sign=int(a.get("sign", sign)),
+                    n_seqlets=n_seqlets,
+                    trim=(int(a["trim_start"]), int(a["trim_end"])) if "trim_start" in a else None,
+                    seqlets=members,
+                    source=str(a.get("source", "modisco")),
+                    matrix_id=str(a.get("matrix_id", "")) or None,
+                    family=str(a.get("family", "")) or None,
+                    tf_class=str(a.get("tf_class", "")) or None,
+                )
+            )
+    order = [str(v) for v in f.attrs.get("seqsal_order", [])]
+    return motifs, order
+
+
 def read_motifs(path: str | os.PathLike) -> list[Motif]:
     """Read motifs written by :func:`write_motifs` (or a ``modisco motifs`` HDF5 file).
 
@@ -166,55 +216,20 @@ def read_motifs(path: str | os.PathLike) -> list[Motif]:
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise InputError(f"not an HDF5 file ({err})", path=path) from err
+        raise InputError(
+            f"not an HDF5 file, or a damaged one ({first_line(err)})", path=path
+        ) from None
     with f:
-        if "pos_patterns" not in f and "neg_patterns" not in f:
-            raise InputError("not a motifs file: no pos_patterns or neg_patterns group", path=path)
-        motifs = []
-        for kind, sign in (("pos_patterns", 1), ("neg_patterns", -1)):
-            if kind not in f:
-                continue
-            names = sorted(f[kind].keys(), key=lambda s: int(s.rsplit("_", 1)[-1]))
-            for name in names:
-                group = f[kind][name]
-                a = dict(group.attrs)
-                ppm = group["sequence"][:].T
-                if "members" in group:
-                    members = _read_table(group["members"])
-                elif "seqlets" in group and "example_idx" in group["seqlets"]:
-                    s = group["seqlets"]
-                    members = pd.DataFrame(
-                        {
-                            "example_idx": s["example_idx"][:],
-                            "offset": s["start"][:],
-                            "orientation": np.where(s["is_revcomp"][:], "-", "+"),
-                        }
-                    )
-                else:
-                    members = None
-                fallback = f"{kind[:3]}_{name}"
-                n_seqlets = int(a.get("n_seqlets", 0 if members is None else len(members)))
-                motifs.append(
-                    Motif(
-                        name=str(a.get("name", fallback)),
-                        ppm=ppm,
-                        cwm=group["contrib_scores"][:].T if a.get("has_cwm", True) else None,
-                        hypothetical_cwm=group["hypothetical_contribs"][:].T
-                        if a.get("has_hypothetical_cwm", True)
-                        else None,
-                        sign=int(a.get("sign", sign)),
-                        n_seqlets=n_seqlets,
-                        trim=(int(a["trim_start"]), int(a["trim_end"]))
-                        if "trim_start" in a
-                        else None,
-                        seqlets=members,
-                        source=str(a.get("source", "modisco")),
-                        matrix_id=str(a.get("matrix_id", "")) or None,
-                        family=str(a.get("family", "")) or None,
-                        tf_class=str(a.get("tf_class", "")) or None,
-                    )
-                )
-        order = [str(v) for v in f.attrs.get("seqsal_order", [])]
+        try:
+            motifs, order = _read_groups(f, path)
+        except InputError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
+            raise InputError(
+                "cannot read the motifs: the HDF5 file is damaged, incomplete or not a motifs "
+                f"file ({first_line(err)}); write it again",
+                path=path,
+            ) from None
     if order:
         rank = {name: i for i, name in enumerate(order)}
         motifs.sort(key=lambda m: rank.get(m.id, len(rank)))

@@ -9,6 +9,7 @@ significant or not; nothing is dropped in silence.  See docs/motifs.md for the t
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 from collections.abc import Sequence
@@ -266,15 +267,21 @@ def best_matches(table: pd.DataFrame) -> pd.DataFrame:
 def write_annotation(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write an annotation table as tab-separated text with a header row (atomically).
 
-    p-, q- and E-values keep full precision (``%.6g``).
+    p-, q- and E-values keep full precision (``%.6g``).  Fields are written verbatim
+    (:func:`seqsal.io.bed.write_rows`): a motif or database name holding a quote is not
+    CSV-quoted.
     """
+    from seqsal.io.bed import check_fields, write_rows
+
     missing = [c for c in ANNOTATION_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(
             f"annotation table lacks columns {missing}; expected the output of seqsal.motifs.match"
         )
+    check_fields(table, path=path)
     with atomic_open(path, "w", newline="") as handle:
-        table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        handle.write("\t".join(map(str, table.columns)) + "\n")
+        write_rows(handle, table, float_format="%.6g")
     log.info("wrote %d annotation rows to %s", len(table), path)
     return Path(path)
 
@@ -282,7 +289,9 @@ def write_annotation(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 def read_annotation(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table written by :func:`write_annotation` back into a DataFrame."""
     try:
-        table = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[])
+        table = pd.read_csv(
+            path, sep="\t", keep_default_na=False, na_values=[], quoting=csv.QUOTE_NONE
+        )
     except (OSError, pd.errors.ParserError) as err:
         raise InputError(f"cannot read annotation table: {err}", path=path) from err
     missing = [c for c in ANNOTATION_COLUMNS if c not in table.columns]

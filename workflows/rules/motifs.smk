@@ -24,6 +24,6 @@ rule motifs:
         seed=config["motifs"]["seed"],
     shell:
         "seqsal motifs --store {input.store:q} --seqlets {input.seqlets:q}"
-        " --out {output.folder:q} --database {params.database:q} --top {params.top}"
+        " --out {output.folder:q} --database {params.database:q} --top-matches {params.top}"
         " --min-seqlets {params.min_seqlets} --alpha {params.alpha} --seed {params.seed}"
         " --no-progress > {log:q} 2>&1"

@@ -32,5 +32,5 @@ rule report:
         n_regions=config["report"]["n_regions"],
     shell:
         "seqsal report --store {input.store:q} --motifs {input.motifs:q} {params.model}"
-        " --out {output.html:q} --title {params.title:q} --n-regions {params.n_regions}"
+        " --out {output.html:q} --title {params.title:q} --gallery-regions {params.n_regions}"
         " --jobs {threads} > {log:q} 2>&1"

@@ -36,5 +36,5 @@ rule train:
         "seqsal train --fasta {input.genome:q} --regions {input.regions:q} --out {output.model:q}"
         " --arch {params.arch} {params.arch_kwargs} {params.targets} --task {params.task}"
         " {params.width} {params.context} {params.val} {params.test} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --lr {params.lr} --patience {params.patience}"
+        " --train-batch-size {params.batch_size} --lr {params.lr} --patience {params.patience}"
         " --seed {params.seed} --device {params.device} --no-progress > {log:q} 2>&1"
