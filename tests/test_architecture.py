@@ -4,7 +4,9 @@
 walks every import statement of seqsal with :mod:`ast`, including imports inside functions and
 under ``TYPE_CHECKING``, to check what a contract cannot say: no import cycle between seqsal's
 modules, the workflow calls only public library functions, the CLI takes no private helper of
-the library, and docs/architecture.md names every package.
+the library, and docs/architecture.md names every package.  It also keeps the rules of
+seqsal.models (submodules import each other, not their package; models.files needs only the
+zoo; one reader of the model folder's file names).
 """
 
 from __future__ import annotations
@@ -213,3 +215,78 @@ def test_import_contracts_are_kept():
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
+
+
+MODEL_PACKAGES = ("seqsal.models", "seqsal.scan")
+
+
+def _package_modules(package: str) -> dict[str, Path]:
+    """The modules of ``package`` itself (its __init__ and direct submodules)."""
+    return {
+        name: path
+        for name, path in seqsal_modules().items()
+        if name == package or name.rpartition(".")[0] == package
+    }
+
+
+def _imports_of(name: str, path: Path) -> set[str]:
+    modules = seqsal_modules()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {m for m in imported_modules(tree, package, set(modules)) if m.startswith("seqsal")}
+
+
+@pytest.mark.parametrize("package", MODEL_PACKAGES)
+def test_submodules_never_import_from_their_package(package):
+    """``from seqsal.models import x`` in a submodule runs the package's __init__, which
+    imports the submodules back: a cycle that Python survives only by import order.
+    Submodules import from one another (``from seqsal.models.zoo import build``)."""
+    offenders = []
+    for name, path in _package_modules(package).items():
+        if name == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == package:
+                offenders.append(f"{name}: from {package} import {node.names[0].name}")
+    assert offenders == []
+
+
+def test_imports_run_one_way_through_models():
+    """io knows nothing of models; models know nothing of scanning; the model folder format
+    (models.files) needs only the zoo among the models."""
+    for name, path in seqsal_modules().items():
+        if name.startswith("seqsal.io"):
+            assert not {m for m in _imports_of(name, path) if m.startswith(MODEL_PACKAGES)}, name
+    models = _package_modules("seqsal.models")
+    for name, path in models.items():
+        assert not {m for m in _imports_of(name, path) if m.startswith("seqsal.scan")}, name
+    files = "seqsal.models.files"
+    needs = {m for m in _imports_of(files, models[files]) if m.startswith("seqsal.models")}
+    assert needs == {"seqsal.models.zoo"}
+
+
+def test_one_reader_of_model_json():
+    """Only models.files names model.json, weights.pt or seqsal.json in code (docstrings
+    and comments aside).  cli.image only asks whether its demo model's cache folder is
+    complete (``is_model_folder`` says the same)."""
+    names = {"model.json", "weights.pt", "seqsal.json"}
+    readers = set()
+    for module, path in seqsal_modules().items():
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and node.value in names
+            ):
+                readers.add(module)
+    assert readers - {"seqsal.cli.image"} == {"seqsal.models.files"}
