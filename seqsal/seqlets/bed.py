@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,6 @@ from seqsal.errors import InputError
 from seqsal.io.bed import write_table
 from seqsal.seqlets.call import Seqlets
 from seqsal.sequence.geometry import WindowGeometry
-
-Path: TypeAlias = "str | os.PathLike"
 
 #: Columns of the seqlets BED, in order.  ``motif`` is "." until motif discovery fills it.
 BED_COLUMNS = [
@@ -127,7 +124,7 @@ def write_seqlets_bed(seqlets: Seqlets | pd.DataFrame, path: str | os.PathLike) 
     return bed.reset_index(drop=True)
 
 
-def _parse(text: str, path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+def _parse(text: str, path: str | os.PathLike) -> tuple[list[str], list[list[str]], list[int]]:
     """Header names, field lists and 1-based line numbers of a seqlets BED."""
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -164,7 +161,7 @@ def _parse(text: str, path: Path) -> tuple[list[str], list[list[str]], list[int]
 
 
 def _numbers(
-    values: Sequence[str], column: str, kind: type, path: Path, lines: list[int]
+    values: Sequence[str], column: str, kind: type, path: str | os.PathLike, lines: list[int]
 ) -> np.ndarray:
     try:
         return np.array(values, dtype=kind)
@@ -235,7 +232,7 @@ def read_seqlets_bed(
 
 
 def _place(
-    table: pd.DataFrame, windows: WindowGeometry, path: Path, lines: np.ndarray
+    table: pd.DataFrame, windows: WindowGeometry, path: str | os.PathLike, lines: np.ndarray
 ) -> pd.DataFrame:
     """Add ``example_idx``, ``core_start``, ``core_end``; check each seqlet fits its window."""
     missing = [c for c in _LOCATING_COLUMNS if c not in table.columns]

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 #: Attributions given to :func:`call_seqlets`: a numpy array or a torch tensor (any device).
 Attributions: TypeAlias = "np.ndarray | torch.Tensor"
 #: The two signs' null arrays as the kernel takes them (:func:`_stack`).
-Stacked: TypeAlias = tuple[
+_Stacked: TypeAlias = tuple[
     int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
 ]
 
@@ -375,7 +375,7 @@ def _as_positions(values: Attributions, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _stack(nulls: dict) -> Stacked:
+def _stack(nulls: dict) -> _Stacked:
     """The two signs' null arrays stacked as rows 0 (+1) and 1 (-1) for the kernel."""
     pos, neg = nulls[1], nulls[-1]
     return (
@@ -458,7 +458,7 @@ def _place(table: pd.DataFrame, geometry: WindowGeometry) -> pd.DataFrame:
 
 def _call_all(
     X: np.ndarray,
-    stacked: Stacked,
+    stacked: _Stacked,
     active: np.ndarray,
     min_length: int,
     max_length: int,
