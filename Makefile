@@ -1,7 +1,7 @@
 # seqsal: every target builds what it needs from nothing.
 #   make demo   - create .venv, install seqsal, run the main job on data/demo
 #   make test   - install test dependencies and run the test suite
-#   make lint   - ruff format --check + ruff check
+#   make lint   - ruff format --check + ruff check + the import contracts (lint-imports)
 #   make typecheck - mypy on the packages listed in pyproject.toml ([tool.mypy] files)
 #   make docs   - the documentation site (Sphinx, warnings are errors) in docs/_build/html
 #   make bench  - run the benchmarks in benchmarks/ (prints one JSON line each)
@@ -57,6 +57,7 @@ test-hpc: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check seqsal tests benchmarks
 	$(BIN)/ruff check seqsal tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

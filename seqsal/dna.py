@@ -17,14 +17,30 @@ Gradients, in-silico saturation mutagenesis (ISM), and zero attribution on N.
 from __future__ import annotations
 
 import logging
+import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 
 from seqsal.errors import InputError, ModelError, first_line
 from seqsal.sequence.onehot import reverse_complement, reverse_complement_codes
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._targets import SingleTarget
+    from seqsal.attribution._types import Device, Inputs
+    from seqsal.attribution.baselines import BaselineLike
+    from seqsal.io.fasta import Genome
+    from seqsal.models.load import LoadedModel
+
+#: A numpy array or a torch tensor, returned as the same type.
+_ArrayT = TypeVar("_ArrayT", np.ndarray, "torch.Tensor")
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +76,7 @@ class DNAAttribution(NamedTuple):
 # small building blocks
 
 
-def as_onehot(X, name: str = "X"):
+def as_onehot(X: Inputs, name: str = "X") -> torch.Tensor:
     """Return ``X`` as a float32 CPU torch tensor ``(n, 4, L)`` after checking it is one-hot.
 
     Raises
@@ -81,7 +97,7 @@ def as_onehot(X, name: str = "X"):
     return X.detach().to(device="cpu", dtype=torch.float32)
 
 
-def correct_gradients(G):
+def correct_gradients(G: _ArrayT) -> _ArrayT:
     """Gradient correction (Majdandzic et al. 2023): subtract the per-position mean over bases.
 
     One-hot inputs live on the simplex ``sum_b x[b, i] = 1``; the gradient component
@@ -103,7 +119,7 @@ def correct_gradients(G):
     )
 
 
-def zero_n_columns(H, X):
+def zero_n_columns(H: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """Set the columns of ``H`` where ``X`` is N (an all-zero column) to zero.
 
     Parameters
@@ -114,7 +130,9 @@ def zero_n_columns(H, X):
     return H * known
 
 
-def hypothetical_from_ig(attributions, gradients, X):
+def hypothetical_from_ig(
+    attributions: torch.Tensor, gradients: torch.Tensor, X: torch.Tensor
+) -> torch.Tensor:
     """Hypothetical contributions of Integrated Gradients, in the DeepLIFT/SHAP convention.
 
     For one reference ``r`` with path-averaged gradient (multiplier) ``m``, the hypothetical
@@ -141,7 +159,9 @@ def hypothetical_from_ig(attributions, gradients, X):
     )
 
 
-def shuffled_references(X, k: int = DEFAULT_SHUFFLES, *, seed=None) -> np.ndarray:
+def shuffled_references(
+    X: Inputs, k: int = DEFAULT_SHUFFLES, *, seed: int | None = None
+) -> np.ndarray:
     """``k`` dinucleotide-shuffled references per sequence, shape ``(n, k, 4, L)``.
 
     Shuffles keep each sequence's exact dinucleotide counts (so GC and CpG content) and N
@@ -177,7 +197,7 @@ def shuffled_references(X, k: int = DEFAULT_SHUFFLES, *, seed=None) -> np.ndarra
     return np.where(flip[:, None, None, None], reverse_complement(shuffles), shuffles)
 
 
-def parse_baseline(baseline):
+def parse_baseline(baseline: object) -> tuple[str, int | None]:
     """Split a baseline spec into ``(kind, k)``: "zeros", "uniform", "shuffle:K" or other.
 
     Returns ``("shuffle", K)`` for ``"shuffle"`` / ``"shuffle:K"``, ``("zeros", 1)``,
@@ -200,7 +220,9 @@ def parse_baseline(baseline):
     return "given", None
 
 
-def dna_references(baseline, X, *, seed=None):
+def dna_references(
+    baseline: BaselineLike, X: torch.Tensor, *, seed: int | None = None
+) -> torch.Tensor:
     """References for IG on DNA as a float32 tensor ``(n, k, 4, L)``.
 
     Parameters
@@ -218,7 +240,7 @@ def dna_references(baseline, X, *, seed=None):
     from seqsal.attribution import resolve_baseline
 
     kind, k = parse_baseline(baseline)
-    if kind == "shuffle":
+    if kind == "shuffle" and k is not None:
         return torch.from_numpy(shuffled_references(X.numpy(), k, seed=seed))
     if kind == "uniform":
         baseline = 0.25
@@ -331,15 +353,15 @@ def _gradient_pass(model, X, *, method, target, n_samples, noise, seed, core_kwa
 
 
 def ism(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    target=0,
-    target_names=None,
-    batch_size=None,
-    device=None,
-    progress=None,
-    max_memory=None,
+    target: SingleTarget = 0,
+    target_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    max_memory: int | None = None,
 ) -> np.ndarray:
     """In-silico saturation mutagenesis: the output change of every single-base substitution.
 
@@ -372,7 +394,7 @@ def ism(
         raise InputError(f"target={target!r}; the DNA layer explains one target at a time")
     n, _, length = X.shape
     present = X.argmax(dim=1)  # (n, L); N columns read as A
-    on_device = {}
+    on_device: dict[torch.device, torch.Tensor] = {}
 
     def perturb(rows, example, index):
         codes = on_device.setdefault(rows.device, present.to(rows.device))
@@ -408,24 +430,24 @@ def ism(
 
 
 def attribute_dna(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
     method: str = "ig",
-    target=0,
-    target_names=None,
+    target: SingleTarget = 0,
+    target_names: Sequence[str] | None = None,
     steps: int = 32,
     rule: str = "riemann_middle",
-    baseline="shuffle:10",
+    baseline: BaselineLike = "shuffle:10",
     correction: bool = True,
     rc_average: bool = False,
     n_samples: int = 25,
     noise: float = 0.15,
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
 ) -> DNAAttribution:
     """Hypothetical and projected contributions of one-hot DNA for one model output.
 
@@ -490,7 +512,7 @@ def attribute_dna(
             f"target={target!r}; the DNA layer explains one target at a time (run it once per target)"
         )
     X = as_onehot(X)
-    core_kwargs = {
+    core_kwargs: dict[str, Any] = {
         "target_names": target_names,
         "batch_size": batch_size,
         "device": device,
@@ -644,20 +666,20 @@ def _nonfinite_rows(module, X, result: DNAAttribution, *, method, target, target
 
 
 def attribute_to_store(
-    model,
-    genome,
-    windows,
-    out,
+    model: LoadedModel | nn.Module,
+    genome: Genome | str | os.PathLike,
+    windows: pd.DataFrame,
+    out: str | os.PathLike,
     *,
     method: str = "ig",
-    target=0,
+    target: SingleTarget = 0,
     chunk_size: int = 256,
     float16: bool = False,
-    provenance=None,
-    progress=None,
+    provenance: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
     shuffle_control: bool = False,
     nonfinite: str = "error",
-    **kwargs,
+    **kwargs: Any,
 ) -> StoreSummary:
     """Attribute genome windows chunk by chunk and stream them to an attribution store.
 
@@ -724,12 +746,13 @@ def attribute_to_store(
         raise InputError(f"method={method!r}; expected one of {list(METHODS)}")
     if nonfinite not in NONFINITE:
         raise InputError(f"nonfinite={nonfinite!r}; expected one of {list(NONFINITE)}")
-    module = getattr(model, "module", model)
+    module = cast("nn.Module", getattr(model, "module", model))
     target_names = list(getattr(model, "targets", None) or []) or None
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
-    if hasattr(model, "target_index") and isinstance(target, (int, str)):
-        target = model.target_index(target)
+    target_index = getattr(model, "target_index", None)
+    if target_index is not None and isinstance(target, (int, str)):
+        target = target_index(target)
     n = len(windows)
     if n == 0:
         raise InputError("no windows to attribute (the regions are empty or all were dropped)")

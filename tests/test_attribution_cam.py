@@ -5,7 +5,7 @@ import warnings
 
 import pytest
 import torch
-from _attribution_toys import conv_relu_linear, gaussian, image_cnn, linear_model, onehot
+from _toys import conv_relu_linear, gaussian, image_cnn, linear_model, random_onehot
 from torch import nn
 
 from seqsal.attribution import conv_layer_names, gradcam, gradcam_layer
@@ -109,7 +109,7 @@ def test_torchscript_2d_equals_the_eager_model(kind, layer, tmp_path):
 
 @pytest.mark.parametrize("kind", ["script", "trace"])
 def test_torchscript_1d_dna_cnn_equals_the_eager_model(kind, tmp_path):
-    model, X = conv_relu_linear().eval(), onehot(n=6, length=20, seed=2)
+    model, X = conv_relu_linear().eval(), random_onehot(n=6, length=20, seed=2)
     loaded = _torchscript(model, X, kind, tmp_path)
     assert conv_layer_names(loaded) == ["0", "2"]
     for layer in (None, "0"):
@@ -132,7 +132,7 @@ def test_torchscript_layer_that_is_not_a_convolution_is_refused(tmp_path):
 
 @pytest.mark.parametrize("kind", ["eager", "script"])
 def test_a_model_without_convolution_is_a_model_error(kind, tmp_path):
-    model, X = linear_model().eval(), onehot(n=2)
+    model, X = linear_model().eval(), random_onehot(n=2)
     if kind == "script":
         model = _torchscript(model, X, kind, tmp_path)
     with pytest.raises(ModelError, match=r"layer=None: the (TorchScript )?model has no Conv1d"):

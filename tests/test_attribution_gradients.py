@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from _attribution_toys import FailsAfter, conv_relu_linear, gaussian, image_cnn, onehot
+from _toys import FailsAfter, conv_relu_linear, gaussian, image_cnn, random_onehot
 
 from seqsal.attribution import (
     evaluate_perturbed,
@@ -30,7 +30,7 @@ def test_saliency_is_captums_signed_saliency():
 
 
 def test_grad_x_input_is_captums_input_x_gradient():
-    model, X = conv_relu_linear(), onehot(6)
+    model, X = conv_relu_linear(), random_onehot(6)
     theirs = captum_attr.InputXGradient(model).attribute(X.clone().requires_grad_(), target=1)
     torch.testing.assert_close(
         grad_x_input(model, X.numpy(), target=1), theirs.detach(), atol=1e-5, rtol=1e-5

@@ -5,12 +5,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from _attribution_toys import (
+from _toys import (
     SkipInput,
     conv_relu_linear,
     gaussian,
     linear_model,
-    onehot,
+    random_onehot,
     smooth_cnn,
 )
 
@@ -89,8 +89,8 @@ def test_integration_points_match_captum():
 
 
 def test_expected_ig_over_k_references_matches_captum_average():
-    model, X = smooth_cnn(), onehot(3)
-    refs = torch.stack([onehot(3, seed=s) for s in range(10, 14)], dim=1)  # (n, k=4, 4, L)
+    model, X = smooth_cnn(), random_onehot(3)
+    refs = torch.stack([random_onehot(3, seed=s) for s in range(10, 14)], dim=1)  # (n, k=4, 4, L)
     ours = integrated_gradients(model, X, target=0, baseline=refs, steps=8, rule="gausslegendre")
     ig = captum_attr.IntegratedGradients(model)
     theirs, delta = ig.attribute(

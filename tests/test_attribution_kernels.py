@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from _attribution_toys import onehot, pooled_cnn
+from _toys import pooled_cnn, random_onehot
 
 from seqsal.attribution import gradcam, integrated_gradients, saliency
 from seqsal.attribution._kernels import fast_kernels
@@ -20,7 +20,7 @@ def _output_and_gradient(model, X, target):
 def test_patched_model_gives_identical_outputs_and_gradients_and_is_restored():
     model = pooled_cnn().eval()
     # one-hot inputs and a zero row give exact ties inside pooling windows
-    X = torch.cat([onehot(6, length=23), torch.zeros(1, 4, 23)])
+    X = torch.cat([random_onehot(6, length=23), torch.zeros(1, 4, 23)])
     expected = _output_and_gradient(model, X, 1)
     with fast_kernels(model) as patched:
         got = _output_and_gradient(model, X, 1)
@@ -45,7 +45,7 @@ def test_shared_or_hooked_modules_are_left_alone():
 
 
 def test_attributions_on_a_pooled_model_agree_with_captum():
-    model, X = pooled_cnn(), onehot(5, length=23, seed=2)
+    model, X = pooled_cnn(), random_onehot(5, length=23, seed=2)
     theirs = captum_attr.IntegratedGradients(model).attribute(
         X, target=1, n_steps=10, method="riemann_middle"
     )
@@ -56,7 +56,7 @@ def test_attributions_on_a_pooled_model_agree_with_captum():
 
 
 def test_gradcam_on_a_relu_before_a_pool_sees_the_relu_output():
-    model, X = pooled_cnn(), onehot(4, length=23, seed=3)
+    model, X = pooled_cnn(), random_onehot(4, length=23, seed=3)
     # the hooked ReLU must not be folded into the pool, or the map would use pre-ReLU values
     theirs = captum_attr.LayerGradCam(model, model[4]).attribute(
         X, target=0, relu_attributions=True
@@ -171,7 +171,7 @@ def test_sharded_passes_equal_one_unsplit_call_exactly(kind, monkeypatch):
         X[:, :, :4] = 0.5  # flat regions: exact max-pool ties
     else:
         model = pooled_cnn().eval()
-        X = torch.cat([onehot(11, length=23), torch.zeros(1, 4, 23)])  # ties in the pools
+        X = torch.cat([random_onehot(11, length=23), torch.zeros(1, 4, 23)])  # ties in the pools
     calls = []
     model.register_forward_pre_hook(lambda m, args: calls.append(args[0].shape[0]))
 

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from _attribution_toys import conv_relu_linear, gaussian, image_cnn, onehot
+from _toys import conv_relu_linear, gaussian, image_cnn, random_onehot
 
 from seqsal.attribution import evaluate_perturbed, occlusion, occlusion_windows
 from seqsal.errors import InputError
@@ -12,7 +12,7 @@ captum_attr = pytest.importorskip("captum.attr")
 
 @pytest.mark.parametrize(("window", "stride"), [(3, 2), (5, 5), (4, 1), (6, 4)])
 def test_1d_occlusion_matches_captum(window, stride):
-    model, X = conv_relu_linear(), onehot(4)
+    model, X = conv_relu_linear(), random_onehot(4)
     theirs = captum_attr.Occlusion(model).attribute(
         X, sliding_window_shapes=(4, window), strides=(4, stride), target=1
     )

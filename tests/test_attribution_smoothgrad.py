@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from _attribution_toys import conv_relu_linear, gaussian, onehot
+from _toys import conv_relu_linear, gaussian, random_onehot
 
 from seqsal.attribution import KINDS, grad_x_input, saliency, smoothgrad, smoothgrad_noise
 from seqsal.errors import InputError
@@ -35,7 +35,7 @@ def test_matches_captum_noise_tunnel_given_the_same_noise(kind, method, peer):
 
 
 def test_noise_is_a_fraction_of_each_examples_range():
-    X = torch.cat([onehot(2), 100 * onehot(2, seed=1)])
+    X = torch.cat([random_onehot(2), 100 * random_onehot(2, seed=1)])
     noise = smoothgrad_noise(X, n_samples=400, noise=0.2, seed=0)
     std = noise.flatten(1).std(dim=1)
     torch.testing.assert_close(std, torch.tensor([0.2, 0.2, 20.0, 20.0]), rtol=0.05, atol=0)

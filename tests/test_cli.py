@@ -75,8 +75,10 @@ def test_help_states_each_default_once_and_never_an_empty_one():
                 checked += 1
     assert checked >= 20
     attribute = dict(_parsers(build_parser()))["seqsal attribute"].format_help()
-    assert "IG quadrature points per reference (default: 32)" in " ".join(attribute.split())
-    assert "window length (default: the model's input length)" in " ".join(attribute.split())
+    text = " ".join(attribute.split())
+    assert "integration steps (quadrature points) per reference (default: 32)" in text
+    assert "(default: the model's input length; required for" in text
+    assert "(default: None)" not in text
 
 
 def test_log_levels_follow_v_and_q():

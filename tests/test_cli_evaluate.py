@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from torch import nn
+from _toys import motif_detector
 
 from seqsal.cli import main
 from seqsal.io.store import open_store
@@ -17,21 +16,6 @@ MOTIF = "GATTACA"
 LENGTH = 40
 BASES = "ACGT"
 N_REGIONS = 5
-
-
-def motif_detector():
-    """Hand-set planted-motif model: +1 per exact GATTACA (conv of base matches, ReLU above 6)."""
-    conv = nn.Conv1d(4, 1, len(MOTIF))
-    with torch.no_grad():
-        conv.weight.zero_()
-        for j, base in enumerate(MOTIF):
-            conv.weight[0, BASES.index(base), j] = 1.0
-        conv.bias.fill_(-6.0)
-    head = nn.Linear(1, 1)
-    with torch.no_grad():
-        head.weight.fill_(float(LENGTH - len(MOTIF) + 1))
-        head.bias.zero_()
-    return nn.Sequential(conv, nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), head).eval()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +36,7 @@ def data(tmp_path_factory):
             rows.append((f"chr{i}", 0, LENGTH, f"r{i}", 0, "+"))
     pd.DataFrame(rows).to_csv(root / "regions.bed", sep="\t", header=False, index=False)
     save_torchscript(
-        motif_detector(),
+        motif_detector(MOTIF, threshold=6.0, length=LENGTH),
         root / "model.pt",
         input_length=LENGTH,
         targets=["motif"],

@@ -9,20 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import CTCF, REST, SPI1, planted_maps
 
 from seqsal.cli import main
 from seqsal.io.store import AttributionStore
 from seqsal.motifs.cwm_io import read_motifs
 from seqsal.seqlets import call_seqlets, write_seqlets_bed
-from tests.test_motifs_discover import CTCF, REST, SPI1, planted_maps
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from seqsal.motifs import load_jaspar
-
-    jaspar = {m.matrix_id: m for m in load_jaspar()}
-    X, hyp, proj, planted = planted_maps(jaspar, [CTCF, SPI1, REST], [1, 1, -1], n=150, seed=5)
+def run_dir(tmp_path_factory, jaspar_by_id):
+    X, hyp, proj, planted = planted_maps(
+        jaspar_by_id, [CTCF, SPI1, REST], [1, 1, -1], n=150, seed=5
+    )
     n, _, L = X.shape
     root = tmp_path_factory.mktemp("cli_motifs")
     strand = np.where(np.arange(n) % 2 == 0, "+", "-")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
-from test_scan_genome import FixedLength, motif_counter, plain_torchscript, random_dna
+from _toys import FixedLength, motif_counter, plain_torchscript, random_dna
 
 from seqsal.cli import main
 from seqsal.io.bed import read_bed

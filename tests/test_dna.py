@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _toys import onehot_codes
 from torch import nn
 
 from seqsal.dna import (
@@ -20,17 +21,10 @@ from seqsal.sequence.onehot import reverse_complement
 LENGTH = 24
 
 
-def _onehot(idx):
-    n, length = idx.shape
-    X = np.zeros((n, 4, length), np.float32)
-    X[np.arange(n)[:, None], idx, np.arange(length)[None, :]] = 1
-    return X
-
-
 @pytest.fixture(scope="module")
 def X():
     rng = np.random.default_rng(3)
-    X = _onehot(rng.integers(0, 4, size=(6, LENGTH)))
+    X = onehot_codes(rng.integers(0, 4, size=(6, LENGTH)))
     X[1, :, 5] = 0  # an N column
     X[4, :, 0:2] = 0  # N padding at the start
     return X

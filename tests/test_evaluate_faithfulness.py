@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _toys import motif_detector, onehot_codes
 from torch import nn
 
 from seqsal.attribution import grad_x_input
@@ -25,22 +26,6 @@ LENGTH = 60
 BASES = "ACGT"
 
 
-def motif_detector(motif=MOTIF, threshold=6.0, length=LENGTH):
-    """Hand-set planted-motif model: a conv counting base matches, ReLU above ``threshold``
-    matches, summed over positions: every exact match adds 1 (one-mismatch sites 0)."""
-    conv = nn.Conv1d(4, 1, len(motif))
-    with torch.no_grad():
-        conv.weight.zero_()
-        for j, base in enumerate(motif):
-            conv.weight[0, BASES.index(base), j] = 1.0
-        conv.bias.fill_(-threshold)
-    head = nn.Linear(1, 1)
-    with torch.no_grad():
-        head.weight.fill_(float(length - len(motif) + 1))  # mean pool x windows = sum
-        head.bias.zero_()
-    return nn.Sequential(conv, nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), head).eval()
-
-
 def planted(n=6, length=LENGTH, seed=0):
     """Random one-hot sequences with MOTIF planted at a random position; returns X, starts."""
     rng = np.random.default_rng(seed)
@@ -48,14 +33,12 @@ def planted(n=6, length=LENGTH, seed=0):
     starts = rng.integers(0, length - len(MOTIF) + 1, n)
     for i, s in enumerate(starts):
         codes[i, s : s + len(MOTIF)] = [BASES.index(b) for b in MOTIF]
-    X = np.zeros((n, 4, length), dtype=np.float32)
-    X[np.arange(n)[:, None], codes, np.arange(length)[None, :]] = 1
-    return torch.from_numpy(X), starts
+    return torch.from_numpy(onehot_codes(codes)), starts
 
 
 @pytest.fixture(scope="module")
 def toy():
-    model = motif_detector()
+    model = motif_detector(MOTIF, threshold=6.0, length=LENGTH)
     X, starts = planted()
     return model, X, starts
 

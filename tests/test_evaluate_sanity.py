@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _toys import conv_relu_linear, random_onehot
 from scipy.stats import spearmanr
 from skimage.metrics import structural_similarity
 from torch import nn
@@ -20,27 +21,9 @@ from seqsal.evaluate import (
 )
 
 
-def dna_cnn(seed=0, length=30, n_targets=2):
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv1d(4, 8, 5),
-        nn.ReLU(),
-        nn.Conv1d(8, 6, 3),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(6 * (length - 6), n_targets),
-    )
-
-
-def onehot(n=6, length=30, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randint(0, 4, (n, length), generator=g)
-    return nn.functional.one_hot(idx, 4).permute(0, 2, 1).float().contiguous()
-
-
 @pytest.fixture(scope="module")
 def dna():
-    return dna_cnn(), onehot()
+    return conv_relu_linear(length=30, n_targets=2, channels=(8, 6)), random_onehot(6, length=30)
 
 
 @pytest.mark.parametrize(

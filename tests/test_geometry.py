@@ -15,7 +15,7 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
-from _attribution_toys import MotifDetector
+from _toys import MotifDetector, revcomp
 
 from seqsal.errors import InputError
 from seqsal.sequence.geometry import infer_padding, window_geometry
@@ -160,7 +160,6 @@ def test_unrecorded_padding_is_inferred_from_the_chromosome_end():
 CORE = "GATTACATGG"  # asymmetric: its reverse complement CCATGTAATC differs
 L = 60
 QUOTED = 'peak "A" #1 it\'s'  # a name as a spreadsheet or a peak caller may write it
-COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 # (name, chrom, region start, region end, strand, genome start of the planted site, padding)
 REGIONS = [
@@ -177,10 +176,6 @@ REGIONS = [
 #: alone has too few spans for small p-values.
 N_FILLERS = 60
 CHROM_SIZES = {"chr1": 200, "chr2": 200, "chr3": 50, "chr4": 400, "chr5": L * (N_FILLERS + 1)}
-
-
-def revcomp(seq: str) -> str:
-    return seq.translate(COMPLEMENT)[::-1]
 
 
 def cli(*args) -> int:
@@ -212,7 +207,7 @@ def padded_run(tmp_path_factory):
     save_model(
         MotifDetector(CORE, L),
         root / "model",
-        arch="_attribution_toys:MotifDetector",
+        arch="_toys:MotifDetector",
         arch_kwargs={"motif": CORE, "length": L},
         input_length=L,
         targets=["sites"],

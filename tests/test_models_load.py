@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _toys import onehot_codes
 from torch import nn
 
 from seqsal.errors import InputError, ModelError
@@ -30,7 +31,7 @@ class TinyNet(nn.Module):
 @pytest.fixture
 def x():
     g = np.random.default_rng(0)
-    return np.eye(4, dtype=np.float32)[g.integers(0, 4, size=(7, L))].transpose(0, 2, 1).copy()
+    return onehot_codes(g.integers(0, 4, size=(7, L)))
 
 
 @pytest.fixture

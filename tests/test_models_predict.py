@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _toys import onehot_codes
 from torch import nn
 
 from seqsal.errors import InputError, ModelError
@@ -12,7 +13,7 @@ from seqsal.models import load_model, predict, zoo
 @pytest.fixture
 def x():
     g = np.random.default_rng(1)
-    return np.eye(4, dtype=np.float32)[g.integers(0, 4, size=(23, 80))].transpose(0, 2, 1).copy()
+    return onehot_codes(g.integers(0, 4, size=(23, 80)))
 
 
 @pytest.fixture

@@ -11,50 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import CTCF, REST, SPI1, planted_maps
 
 from seqsal.errors import InputError
-from seqsal.motifs import load_jaspar, match
+from seqsal.motifs import match
 from seqsal.motifs.cwm_io import read_motifs, write_motifs
 from seqsal.motifs.discover import _score_pvalues, _score_threshold, discover
 
-CTCF, SPI1, REST = "MA0139.2", "MA0080.7", "MA0138.3"
-
 
 @pytest.fixture(scope="module")
-def jaspar():
-    return {m.matrix_id: m for m in load_jaspar()}
-
-
-def planted_maps(jaspar, ids, signs, *, n=240, L=80, seed=0):
-    """One-hot, hypothetical, projected (n, 4, L) and the planted seqlet table."""
-    g = np.random.default_rng(seed)
-    codes = g.integers(0, 4, size=(n, L))
-    hyp = g.normal(0, 0.02, size=(n, 4, L))
-    rows = []
-    for e in range(n):
-        motif_id, sign = ids[e % len(ids)], signs[e % len(ids)]
-        ppm = jaspar[motif_id].ppm
-        w = ppm.shape[1]
-        site = np.array([g.choice(4, p=ppm[:, j]) for j in range(w)])
-        minus = bool(g.integers(2))
-        ic = 2 + (ppm * np.log2(ppm)).sum(axis=0)
-        if minus:
-            site, ic = 3 - site[::-1], ic[::-1]
-        a = int(g.integers(3, L - w - 3))
-        codes[e, a : a + w] = site
-        hyp[e, site, np.arange(a, a + w)] += sign * 0.5 * ic
-        rows.append((e, a, a + w, sign, motif_id, "-" if minus else "+"))
-    X = np.eye(4, dtype=np.float32)[codes].transpose(0, 2, 1).copy()
-    hyp = hyp.astype(np.float32)
-    table = pd.DataFrame(
-        rows, columns=["example_idx", "start", "end", "sign", "planted", "planted_strand"]
-    )
-    return X, hyp, hyp * X, table
-
-
-@pytest.fixture(scope="module")
-def maps(jaspar):
-    return planted_maps(jaspar, [CTCF, SPI1, REST], [1, 1, -1])
+def maps(jaspar_by_id):
+    return planted_maps(jaspar_by_id, [CTCF, SPI1, REST], [1, 1, -1])
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +88,8 @@ def test_member_orientation_matches_its_window(motifs, maps):
         assert hits >= 0.9 * len(motif.seqlets)
 
 
-def test_negative_only_seqlets_give_negative_motifs(jaspar):
-    X, hyp, proj, table = planted_maps(jaspar, [REST], [-1], n=60, seed=3)
+def test_negative_only_seqlets_give_negative_motifs(jaspar_by_id):
+    X, hyp, proj, table = planted_maps(jaspar_by_id, [REST], [-1], n=60, seed=3)
     found = discover(table, X, hyp, proj, seed=0)
     assert len(found) == 1 and found[0].sign == -1 and found[0].name == "neg_pattern_0"
     assert match(found).iloc[0]["match_id"] == REST

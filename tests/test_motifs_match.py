@@ -16,9 +16,8 @@ FLANK = 5
 
 
 @pytest.fixture(scope="module")
-def jaspar():
-    motifs = load_jaspar()
-    return {m.matrix_id: m for m in motifs}, motifs
+def jaspar(jaspar_by_id, jaspar_motifs):
+    return jaspar_by_id, jaspar_motifs
 
 
 def sampled_motif(source: Motif, name: str, *, n=200, seed=0) -> Motif:

@@ -7,25 +7,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import onehot_string, revcomp
 
 from seqsal.errors import InputError
 from seqsal.motifs import Motif
 from seqsal.motifs.scan import HIT_COLUMNS, scan, write_hits_bed
 
 CORE = "GATTACATGG"  # asymmetric: its reverse complement CCATGTAATC differs
-COMPLEMENT = str.maketrans("ACGT", "TGCA")
 L = 80
-
-
-def revcomp(seq: str) -> str:
-    return seq.translate(COMPLEMENT)[::-1]
-
-
-def onehot(seq: str) -> np.ndarray:
-    out = np.zeros((4, len(seq)), dtype=np.float32)
-    for i, base in enumerate(seq):
-        out["ACGT".index(base), i] = 1
-    return out
 
 
 def core_motif(sign=1) -> Motif:
@@ -59,7 +48,7 @@ def planted():
         site = CORE if orientation == "+" else revcomp(CORE)
         seq[offset : offset + len(CORE)] = site
         seq = "".join(seq)
-        x = onehot(seq)
+        x = onehot_string(seq)
         a = rng.normal(0, 0.01, L)
         if attributed:
             a[offset : offset + len(CORE)] += 1.0

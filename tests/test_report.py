@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import onehot_codes
 
 from seqsal.errors import InputError
 from seqsal.io.store import AttributionStore
@@ -33,10 +34,6 @@ EVIL = "<img src=x onerror=alert(1)>"
 EVIL_ID = "<img/src=x/onerror=alert(1)>"
 L = 80
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _onehot(rng, n, length):
-    return np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n, length))].transpose(0, 2, 1)
 
 
 def _database_motifs(rng) -> list[Motif]:
@@ -63,7 +60,7 @@ def make_run(
     """A small run: store, motifs folder (meme, h5, tsv, hits, seqlets), database MEME."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    X = _onehot(rng, n_regions, L)
+    X = onehot_codes(rng.integers(0, 4, size=(n_regions, L)))
     hypothetical = rng.normal(scale=0.05, size=X.shape).astype(np.float32)
     hypothetical[:, :, 30:40] *= 30
     names = list(region_names or [f"peak{i}" for i in range(n_regions)])

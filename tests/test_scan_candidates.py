@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
+from _toys import motif_counter, random_dna
 from scipy.stats import false_discovery_control
-from test_scan_genome import motif_counter, random_dna
 
 from seqsal.errors import InputError
 from seqsal.io.bed import read_bed

@@ -2,11 +2,11 @@
 
 import itertools
 import logging
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from _toys import FixedLength, motif_counter, plain_torchscript, random_dna
 from torch import nn
 
 from seqsal.errors import InputError, ModelError
@@ -15,47 +15,9 @@ from seqsal.models import save_model, save_torchscript, zoo
 from seqsal.scan.genome import combine_strands, parse_region, scan
 from seqsal.sequence.onehot import encode
 
-MOTIF = "GATA"  # its reverse complement TATC differs: an asymmetric detector
-
-
-def motif_counter(input_length: int, motif: str = MOTIF) -> zoo.CompactCNN:
-    """A zoo CNN with hand-set weights whose output is the number of ``motif`` in the window.
-
-    The first convolution is the motif's one-hot minus (len - 1) as bias, so after ReLU it is
-    1 exactly at a match; pool 1; the head takes the mean over positions and multiplies it by
-    the number of positions: the count.  On the reverse strand it counts the motif's reverse
-    complement in the + strand sequence.
-    """
-    k = len(motif)
-    model = zoo.build(
-        "cnn",
-        input_length=input_length,
-        n_targets=1,
-        filters=1,
-        kernel_size=k,
-        pool=1,
-        hidden=1,
-        pool_modes=("mean",),
-    )
-    positions = input_length - k + 1
-    with torch.no_grad():
-        conv = model.trunk[0]
-        conv.weight.copy_(torch.from_numpy(encode(motif))[None])
-        conv.bias.fill_(-(k - 1))
-        first, second = model.head[1], model.head[3]
-        first.weight.copy_(torch.tensor([[float(positions)]]))
-        first.bias.zero_()
-        second.weight.fill_(1.0)
-        second.bias.zero_()
-    return model
-
 
 def count(text: str, motif: str) -> int:
     return sum(text.startswith(motif, i) for i in range(len(text)))
-
-
-def random_dna(n: int, seed: int) -> str:
-    return "".join(np.random.default_rng(seed).choice(list("ACGT"), n))
 
 
 @pytest.fixture(scope="module")
@@ -261,27 +223,6 @@ def test_generic_models_fall_back_to_windows_and_say_so(genome, caplog, tmp_path
         scan(cnn, path, stride=50, chroms="chr2").to_frame()["score"],
         atol=1e-6,
     )
-
-
-def plain_torchscript(module: nn.Module, length: int, path):
-    """Trace and save with torch.jit alone: no seqsal.json inside, so no input length."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.trace(module.eval(), torch.zeros(1, 4, length)), str(path))
-    return path
-
-
-class FixedLength(nn.Module):
-    """A model that runs at one input length only (a dense layer over all positions)."""
-
-    def __init__(self, length: int):
-        super().__init__()
-        torch.manual_seed(5)
-        self.conv = nn.Conv1d(4, 3, 5)
-        self.linear = nn.Linear(3 * (length - 4), 2)
-
-    def forward(self, x):
-        return self.linear(torch.relu(self.conv(x)).flatten(1))
 
 
 def test_torchscript_without_a_recorded_length_scans_at_width(genome, tmp_path):

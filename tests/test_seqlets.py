@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import onehot_codes
 
 from seqsal.errors import InputError
 from seqsal.seqlets import (
@@ -446,11 +447,10 @@ def test_cli_reads_store_and_writes_bed(tmp_path, capsys):
     X, null, blocks = planted()
     n = len(X)
     rng = np.random.default_rng(0)
-    onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n, L))].transpose(0, 2, 1)
+    onehot = onehot_codes(rng.integers(0, 4, size=(n, L)))
     with AttributionStore(tmp_path / "attr.h5", length=L) as store:
         store.append(onehot, onehot * X[:, None, :], coords=coords_for(n))
-    null_onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(len(null), L))]
-    null_onehot = null_onehot.transpose(0, 2, 1)
+    null_onehot = onehot_codes(rng.integers(0, 4, size=(len(null), L)))
     with AttributionStore(tmp_path / "null.h5", length=L) as store:
         store.append(null_onehot, null_onehot * null[:, None, :])
     out = tmp_path / "seqlets.bed"

@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
+from _toys import random_dna
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
@@ -30,11 +31,6 @@ def dinucleotides(s: str) -> Counter:
 
 def onehot(seq: str) -> np.ndarray:
     return encode(seq, warn=False)
-
-
-def random_seq(length: int, seed: int, alphabet: str = "ACGT") -> str:
-    r = np.random.default_rng(seed)
-    return "".join(r.choice(list(alphabet), size=length))
 
 
 @settings(max_examples=60, deadline=None)
@@ -62,7 +58,7 @@ def test_every_shuffle_keeps_exact_dinucleotide_counts(seqs, n, seed):
 
 
 def test_same_seed_same_result_different_seed_different():
-    X = onehot(random_seq(300, 0))
+    X = onehot(random_dna(300, 0))
     a = dinucleotide_shuffle(X, n=3, seed=7)
     np.testing.assert_array_equal(a, dinucleotide_shuffle(X, n=3, seed=7))
     np.testing.assert_array_equal(a, dinucleotide_shuffle(torch.from_numpy(X), n=3, seed=7))
@@ -70,7 +66,7 @@ def test_same_seed_same_result_different_seed_different():
 
 
 def test_seed_kinds_and_pinned_output():
-    X = onehot(random_seq(100, 4))
+    X = onehot(random_dna(100, 4))
     a = dinucleotide_shuffle(X, n=2, seed=np.random.default_rng(3))
     np.testing.assert_array_equal(a, dinucleotide_shuffle(X, n=2, seed=np.random.default_rng(3)))
     assert not np.array_equal(dinucleotide_shuffle(X, n=2), dinucleotide_shuffle(X, n=2))
@@ -81,7 +77,7 @@ def test_seed_kinds_and_pinned_output():
 
 
 def test_shuffles_vary_and_differ_from_the_original():
-    s = random_seq(200, 1)
+    s = random_dna(200, 1)
     shuffled = to_strings(dinucleotide_shuffle(onehot(s), n=20, seed=3))[0]
     assert s not in set(shuffled)
     assert len(set(shuffled)) == 20
@@ -90,7 +86,7 @@ def test_shuffles_vary_and_differ_from_the_original():
 
 
 def test_batch_equals_one_by_one_and_does_not_depend_on_the_batch():
-    seqs = [random_seq(50, k, "ACGTN") for k in range(6)]
+    seqs = [random_dna(50, k, "ACGTN") for k in range(6)]
     X = encode(seqs, warn=False)
     batch = dinucleotide_shuffle(X, n=4, seed=11)
     for i in range(len(seqs)):
@@ -137,7 +133,7 @@ def test_all_paths_appear_with_uniform_frequency():
 
 
 def test_n_stays_in_place_and_stretches_between_are_shuffled_on_their_own():
-    left, right = random_seq(60, 2), random_seq(30, 3)
+    left, right = random_dna(60, 2), random_dna(30, 3)
     s = "NNNN" + left + "NN" + right + "NNN" + "AC" + "N"
     shuffled = to_strings(dinucleotide_shuffle(onehot(s), n=10, seed=0))[0]
     for t in shuffled:

@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import onehot_codes
 
 from seqsal.errors import InputError
 from seqsal.io.bigwig import export_bigwig
@@ -21,16 +22,9 @@ MODISCO = Path(sys.executable).with_name("modisco")
 MOTIF = "GATAAGAT"
 
 
-def _onehot(idx: np.ndarray) -> np.ndarray:
-    n, length = idx.shape
-    X = np.zeros((n, 4, length), np.float32)
-    X[np.arange(n)[:, None], idx, np.arange(length)[None, :]] = 1
-    return X
-
-
 def _random_shard(n=10, length=16, seed=0):
     rng = np.random.default_rng(seed)
-    X = _onehot(rng.integers(0, 4, size=(n, length)))
+    X = onehot_codes(rng.integers(0, 4, size=(n, length)))
     hyp = rng.normal(size=(n, 4, length)).astype(np.float32)
     coords = pd.DataFrame(
         {
@@ -53,7 +47,7 @@ def _planted(n=300, length=120, seed=0):
     pos = rng.integers(30, length - 40, size=n)
     for i in range(n):
         idx[i, pos[i] : pos[i] + len(motif)] = motif
-    X = _onehot(idx)
+    X = onehot_codes(idx)
     hyp = rng.normal(0, 0.05, size=X.shape).astype(np.float32)
     for i in range(n):
         for j, base in enumerate(motif):

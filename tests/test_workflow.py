@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _toys import job_stats, write_config
 
-from seqsal.cli import main as seqsal_main
 from seqsal.cli.run import workflow_dir
 from seqsal.io.bed import read_bed
 from seqsal.io.store import open_store
@@ -77,23 +77,6 @@ def incomplete_markers(run_dir: Path) -> set[str]:
     return paths
 
 
-def write_config(path: Path, **settings) -> Path:
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
-    return path
-
-
-def job_stats(output: str) -> dict[str, int]:
-    """The 'Job stats' table of a Snakemake (dry) run: {rule: count}."""
-    table = output.split("Job stats:", 1)[1]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 TINY = {
     "train": {"targets": "activity", "epochs": 1, "patience": 1, "seed": 0},
     "attribute": {"steps": 2, "baseline": "shuffle:1", "shard_size": 60, "seed": 0},
@@ -104,29 +87,12 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
+def data(workflow_sim, tmp_path_factory) -> Path:
+    """The shared simulation as ``sim/`` (a link to it, read only) and a second, smaller
+    region set for the sample sheet."""
     folder = tmp_path_factory.mktemp("wfdata")
-    assert (
-        seqsal_main(
-            [
-                "-q",
-                "simulate",
-                "--out",
-                str(folder / "sim"),
-                "--n-regions",
-                "120",
-                "--region-length",
-                "100",
-                "--rate",
-                "1.0",
-                "--seed",
-                "3",
-            ]
-        )
-        == 0
-    )
-    # A second, smaller region set for the sample sheet.
-    lines = (folder / "sim" / "regions.bed").read_text().splitlines()
+    (folder / "sim").symlink_to(workflow_sim, target_is_directory=True)
+    lines = (workflow_sim / "regions.bed").read_text().splitlines()
     (folder / "other.bed").write_text("\n".join(lines[:51]) + "\n")
     return folder
 

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from _toys import job_stats, write_config
 
-from seqsal.cli import main as seqsal_main
 from seqsal.cli.run import workflow_dir
 from seqsal.io.bed import read_bed
 from seqsal.io.fasta import open_genome
@@ -53,11 +52,6 @@ def seqsal(*args: str, cwd=None, timeout: int = 900) -> subprocess.CompletedProc
     )
 
 
-def write_config(path: Path, **settings) -> Path:
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
-    return path
-
-
 def scan_config(data: Path, path: Path, **scan) -> Path:
     return write_config(
         path,
@@ -90,44 +84,15 @@ def scan_config(data: Path, path: Path, **scan) -> Path:
     )
 
 
-def job_stats(output: str) -> dict[str, int]:
-    """The 'Job stats' table of a Snakemake (dry) run: {rule: count}."""
-    table = output.split("Job stats:", 1)[1]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 def read_scores(paths) -> pd.DataFrame:
     frames = [pd.read_csv(p, sep="\t", compression="gzip") for p in paths]
     return pd.concat(frames, ignore_index=True)
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("scandata")
-    code = seqsal_main(
-        [
-            "-q",
-            "simulate",
-            "--out",
-            str(folder / "sim"),
-            "--n-regions",
-            "120",
-            "--region-length",
-            "100",
-            "--rate",
-            "1.0",
-            "--seed",
-            "3",
-        ]
-    )
-    assert code == 0
-    return folder / "sim"
+def data(workflow_sim) -> Path:
+    """The shared simulation (read only)."""
+    return workflow_sim
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 import yaml
+from _toys import plain_torchscript
 
 from seqsal.cli import main as seqsal_main
 from seqsal.cli.run import workflow_dir
@@ -67,10 +66,7 @@ def data(tmp_path_factory) -> dict:
     args += ["--region-length", str(WIDTH), "--rate", "1.0", "--seed", "3"]
     assert seqsal_main(args) == 0
     module = zoo.build("cnn", input_length=WIDTH, n_targets=1, filters=8, hidden=8, seed=0)
-    plain = folder / "plain.pt"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.trace(module.eval(), torch.zeros(1, 4, WIDTH)), str(plain))
+    plain = plain_torchscript(module, WIDTH, folder / "plain.pt")
     assert load_model(plain).input_length is None  # nothing records it: any length runs
     return {
         "genome": folder / "sim" / "genome.fa",

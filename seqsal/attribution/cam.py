@@ -21,12 +21,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from seqsal._runtime import check_seed, model_on, progress_bar
 from seqsal.attribution._batching import as_input, rows_per_call
 from seqsal.attribution._kernels import channels_last, fast_kernels
-from seqsal.attribution._targets import resolve_targets
+from seqsal.attribution._targets import TargetLike, resolve_targets
 from seqsal.errors import InputError, ModelError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from seqsal.attribution._types import Device, Inputs
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +42,13 @@ log = logging.getLogger(__name__)
 CONV_NAMES = ("Conv1d", "Conv2d")
 
 
-def _is_script(module) -> bool:
+def _is_script(module: nn.Module) -> bool:
     import torch
 
     return isinstance(module, torch.jit.ScriptModule)
 
 
-def _is_conv(module) -> bool:
+def _is_conv(module: nn.Module) -> bool:
     from torch import nn
 
     if isinstance(module, (nn.Conv1d, nn.Conv2d)):
@@ -48,7 +56,7 @@ def _is_conv(module) -> bool:
     return _is_script(module) and getattr(module, "original_name", None) in CONV_NAMES
 
 
-def conv_layer_names(model) -> list[str]:
+def conv_layer_names(model: nn.Module) -> list[str]:
     """Dotted names of the model's Conv1d/Conv2d modules, in definition order.
 
     TorchScript submodules count by their ``original_name`` (the class they were compiled
@@ -57,7 +65,7 @@ def conv_layer_names(model) -> list[str]:
     return [name for name, m in model.named_modules() if name and _is_conv(m)]
 
 
-def gradcam_layer(model, layer=None) -> str:
+def gradcam_layer(model: nn.Module, layer: str | None = None) -> str:
     """The dotted name of the layer Grad-CAM reads: ``layer``, checked, or the last convolution.
 
     Parameters
@@ -82,7 +90,7 @@ def gradcam_layer(model, layer=None) -> str:
     return layer if layer is not None else conv_layer_names(model)[-1]
 
 
-def get_layer(model, layer):
+def get_layer(model: nn.Module, layer: str | None) -> nn.Module:
     """The module called ``layer`` (dotted name), or the last convolution for None.
 
     Raises the errors listed in :func:`gradcam_layer`.
@@ -121,11 +129,11 @@ def get_layer(model, layer):
     return module
 
 
-def _same_tensor(a, b) -> bool:
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a is b or (a.data_ptr() == b.data_ptr() and a.shape == b.shape and a.dtype == b.dtype)
 
 
-def _conv_node(roots, weight, layer):
+def _conv_node(roots: Sequence[torch.Tensor], weight: torch.Tensor, layer: str | None) -> Any:
     """The autograd node of the convolution that used ``weight``: the latest one if several."""
     seen, stack, found = set(), [r.grad_fn for r in roots], []
     while stack:
@@ -156,7 +164,7 @@ def _conv_node(roots, weight, layer):
     return node
 
 
-def _conv_output(node, weight, bias):
+def _conv_output(node: Any, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """The convolution's output, recomputed from the input the node saved (detached)."""
     import torch
 
@@ -175,20 +183,20 @@ def _conv_output(node, weight, bias):
 
 
 def gradcam(
-    model,
-    X,
+    model: nn.Module,
+    X: Inputs,
     *,
-    layer=None,
-    target=0,
-    target_names=None,
+    layer: str | None = None,
+    target: TargetLike = 0,
+    target_names: Sequence[str] | None = None,
     relu: bool = True,
     upsample: bool = True,
-    batch_size=None,
-    device=None,
-    progress=None,
-    seed=None,
-    max_memory=None,
-):
+    batch_size: int | None = None,
+    device: Device = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    max_memory: int | None = None,
+) -> torch.Tensor:
     """Grad-CAM on ``layer``, upsampled to the input and repeated over its channels.
 
     Coarse (the layer's resolution) but class-discriminative and robust to gradient noise;
@@ -225,9 +233,11 @@ def gradcam(
     module = get_layer(model, layer)
     scripted = _is_script(module)
     targets = resolve_targets(target, model=model, target_names=target_names)
-    captured = {}  # thread -> the layer's output (safe when two threads share the model)
+    captured: dict[
+        int, Any
+    ] = {}  # thread -> the layer's output (safe when two threads share the model)
 
-    def hook(_module, _inputs, output):
+    def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
         if isinstance(output, torch.Tensor) and not output.requires_grad:
             # Nothing below the layer needs a gradient: the graph starts at the layer, so
             # the layers below it keep no activations for a backward that never reaches them.
@@ -237,7 +247,7 @@ def gradcam(
         captured[threading.get_ident()] = output
         return output
 
-    def check(A, Z):
+    def check(A: Any, Z: torch.Tensor) -> None:
         if not isinstance(A, torch.Tensor) or A.ndim not in (3, 4) or A.ndim != X.ndim:
             shape = tuple(A.shape) if isinstance(A, torch.Tensor) else None
             raise InputError(
@@ -245,12 +255,12 @@ def gradcam(
                 "Grad-CAM needs a (n, C, L) or (n, C, H, W) layer matching the input's dimensions"
             )
 
-    def cam(A, grad):
+    def cam(A: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
         weights = grad.mean(dim=tuple(range(2, grad.ndim)), keepdim=True)
         value = (weights * A).sum(dim=1, keepdim=True).detach()
         return F.relu(value) if relu else value
 
-    def cam_rows(Z):
+    def cam_rows(Z: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():
             output = model(Z)
             A = captured.pop(threading.get_ident(), None)
@@ -262,15 +272,15 @@ def gradcam(
                 maps.append(cam(A, grad))
         return torch.stack(maps)  # (T, m, 1, ...)
 
-    def cam_rows_script(Z):
-        weight = module.weight
+    def cam_rows_script(Z: torch.Tensor) -> torch.Tensor:
+        weight = cast("torch.Tensor", module.weight)  # a Conv1d/Conv2d (get_layer)
         with torch.enable_grad():
             output = model(Z)
             values = [targets.select(output, t) for t in range(targets.n_targets)]
             node = _conv_node(values, weight, layer)
-            A = _conv_output(node, weight, module.bias)
+            A = _conv_output(node, weight, cast("torch.Tensor | None", module.bias))
             check(A, Z)
-            got = {}
+            got: dict[str, torch.Tensor] = {}
             handle = node.register_prehook(lambda grad_outputs: got.update(grad=grad_outputs[0]))
             try:
                 maps = []

@@ -6,6 +6,7 @@ module is where that happens, so every caller runs the same function with the sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from seqsal.errors import InputError
@@ -62,11 +63,24 @@ def attribute(
     torch.Tensor
         The attribution map (for IG the ``attributions`` of its result).
     """
-    from seqsal import attribution
+    # From the modules that own the methods, not the package: the package imports this module.
+    from seqsal.attribution.cam import gradcam
+    from seqsal.attribution.gradients import grad_x_input, saliency
+    from seqsal.attribution.integrated import integrated_gradients
+    from seqsal.attribution.perturbation import occlusion
+    from seqsal.attribution.smoothgrad import smoothgrad
 
     if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"method={method!r}; expected one of {sorted(METHODS)}")
-    function = getattr(attribution, METHODS[method])
+    functions: dict[str, Callable[..., Any]] = {
+        "saliency": saliency,
+        "grad_x_input": grad_x_input,
+        "integrated_gradients": integrated_gradients,
+        "smoothgrad": smoothgrad,
+        "gradcam": gradcam,
+        "occlusion": occlusion,
+    }
+    function = functions[METHODS[method]]
     result = function(
         model,
         X,

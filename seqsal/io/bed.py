@@ -15,7 +15,8 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ FIELD_BREAKS = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _FIELD_BREAK = re.compile("[" + re.escape(FIELD_BREAKS) + "]")
 
 
-def _open_text(path: str | os.PathLike):
+def _open_text(path: str | os.PathLike) -> IO[str]:
     """Open ``path`` as text, decompressing gzip (by magic bytes, not by name)."""
     with open(path, "rb") as handle:
         magic = handle.read(2)
@@ -76,7 +77,7 @@ def _split(line: str) -> list[str]:
     return fields
 
 
-def _header_names(fields: list[str], path, line: int) -> list[str]:
+def _header_names(fields: list[str], path: str | os.PathLike, line: int) -> list[str]:
     """Canonical column names from a header row; positions 1-3 are always chrom/start/end."""
     names = []
     for i, field in enumerate(fields):
@@ -103,7 +104,7 @@ def _header_names(fields: list[str], path, line: int) -> list[str]:
     return names
 
 
-def _positional_names(n_cols: int, path) -> list[str]:
+def _positional_names(n_cols: int, path: str | os.PathLike) -> list[str]:
     """Column names of a headerless file: BED6 by position, then narrowPeak or ``colN``."""
     names = BED_COLUMNS[: min(n_cols, 6)]
     if n_cols == 10 and ".narrowpeak" in os.fspath(path).lower():
@@ -367,7 +368,9 @@ def read_bed(
     return df
 
 
-def _int_column(values, what: str, path, lines: np.ndarray) -> np.ndarray:
+def _int_column(
+    values: Sequence[str], what: str, path: str | os.PathLike, lines: np.ndarray
+) -> np.ndarray:
     try:  # fast path: numpy parses as int() does
         out = np.array(values, dtype=np.int64)
     except (ValueError, OverflowError):
@@ -395,7 +398,9 @@ def _int_column(values, what: str, path, lines: np.ndarray) -> np.ndarray:
     return out
 
 
-def _float_column(values, what: str, path, lines: np.ndarray, *, missing: float) -> np.ndarray:
+def _float_column(
+    values: Sequence[str], what: str, path: str | os.PathLike, lines: np.ndarray, *, missing: float
+) -> np.ndarray:
     if not _MISSING.intersection(values):
         try:  # fast path: numpy parses as float() does
             return np.array(values, dtype=np.float64)
@@ -415,7 +420,7 @@ def _float_column(values, what: str, path, lines: np.ndarray, *, missing: float)
     return out
 
 
-def _looks_numeric(values) -> bool:
+def _looks_numeric(values: Iterable[str]) -> bool:
     """A column is numeric (a target) if its first non-missing value is a number."""
     for text in values:
         if text in _MISSING:
@@ -424,7 +429,7 @@ def _looks_numeric(values) -> bool:
     return False
 
 
-def _best_dtype(values) -> np.ndarray:
+def _best_dtype(values: Sequence[str]) -> np.ndarray:
     """Integers, then floats, else strings: the narrowest type every value fits."""
     try:
         return np.asarray([int(v) for v in values], dtype=np.int64)
@@ -437,7 +442,11 @@ def _best_dtype(values) -> np.ndarray:
 
 
 def _check_chromosomes(
-    df: pd.DataFrame, chrom_sizes: Mapping[str, int], skip_missing: bool, source, lines: np.ndarray
+    df: pd.DataFrame,
+    chrom_sizes: Mapping[str, int],
+    skip_missing: bool,
+    source: str | os.PathLike,
+    lines: np.ndarray,
 ) -> pd.DataFrame:
     known = df["chrom"].isin(list(chrom_sizes)).to_numpy()
     if known.all():
@@ -466,7 +475,7 @@ def _check_chromosomes(
     return kept
 
 
-def check_fields(table: pd.DataFrame, *, path=None) -> None:
+def check_fields(table: pd.DataFrame, *, path: str | os.PathLike | None = None) -> None:
     """Refuse a text field holding a tab or line break (:data:`FIELD_BREAKS`).
 
     Fields are written verbatim, so such a field would split its line.  The InputError names
@@ -487,7 +496,7 @@ def check_fields(table: pd.DataFrame, *, path=None) -> None:
 
 
 def write_rows(
-    handle, table: pd.DataFrame, *, float_format: str | None = None, na_rep: str = ""
+    handle: IO[str], table: pd.DataFrame, *, float_format: str | None = None, na_rep: str = ""
 ) -> None:
     """Write ``table``'s rows to an open text file, tab-separated, every field verbatim.
 

@@ -11,13 +11,20 @@ value at p is the mean over the windows that cover p; positions no window covers
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from seqsal.io.store import StoredAttributions
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +32,7 @@ log = logging.getLogger(__name__)
 class _Sweep:
     """Sum and count of values over one chromosome, flushed left to right as windows arrive."""
 
-    def __init__(self, writer, chrom: str):
+    def __init__(self, writer: Any, chrom: str) -> None:
         self.writer = writer
         self.chrom = chrom
         self.start = 0
@@ -69,7 +76,13 @@ class _Sweep:
         self.count[offset : offset + values.size] += 1
 
 
-def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int = 256) -> Path:
+def export_bigwig(
+    store: str | os.PathLike | StoredAttributions,
+    out: str | os.PathLike,
+    chrom_sizes: Mapping[str, int],
+    *,
+    chunk_size: int = 256,
+) -> Path:
     """Write the per-base projected contribution of every stored window to a bigWig file.
 
     Parameters
@@ -103,7 +116,7 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
     from seqsal.sequence.geometry import infer_padding, window_geometry
 
     owned = not isinstance(store, StoredAttributions)
-    reader = open_store(store) if owned else store
+    reader = store if isinstance(store, StoredAttributions) else open_store(store)
     try:
         coords = reader.coords.copy()
         sizes = {str(k): int(v) for k, v in chrom_sizes.items()}
@@ -155,7 +168,11 @@ def export_bigwig(store, out, chrom_sizes: Mapping[str, int], *, chunk_size: int
 
 
 def write_interval_bigwig(
-    intervals, out, chrom_sizes: Mapping[str, int], *, block: int = 100_000
+    intervals: pd.DataFrame,
+    out: str | os.PathLike,
+    chrom_sizes: Mapping[str, int],
+    *,
+    block: int = 100_000,
 ) -> Path:
     """Write one value per interval (a bedGraph-like table) to a bigWig file, atomically.
 

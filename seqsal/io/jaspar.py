@@ -53,7 +53,7 @@ def jaspar_releases() -> list[str]:
     return sorted(pyjaspar.jaspar_releases)
 
 
-def check_release(release, argument: str = "release") -> str:
+def check_release(release: str, argument: str = "release") -> str:
     """Return ``release`` if pyjaspar ships it, else raise an InputError naming ``argument``."""
     releases = jaspar_releases()
     if release not in releases:

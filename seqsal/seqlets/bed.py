@@ -12,6 +12,7 @@ the same string in the regions BED, the store and every output.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -123,7 +124,7 @@ def write_seqlets_bed(seqlets: Seqlets | pd.DataFrame, path: str | os.PathLike) 
     return bed.reset_index(drop=True)
 
 
-def _parse(text: str, path) -> tuple[list[str], list[list[str]], list[int]]:
+def _parse(text: str, path: str | os.PathLike) -> tuple[list[str], list[list[str]], list[int]]:
     """Header names, field lists and 1-based line numbers of a seqlets BED."""
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -159,7 +160,9 @@ def _parse(text: str, path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, rows, lines
 
 
-def _numbers(values: list[str], column: str, kind, path, lines: list[int]) -> np.ndarray:
+def _numbers(
+    values: Sequence[str], column: str, kind: type, path: str | os.PathLike, lines: list[int]
+) -> np.ndarray:
     try:
         return np.array(values, dtype=kind)
     except ValueError:
@@ -175,7 +178,9 @@ def _numbers(values: list[str], column: str, kind, path, lines: list[int]) -> np
         raise
 
 
-def read_seqlets_bed(path: str | os.PathLike, *, windows: WindowGeometry | None = None):
+def read_seqlets_bed(
+    path: str | os.PathLike, *, windows: WindowGeometry | None = None
+) -> pd.DataFrame:
     """Read a seqlets BED (from :func:`write_seqlets_bed`, ``seqsal seqlets`` or ``seqsal motifs``).
 
     Parameters
@@ -212,8 +217,8 @@ def read_seqlets_bed(path: str | os.PathLike, *, windows: WindowGeometry | None 
     header, rows, lines = _parse(text, path)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(header)
     data = {}
-    for name, values in zip(header, columns, strict=True):
-        values = list(values)
+    for name, column in zip(header, columns, strict=True):
+        values = list(column)
         if name in _INTEGER_COLUMNS:
             data[name] = _numbers(values, name, np.int64, path, lines)
         elif name in _FLOAT_COLUMNS:
@@ -226,7 +231,9 @@ def read_seqlets_bed(path: str | os.PathLike, *, windows: WindowGeometry | None 
     return _place(table, windows, path, np.asarray(lines, dtype=np.int64))
 
 
-def _place(table: pd.DataFrame, windows: WindowGeometry, path, lines: np.ndarray):
+def _place(
+    table: pd.DataFrame, windows: WindowGeometry, path: str | os.PathLike, lines: np.ndarray
+) -> pd.DataFrame:
     """Add ``example_idx``, ``core_start``, ``core_end``; check each seqlet fits its window."""
     missing = [c for c in _LOCATING_COLUMNS if c not in table.columns]
     if missing:

@@ -23,6 +23,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
 
 import numba
 import numpy as np
@@ -40,6 +41,18 @@ from seqsal.errors import InputError
 from seqsal.seqlets import null as nullmod
 from seqsal.sequence.geometry import window_geometry
 from seqsal.stats import benjamini_hochberg
+
+if TYPE_CHECKING:
+    import torch
+
+    from seqsal.sequence.geometry import WindowGeometry
+
+#: Attributions given to :func:`call_seqlets`: a numpy array or a torch tensor (any device).
+Attributions: TypeAlias = "np.ndarray | torch.Tensor"
+#: The two signs' null arrays as the kernel takes them (:func:`_stack`).
+_Stacked: TypeAlias = tuple[
+    int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +121,20 @@ class Seqlets:
 
 
 @numba.njit(cache=True, nogil=True)
-def _greedy(c_start, c_len, c_sum, c_p, c_rank, c_z, nc, occupied, e, sign, out, n_out):
+def _greedy(
+    c_start: np.ndarray,
+    c_len: np.ndarray,
+    c_sum: np.ndarray,
+    c_p: np.ndarray,
+    c_rank: np.ndarray,
+    c_z: np.ndarray,
+    nc: int,
+    occupied: np.ndarray,
+    e: int,
+    sign: float,
+    out: np.ndarray,
+    n_out: int,
+) -> int:
     """Accept candidates by (rank, -z, enumeration order), skipping overlaps; append to out."""
     # Stable sort by -z, then stable sort by rank: lexicographic order.
     by_z = np.argsort(-c_z[:nc], kind="mergesort")
@@ -139,7 +165,18 @@ def _greedy(c_start, c_len, c_sum, c_p, c_rank, c_z, nc, occupied, e, sign, out,
 
 
 @numba.njit(cache=True, nogil=True)
-def _grow(X, example, start, length, sign, order, penalty, max_length, alive, absorbed_by):
+def _grow(
+    X: np.ndarray,
+    example: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    sign: np.ndarray,
+    order: np.ndarray,
+    penalty: float,
+    max_length: int,
+    alive: np.ndarray,
+    absorbed_by: np.ndarray,
+) -> None:
     """Widen calls in place, in the given order (best first).
 
     Call ``c`` lies in row ``example[c]`` of ``X`` at ``start[c] : start[c] + length[c]``.
@@ -207,20 +244,20 @@ def _grow(X, example, start, length, sign, order, penalty, max_length, alive, ab
 
 @numba.njit(cache=True, nogil=True)
 def _call_spans(
-    X,
-    min_length,
-    max_length,
-    active,
-    kind,
-    lo,
-    inv_width,
-    upper,
-    n_spans,
-    center,
-    scale,
-    s_cap,
-    p_cap,
-):
+    X: np.ndarray,
+    min_length: int,
+    max_length: int,
+    active: np.ndarray,
+    kind: int,
+    lo: np.ndarray,
+    inv_width: np.ndarray,
+    upper: np.ndarray,
+    n_spans: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    s_cap: np.ndarray,
+    p_cap: float,
+) -> np.ndarray:
     """Greedy non-overlapping calls of both signs in every row of ``X`` (n, L).
 
     Row ``g`` of the null arrays is sign ``+1`` (g = 0) or ``-1`` (g = 1), describing the
@@ -310,7 +347,7 @@ def _call_spans(
 # --------------------------------------------------------------------------------------------
 
 
-def _as_positions(values, name: str) -> np.ndarray:
+def _as_positions(values: Attributions, name: str) -> np.ndarray:
     """(n, L) float64 C-contiguous from (n, L) or (n, 4, L) (summed over bases)."""
     if hasattr(values, "detach"):  # a torch tensor; torch itself is not imported here
         values = values.detach().cpu().numpy()
@@ -338,7 +375,7 @@ def _as_positions(values, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _stack(nulls: dict) -> tuple:
+def _stack(nulls: dict) -> _Stacked:
     """The two signs' null arrays stacked as rows 0 (+1) and 1 (-1) for the kernel."""
     pos, neg = nulls[1], nulls[-1]
     return (
@@ -364,7 +401,9 @@ def _position_sd(values: np.ndarray, *, robust: bool) -> float:
     return float(values.std())
 
 
-def _grow_calls(calls: np.ndarray, X: np.ndarray, nulls: dict, penalty: float, max_length: int):
+def _grow_calls(
+    calls: np.ndarray, X: np.ndarray, nulls: dict, penalty: float, max_length: int
+) -> np.ndarray:
     """Widen the calls (6, c) of one input (see :func:`_grow`), best p-value first, and give
     each widened span its own p-value; absorbed calls are dropped."""
     e = calls[0].astype(np.int64)
@@ -386,7 +425,7 @@ def _grow_calls(calls: np.ndarray, X: np.ndarray, nulls: dict, penalty: float, m
     return out[:, alive]
 
 
-def _place(table: pd.DataFrame, geometry) -> pd.DataFrame:
+def _place(table: pd.DataFrame, geometry: WindowGeometry) -> pd.DataFrame:
     """Clip the seqlets of padded windows to the bases read and add genome coordinates.
 
     Positions past a chromosome end are N padding, never part of the genome: the reported
@@ -417,7 +456,15 @@ def _place(table: pd.DataFrame, geometry) -> pd.DataFrame:
     return table
 
 
-def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -> np.ndarray:
+def _call_all(
+    X: np.ndarray,
+    stacked: _Stacked,
+    active: np.ndarray,
+    min_length: int,
+    max_length: int,
+    progress: bool | None,
+    desc: str,
+) -> np.ndarray:
     """Run the kernel over ``X`` in chunks; (6, c) array of calls (see ``_call_spans``).
 
     The kernel releases the GIL, so chunks run on one thread per available core; the calls
@@ -425,7 +472,7 @@ def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -
     """
     slices = list(batch_slices(X.shape[0], CHUNK))
 
-    def run(sl):
+    def run(sl: slice) -> np.ndarray:
         calls = _call_spans(X[sl], min_length, max_length, active, *stacked, nullmod.P_CAP)
         calls[0] += sl.start
         return calls
@@ -446,9 +493,9 @@ def _call_all(X, stacked, active, min_length, max_length, progress, desc: str) -
 
 
 def call_seqlets(
-    projected,
+    projected: Attributions,
     *,
-    null=None,
+    null: Attributions | None = None,
     coords: pd.DataFrame | None = None,
     min_length: int = 4,
     max_length: int = 20,
@@ -456,8 +503,8 @@ def call_seqlets(
     fdr: float = 0.05,
     sign: str = "both",
     grow: float | None = 1.0,
-    seed=None,
-    progress=None,
+    seed: int | None = None,
+    progress: bool | None = None,
 ) -> Seqlets:
     """Call positive and negative seqlets at a target false discovery rate.
 

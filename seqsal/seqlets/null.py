@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 import numba
 import numpy as np
@@ -100,7 +101,14 @@ class SpanNull:
 
 
 @numba.njit(cache=True, nogil=True)
-def _span_histogram(X, min_length, max_length, lo, inv_width, n_bins):
+def _span_histogram(
+    X: np.ndarray,
+    min_length: int,
+    max_length: int,
+    lo: np.ndarray,
+    inv_width: np.ndarray,
+    n_bins: int,
+) -> np.ndarray:
     """Histogram (K, n_bins) of all span sums of each length over the rows of ``X`` (n, L)."""
     n, L = X.shape
     K = max_length - min_length + 1
@@ -137,7 +145,9 @@ def _bins(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo.copy(), N_BINS / span
 
 
-def _tabulate(X: np.ndarray, min_length: int, max_length: int):
+def _tabulate(
+    X: np.ndarray, min_length: int, max_length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pass over ``X``: per-length histograms of span sums, and their moments.
 
     The histogram range of length ``k`` is ``[k * min(X), k * max(X)]``, which holds every
@@ -151,13 +161,12 @@ def _tabulate(X: np.ndarray, min_length: int, max_length: int):
     # exactly, so the histogram does not depend on the split.
     bounds = np.unique(np.linspace(0, X.shape[0], usable_cores() + 1).astype(np.int64))
     with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
-        hist = sum(
-            pool.map(
-                lambda a, b: _span_histogram(X[a:b], min_length, max_length, lo, inv_width, N_BINS),
-                bounds[:-1],
-                bounds[1:],
-            )
+        blocks = pool.map(
+            lambda a, b: _span_histogram(X[a:b], min_length, max_length, lo, inv_width, N_BINS),
+            bounds[:-1],
+            bounds[1:],
         )
+        hist = cast(np.ndarray, sum(blocks))
     # Moments from the histogram (bin centres): they only standardise sums to break ties.
     count = hist.sum(axis=1).astype(np.float64)
     centers = lo[:, None] + (np.arange(N_BINS) + 0.5)[None, :] / inv_width[:, None]
@@ -168,7 +177,16 @@ def _tabulate(X: np.ndarray, min_length: int, max_length: int):
     return lo, hi, inv_width, hist, mean, sd, count
 
 
-def _empirical(lo, inv_width, hist, mean, sd, count, min_length, max_length) -> SpanNull:
+def _empirical(
+    lo: np.ndarray,
+    inv_width: np.ndarray,
+    hist: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    count: np.ndarray,
+    min_length: int,
+    max_length: int,
+) -> SpanNull:
     upper = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1].astype(np.float64)
     # p(bin b) = (1 + upper[b]) / (1 + n); the first bin whose p is <= P_CAP bounds candidates.
     p_bins = (1.0 + upper) / (1.0 + count[:, None])
