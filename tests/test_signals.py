@@ -219,3 +219,41 @@ def test_seqsal_run_passes_sigterm_on_to_snakemake(tmp_path):
     assert "Will exit after finishing currently running jobs" in err
     assert not (tmp_path / "run" / "results" / "f" / "report.html").exists()
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in descendants)
+
+
+LOST_IN_A_WEAKREF_CALLBACK = """
+import os, signal, sys, time, weakref
+from seqsal.cli import Terminated, _StopSignals
+
+class Thing:
+    pass
+
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.001)  # the handler runs here; Python cannot raise out of a weakref callback
+
+stop = _StopSignals()
+try:
+    with stop.installed():
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        del thing
+        time.sleep(5)
+except Terminated:
+    print("stopped", file=sys.stderr)
+"""
+
+
+def test_a_stop_lost_in_a_weakref_callback_prints_no_extra_lines():
+    """Python reports an exception it cannot raise ("Exception ignored in ...", a traceback):
+    for the stop's own exception, which the watcher raises again, that report is left out, so
+    the command still says one line."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOST_IN_A_WEAKREF_CALLBACK],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["stopped"]

@@ -83,6 +83,7 @@ class _StopSignals:
         self.caught = threading.Event()
         self._previous: dict[int, Any] = {}
         self._watcher: threading.Thread | None = None
+        self._previous_hook = sys.unraisablehook
 
     def handler(self, signum: int, frame: object) -> None:
         if self.caught.is_set():
@@ -104,6 +105,14 @@ class _StopSignals:
             # wakes a blocking call such as time.sleep or a lock wait.
             signal.pthread_kill(main, self.signum)
 
+    def _unraisable(self, info: Any) -> None:
+        # The stop's own exception, lost where Python cannot raise it (a weakref callback, a
+        # __del__): the watcher raises it again, so Python's "Exception ignored in" report
+        # would only add lines to the one-line message.
+        if self.signum is not None and isinstance(info.exc_value, (Terminated, KeyboardInterrupt)):
+            return
+        self._previous_hook(info)
+
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         """Handle SIGTERM, and SIGINT unless it is ignored (``nohup``), for the block."""
@@ -115,9 +124,12 @@ class _StopSignals:
             wanted.append(signal.SIGINT)
         for signum in wanted:
             self._previous[signum] = signal.signal(signum, self.handler)
+        previous_hook = self._previous_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         try:
             yield
         finally:
+            sys.unraisablehook = previous_hook
             self.caught.set()
             if self._watcher is not None:
                 self._watcher.join(timeout=5)
