@@ -38,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from seqsal.cli.run import workflow_dir
+from seqsal.pipeline import workflow_dir
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqsal.cli.run import check_config, snakemake_error
 from seqsal.errors import ConfigError
+from seqsal.pipeline import check_config, snakemake_error
 
 ENV = {
     **os.environ,

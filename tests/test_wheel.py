@@ -108,7 +108,11 @@ def test_installed_wheel_runs_the_demo_from_an_empty_folder(venv, tmp_path):
     # The demo config with fewer epochs and a cheaper attribution, run for real.
     demo_data = Path(
         _run(
-            [python, "-c", "from seqsal.cli.run import workflow_dir; print(workflow_dir().parent)"],
+            [
+                python,
+                "-c",
+                "from seqsal.pipeline import workflow_dir; print(workflow_dir().parent)",
+            ],
             env=env,
         ).stdout.strip()
     )

@@ -18,9 +18,9 @@ import pytest
 import yaml
 from _toys import job_stats, write_config
 
-from seqsal.cli.run import workflow_dir
 from seqsal.io.bed import read_bed
 from seqsal.io.store import open_store
+from seqsal.pipeline import workflow_dir
 
 pytestmark = pytest.mark.slow
 

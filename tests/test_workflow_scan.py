@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from _toys import job_stats, write_config
 
-from seqsal.cli.run import workflow_dir
 from seqsal.io.bed import read_bed
 from seqsal.io.fasta import open_genome
 from seqsal.io.store import open_store
 from seqsal.models.load import load_model
+from seqsal.pipeline import workflow_dir
 
 pytestmark = pytest.mark.slow
 

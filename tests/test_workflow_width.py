@@ -20,10 +20,10 @@ import yaml
 from _toys import plain_torchscript
 
 from seqsal.cli import main as seqsal_main
-from seqsal.cli.run import workflow_dir
 from seqsal.io.bed import read_bed
 from seqsal.io.store import open_store
 from seqsal.models import load_model, predict_regions, zoo
+from seqsal.pipeline import workflow_dir
 from seqsal.scan.genome import scan
 
 pytestmark = pytest.mark.slow
