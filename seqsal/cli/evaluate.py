@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
@@ -37,11 +36,10 @@ DESCRIPTION = (
     "when complete."
 )
 
-OUTPUTS = ("curves.tsv", "auc.tsv", "summary.json", "curves.png", "sanity.tsv", "sanity.png")
-
 
 def add_arguments(parser) -> None:
     from seqsal.dna import METHODS
+    from seqsal.store_evaluation import REDUCTIONS, REFERENCES, SCORES
 
     one_line_errors(parser)
     add_store_option(parser)
@@ -55,21 +53,21 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--score",
-        choices=["auto", "sigmoid", "softmax", "raw"],
+        choices=list(SCORES),
         default="auto",
         help="score of the target on each curve point; auto: sigmoid for classification "
         "models (independent logits), raw output otherwise",
     )
     parser.add_argument(
         "--reference",
-        choices=["shuffle", "zeros"],
+        choices=list(REFERENCES),
         default="shuffle",
         help="what removed positions become and insertion starts from: one dinucleotide "
         "shuffle of the window, or all-N (zeros, outside the model's training data)",
     )
     parser.add_argument(
         "--reduce",
-        choices=["sum", "abs"],
+        choices=list(REDUCTIONS),
         default="sum",
         help="position importance: signed projected contribution, or its absolute value",
     )
@@ -109,6 +107,7 @@ def add_arguments(parser) -> None:
 
 def _check(args) -> None:
     from seqsal.io.atomic import check_writable
+    from seqsal.store_evaluation import OUTPUTS
 
     for name in ("eval_steps", "patch"):
         value = getattr(args, name)
@@ -127,180 +126,46 @@ def _check(args) -> None:
         )
 
 
-def _target(args, model, store) -> int:
-    if args.target is not None:
-        return model.target_index(parse_target(args.target))
-    index = store.attrs.get("target_index", -1)
-    if isinstance(index, int) and 0 <= index < model.n_targets:
-        return index
-    name = store.attrs.get("target")
-    if isinstance(name, str) and name in model.targets:
-        return model.targets.index(name)
-    if model.n_targets == 1:
-        return 0
-    raise InputError(
-        f"the store does not say which output it explains; give --target (one of {model.targets})"
-    )
-
-
-def _sanity_method(args, attrs, target_names):
-    """The store's attribution method (or --sanity-method) as f(model, X, target) -> projected."""
-    from seqsal.dna import attribute_dna
-
-    method = args.sanity_method or attrs.get("method")
-    if method is None or method == "none":
-        raise InputError("the store does not record its method; give --sanity-method")
-    settings = {"method": method, "seed": args.seed}
-    if method == "ig" and not args.sanity_method:
-        settings.update(
-            steps=int(attrs.get("steps", 32)),
-            rule=str(attrs.get("rule", "riemann_middle")),
-            baseline=str(attrs.get("baseline", "shuffle:10")),
-        )
-    if method == "smoothgrad" and not args.sanity_method:
-        settings.update(
-            n_samples=int(attrs.get("n_samples", 25)), noise=float(attrs.get("noise", 0.15))
-        )
-    if not args.sanity_method:
-        settings.update(
-            correction=bool(attrs.get("correction", True)),
-            rc_average=bool(attrs.get("rc_average", False)),
-        )
-
-    def projected(model, X, target):
-        return attribute_dna(
-            model,
-            X,
-            target=target,
-            target_names=target_names,
-            batch_size=args.batch_size,
-            device=args.device,
-            progress=False,
-            **settings,
-        ).projected
-
-    return method, projected
-
-
 def run(args) -> int:
-    import numpy as np
-
-    from seqsal.evaluate import Faithfulness, faithfulness, parameter_randomization
     from seqsal.io.atomic import atomic_directory
-    from seqsal.io.store import open_store
-    from seqsal.plot.evaluate import curves_figure, sanity_figure, save_figure
+    from seqsal.plot.evaluate import write_evaluation_figures
+    from seqsal.store_evaluation import evaluate_store, write_store_evaluation
 
     _check(args)
     model = load_model_from_args(args)
-    with open_store(args.store) as store:
-        n = store.n if args.max_regions is None else min(store.n, args.max_regions)
-        if n == 0:
-            raise InputError("the store holds no regions", path=args.store)
-        if model.input_length is not None and store.length != model.input_length:
-            raise InputError(
-                f"the store's windows are {store.length} bp but the model takes "
-                f"{model.input_length} bp",
-                path=args.store,
-            )
-        target = _target(args, model, store)
-        score = args.score
-        if score == "auto":
-            score = "sigmoid" if model.task == "classification" else "raw"
-        coords = store.coords.iloc[:n].reset_index(drop=True)
-        eval_steps = min(args.eval_steps, -(-store.length // args.patch))  # one per feature at most
-        attrs = dict(store.attrs)
-        parts = []
-        for start in range(0, n, args.chunk_size):
-            stop = min(start + args.chunk_size, n)
-            X = np.asarray(store.raw[start:stop], dtype=np.float32)
-            projected = np.asarray(store.projected[start:stop], dtype=np.float32)
-            parts.append(
-                faithfulness(
-                    model.module,
-                    X,
-                    projected,
-                    target=target,
-                    score=score,
-                    baseline=args.reference,
-                    start=args.reference,
-                    patch=args.patch,
-                    reduce=args.reduce,
-                    steps=eval_steps,
-                    n_random=args.n_random,
-                    batch_size=args.batch_size,
-                    device=args.device,
-                    progress=args.progress,
-                    seed=args.seed,
-                )
-            )
-        result = Faithfulness.concat(parts)
-        sanity = None
-        if args.sanity:
-            m = min(n, args.sanity_regions)
-            method, function = _sanity_method(args, attrs, model.targets)
-            sanity = parameter_randomization(
-                model.module,
-                np.asarray(store.raw[:m], dtype=np.float32),
-                function,
-                target=target,
-                batch_size=args.batch_size,
-                device=args.device,
-                progress=args.progress,
-                seed=args.seed,
-            )
-            sanity.insert(0, "method", method)
-
-    import pandas as pd
-
-    names = coords["name"].astype(str).tolist()
-    table = result.table(names)  # one block of n rows per kind, in region order
-    location = pd.concat(
-        [coords[["chrom", "start", "end", "strand"]]] * len(result.results), ignore_index=True
+    result = evaluate_store(
+        args.store,
+        model,
+        target=None if args.target is None else parse_target(args.target),
+        score=args.score,
+        reference=args.reference,
+        reduce=args.reduce,
+        patch=args.patch,
+        eval_steps=args.eval_steps,
+        n_random=args.n_random,
+        max_regions=args.max_regions,
+        sanity=args.sanity,
+        sanity_method=args.sanity_method,
+        sanity_regions=args.sanity_regions,
+        chunk_size=args.chunk_size,
+        batch_size=args.batch_size,
+        device=args.device,
+        progress=args.progress,
+        seed=args.seed,
+        model_name=str(args.model),
     )
-    table = pd.concat([table[["name"]], location, table.drop(columns="name")], axis=1)
-    summary = {
-        "store": str(args.store),
-        "model": str(args.model),
-        "n_regions": int(n),
-        "target": model.targets[target],
-        "target_index": int(target),
-        "score": score,
-        "reference": args.reference,
-        "reduce": args.reduce,
-        "patch": args.patch,
-        "eval_steps": eval_steps,
-        "n_random": args.n_random,
-        "seed": args.seed,
-        "store_method": attrs.get("method"),
-        **{r.kind: r.summary() for r in result.results},
-    }
-    label = f"{attrs.get('method', 'attribution')} on {model.targets[target]}"
     with atomic_directory(args.out) as tmp:
-        result.curves_table(names).to_csv(tmp / "curves.tsv", sep="\t", index=False)
-        table.to_csv(tmp / "auc.tsv", sep="\t", index=False)
-        save_figure(curves_figure(result, title=label), tmp / "curves.png")
-        if sanity is not None:
-            sanity.to_csv(tmp / "sanity.tsv", sep="\t", index=False)
-            save_figure(
-                sanity_figure(sanity, title=f"randomisation test: {label}"), tmp / "sanity.png"
-            )
-            top = sanity[(sanity["mode"] == "cascading")].sort_values("step")
-            summary["sanity_top_layer_spearman_abs"] = (
-                float(top["spearman_abs"].iloc[0]) if len(top) else None
-            )
-        with open(tmp / "summary.json", "w") as handle:
-            json.dump(summary, handle, indent=2, default=str)
-            handle.write("\n")
-    d, i = result.deletion.summary(), result.insertion.summary()
+        write_store_evaluation(result, tmp)
+        write_evaluation_figures(tmp, result.faithfulness, result.sanity, title=result.label)
+    d, i = result.faithfulness.deletion.summary(), result.faithfulness.insertion.summary()
+    top = result.summary.get("sanity_top_layer_spearman_abs")
     sanity_text = (
-        f"; randomising the top layer: Spearman |map| {summary['sanity_top_layer_spearman_abs']:.2f}"
-        if summary.get("sanity_top_layer_spearman_abs") is not None
-        else ""
+        f"; randomising the top layer: Spearman |map| {top:.2f}" if top is not None else ""
     )
     print(
-        f"seqsal evaluate: {n} regions; deletion AUC {d['auc']:.3g} vs random "
-        f"{d['random_auc']:.3g} (better in {100 * d['fraction_better']:.0f}%), insertion AUC "
-        f"{i['auc']:.3g} vs random {i['random_auc']:.3g} (better in "
+        f"seqsal evaluate: {result.summary['n_regions']} regions; deletion AUC {d['auc']:.3g} "
+        f"vs random {d['random_auc']:.3g} (better in {100 * d['fraction_better']:.0f}%), "
+        f"insertion AUC {i['auc']:.3g} vs random {i['random_auc']:.3g} (better in "
         f"{100 * i['fraction_better']:.0f}%){sanity_text} -> {args.out}",
         file=sys.stderr,
     )

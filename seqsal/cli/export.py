@@ -51,30 +51,6 @@ def add_arguments(parser) -> None:
     add_out_option(bigwig, metavar="BW", help="bigWig file (.bw)")
 
 
-def _read_chrom_sizes(path) -> dict[str, int]:
-    from seqsal.errors import InputError
-
-    sizes = {}
-    try:
-        with open(path) as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip() or line.startswith("#"):
-                    continue
-                fields = line.split()
-                if len(fields) < 2 or not fields[1].isdigit():
-                    raise InputError(
-                        f"expected 'chromosome<TAB>size', got {line.strip()!r}",
-                        path=path,
-                        line=number,
-                    )
-                sizes[fields[0]] = int(fields[1])
-    except OSError as err:
-        raise InputError(f"cannot read chromosome sizes ({err.strerror})", path=path) from err
-    if not sizes:
-        raise InputError("no chromosome sizes in the file", path=path)
-    return sizes
-
-
 def run(args) -> int:
     from seqsal.errors import InputError
     from seqsal.io.atomic import check_writable
@@ -106,7 +82,9 @@ def run(args) -> int:
             with open_genome(args.fasta) as genome:
                 sizes = dict(genome.chrom_sizes)
         else:
-            sizes = _read_chrom_sizes(args.chrom_sizes)
+            from seqsal.io.fasta import read_chrom_sizes
+
+            sizes = read_chrom_sizes(args.chrom_sizes)
         out = export_bigwig(store, args.out, sizes)
         print(f"seqsal export: {store.n} windows -> {out}", file=sys.stderr)
     return 0

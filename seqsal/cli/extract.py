@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-import zipfile
 from pathlib import Path
-
-import numpy as np
 
 from seqsal.cli._options import (
     add_chunk_size_option,
@@ -19,6 +16,7 @@ from seqsal.cli._options import (
     positive_int,
 )
 from seqsal.errors import InputError
+from seqsal.io.npz import ONEHOT_DTYPES
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +31,6 @@ DESCRIPTION = (
 
 ONEHOT_SUFFIXES = (".npz",)
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna")
-# --dtype names and the little-endian type written to the .npz whatever the machine.
-DTYPE_CHOICES = {"float32": "<f4", "float16": "<f2", "int8": "i1", "uint8": "u1"}
 
 
 def add_arguments(parser) -> None:
@@ -59,7 +55,7 @@ def add_arguments(parser) -> None:
     add_chunk_size_option(parser, default=4096)
     parser.add_argument(
         "--dtype",
-        choices=list(DTYPE_CHOICES),
+        choices=list(ONEHOT_DTYPES),
         default="float32",
         help="type of the one-hot array X in a .npz: float32 (default, what models take), "
         "float16, int8 or uint8 (same 0/1 values, a half or a quarter of the bytes); "
@@ -78,74 +74,11 @@ def add_arguments(parser) -> None:
     )
 
 
-def _write_npz(path: Path, windows, chunks, n: int, width: int, dtype: np.dtype) -> None:
-    """Write X (n, 4, width) of ``dtype`` batch by batch, plus the coordinate arrays, as one .npz.
-
-    The array is streamed into the zip member, so memory holds one batch, not all of X.
-    """
-    from seqsal.io.atomic import atomic_path
-
-    with (
-        atomic_path(path) as tmp,
-        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf,
-    ):
-        with zf.open("X.npy", "w", force_zip64=True) as member:
-            header = {
-                "descr": np.lib.format.dtype_to_descr(dtype),
-                "fortran_order": False,
-                "shape": (n, 4, width),
-            }
-            np.lib.format.write_array_header_2_0(member, header)
-            written = 0
-            for batch in chunks:
-                member.write(np.ascontiguousarray(batch, dtype=dtype).tobytes())
-                written += len(batch)
-            if written != n:
-                raise InputError(f"internal: wrote {written} windows, expected {n}")
-        arrays = {
-            "chrom": windows["chrom"].to_numpy(dtype=str),
-            "start": windows["start"].to_numpy(dtype=np.int64),
-            "end": windows["end"].to_numpy(dtype=np.int64),
-            "strand": windows["strand"].to_numpy(dtype=str),
-            "name": windows["name"].to_numpy(dtype=str),
-            "pad_left": windows["pad_left"].to_numpy(dtype=np.int64),
-            "pad_right": windows["pad_right"].to_numpy(dtype=np.int64),
-        }
-        for key, value in arrays.items():
-            with zf.open(f"{key}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, value, allow_pickle=False)
-
-
-def _write_fasta(path: Path, windows, batches) -> None:
-    from seqsal.io.fasta import write_fasta
-
-    labels = (
-        windows["name"].astype(str)
-        + "::"
-        + windows["chrom"].astype(str)
-        + ":"
-        + windows["start"].astype(str)
-        + "-"
-        + windows["end"].astype(str)
-        + "("
-        + windows["strand"].astype(str)
-        + ")"
-    ).tolist()
-
-    def records():
-        i = 0
-        for batch in batches:
-            for seq in batch:
-                yield labels[i], seq
-                i += 1
-
-    write_fasta(records(), path)
-
-
 def run(args) -> int:
     from seqsal.io.atomic import check_writable
     from seqsal.io.bed import read_bed, write_bed
-    from seqsal.io.fasta import open_genome
+    from seqsal.io.fasta import open_genome, write_windows_fasta
+    from seqsal.io.npz import write_windows_npz
     from seqsal.sequence.windows import iter_onehot, iter_sequences, make_windows
 
     out = Path(args.out)
@@ -154,9 +87,8 @@ def run(args) -> int:
         raise InputError(
             f"--out {args.out!r} has suffix {out.suffix!r}; expected .npz (one-hot) or {'/'.join(FASTA_SUFFIXES)} (sequences)"
         )
-    if args.dtype not in DTYPE_CHOICES:
-        raise InputError(f"--dtype {args.dtype!r}; expected one of {', '.join(DTYPE_CHOICES)}")
-    file_dtype = np.dtype(DTYPE_CHOICES[args.dtype])
+    if args.dtype not in ONEHOT_DTYPES:
+        raise InputError(f"--dtype {args.dtype!r}; expected one of {', '.join(ONEHOT_DTYPES)}")
     check_writable(out)
     if args.windows_bed:
         if Path(args.windows_bed).resolve() == out.resolve():
@@ -176,16 +108,17 @@ def run(args) -> int:
         )
         n = len(windows)
         if suffix in ONEHOT_SUFFIXES:
-            _write_npz(
-                out,
+            write_windows_npz(
                 windows,
                 iter_onehot(genome, windows, batch_size=args.chunk_size, dtype=args.dtype),
-                n,
-                args.width,
-                file_dtype,
+                out,
+                width=args.width,
+                dtype=args.dtype,
             )
         else:
-            _write_fasta(out, windows, iter_sequences(genome, windows, batch_size=args.chunk_size))
+            write_windows_fasta(
+                windows, iter_sequences(genome, windows, batch_size=args.chunk_size), out
+            )
     if args.windows_bed:
         write_bed(windows, args.windows_bed, header=True)
 

@@ -47,21 +47,9 @@ def add_arguments(parser) -> None:
     add_progress_option(parser)
 
 
-def write_predictions(table, path) -> None:
-    """Write the predictions table (header line, tab-separated, every field verbatim: a region
-    name holding a quote is written as it came, not CSV-quoted), atomically."""
-    from seqsal.io.atomic import atomic_open
-    from seqsal.io.bed import check_fields, write_rows
-
-    check_fields(table, path=path)
-    with atomic_open(path, "w", newline="") as handle:
-        handle.write("\t".join(map(str, table.columns)) + "\n")
-        write_rows(handle, table, float_format="%.6g", na_rep="")
-
-
 def run(args) -> int:
     from seqsal.io.atomic import check_writable
-    from seqsal.models.predict import predict_regions
+    from seqsal.models.predict import predict_regions, write_predictions
 
     began = time.perf_counter()
     check_writable(args.out)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import sys
 import time
@@ -119,23 +117,9 @@ def set_threads(threads) -> None:
     torch.set_num_threads(threads)
 
 
-def write_scores(chunks, handle) -> int:
-    """Write score table chunks (with one header line) to a text handle, every field verbatim
-    (:func:`seqsal.io.bed.write_rows`); return rows."""
-    from seqsal.io.bed import write_rows
-    from seqsal.scan.genome import COLUMNS
-
-    handle.write("\t".join(COLUMNS) + "\n")
-    rows = 0
-    for chunk in chunks:
-        write_rows(handle, chunk, float_format="%.7g", na_rep="NA")
-        rows += len(chunk)
-    return rows
-
-
 def run(args) -> int:
-    from seqsal.io.atomic import atomic_path, check_writable
-    from seqsal.scan.genome import scan
+    from seqsal.io.atomic import check_writable
+    from seqsal.scan.genome import scan, write_scores
 
     began = time.perf_counter()
     check_writable(args.out)
@@ -157,16 +141,7 @@ def run(args) -> int:
         method=args.strategy,
         width=args.width,
     )
-    with atomic_path(args.out) as tmp:
-        if str(args.out).endswith(".gz"):
-            with (
-                gzip.open(tmp, "wb", compresslevel=4) as raw,
-                io.TextIOWrapper(raw, encoding="ascii", newline="\n") as handle,
-            ):
-                rows = write_scores(result, handle)
-        else:
-            with open(tmp, "w", encoding="ascii", newline="\n") as handle:
-                rows = write_scores(result, handle)
+    rows = write_scores(result, args.out)
     how = "trunk reuse" if result.method == "trunk" else f"window by window: {result.reason}"
     print(
         f"seqsal scan: {rows} windows of {result.window_length} bp scored (stride "

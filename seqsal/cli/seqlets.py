@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -32,9 +31,6 @@ DESCRIPTION = (
     "mass of the span sums is used (weaker). Output: BED6+ in genome coordinates (both "
     "strands) with region, offset, sign, attribution, p_value, q_value and motif columns."
 )
-
-#: Windows read from the store at a time (bounds memory of the (chunk, 4, L) reads).
-READ_CHUNK = 4096
 
 
 def _grow_value(text: str) -> float | None:
@@ -94,29 +90,9 @@ def add_arguments(parser) -> None:
     add_progress_option(parser)
 
 
-def read_positions(path, *, progress=None) -> tuple[np.ndarray, object]:
-    """Per-position projected attributions (n, L) float64 and the coords DataFrame of a store."""
-    from seqsal._runtime import batch_slices, progress_bar
-    from seqsal.io.store import open_store
-
-    with open_store(path) as store:
-        n, L = store.n, store.length
-        out = np.empty((n, L), dtype=np.float64)
-        with progress_bar(
-            total=n, desc=f"reading {Path(path).name}", unit="region", progress=progress
-        ) as bar:
-            for sl in batch_slices(max(n, 1), READ_CHUNK):
-                if sl.start >= n:
-                    break
-                out[sl] = np.asarray(store.projected[sl], dtype=np.float64).sum(axis=1)
-                bar.update(sl.stop - sl.start)
-        coords = store.coords.copy()
-    return out, coords
-
-
 def run(args) -> int:
     from seqsal.io.atomic import check_writable
-    from seqsal.io.store import open_store
+    from seqsal.io.store import open_store, read_position_contributions
     from seqsal.seqlets import call_seqlets, check_control_store, write_seqlets_bed
 
     began = time.perf_counter()
@@ -125,12 +101,12 @@ def run(args) -> int:
     if args.null is not None:
         with open_store(args.store) as observed, open_store(args.null) as control:
             check_control_store(observed, control)
-    projected, coords = read_positions(args.store, progress=progress)
+    projected, coords = read_position_contributions(args.store, progress=progress)
     if projected.shape[0] == 0:
         raise InputError("the attribution store holds no windows", path=args.store)
     null = None
     if args.null is not None:
-        null, _ = read_positions(args.null, progress=progress)
+        null, _ = read_position_contributions(args.null, progress=progress)
         if null.shape[0] == 0:
             raise InputError("the null store holds no windows", path=args.null)
     seqlets = call_seqlets(

@@ -1,4 +1,9 @@
-"""Indexed FASTA access (pyfaidx underneath) and FASTA writing.
+"""Indexed FASTA access (pyfaidx underneath), FASTA writing, and chromosome sizes files.
+
+:func:`write_fasta` writes ``(name, sequence)`` records; :func:`write_windows_fasta` the
+sequences of windows named by their coordinates (``seqsal extract --out x.fa``).
+:func:`read_chrom_sizes` reads a UCSC ``chrom.sizes`` file, the genome's lengths without its
+sequence.
 
 ``Genome`` opens a FASTA through its ``.fai`` index, building the index when it is missing or
 stale.  When the index cannot be written beside the FASTA (a read-only folder, a shared
@@ -12,12 +17,16 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqsal._runtime import check_positive_int
 from seqsal.errors import InputError
 from seqsal.io.atomic import atomic_open
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -344,3 +353,98 @@ def write_fasta(
                 handle.write("\n")
             n += 1
     return n
+
+
+def window_labels(windows: pd.DataFrame) -> list[str]:
+    """FASTA names of windows: ``name::chrom:start-end(strand)``, as ``bedtools getfasta
+    -name -s`` writes them (``start``/``end``: the bases read, 0-based half-open).
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        ``name, chrom, start, end, strand`` columns (:func:`seqsal.sequence.windows.make_windows`).
+    """
+    labels: list[str] = (
+        windows["name"].astype(str)
+        + "::"
+        + windows["chrom"].astype(str)
+        + ":"
+        + windows["start"].astype(str)
+        + "-"
+        + windows["end"].astype(str)
+        + "("
+        + windows["strand"].astype(str)
+        + ")"
+    ).tolist()
+    return labels
+
+
+def write_windows_fasta(
+    windows: pd.DataFrame, batches: Iterable[Iterable[str]], path: str | os.PathLike
+) -> int:
+    """Write window sequences as FASTA named by :func:`window_labels`, atomically.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        The windows, one row per sequence.
+    batches : iterable of list of str
+        Their sequences in window order, a batch at a time
+        (:func:`seqsal.sequence.windows.iter_sequences`; a ``-`` window is the reverse
+        complement); memory holds one batch.
+    path : str or os.PathLike
+        The FASTA file (60 bases per line, :func:`write_fasta`).
+
+    Returns
+    -------
+    int
+        Number of records written.
+    """
+    labels = window_labels(windows)
+
+    def records() -> Iterator[tuple[str, str]]:
+        i = 0
+        for batch in batches:
+            for seq in batch:
+                yield labels[i], seq
+                i += 1
+
+    return write_fasta(records(), path)
+
+
+def read_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
+    """Chromosome sizes from a two-column text file (UCSC ``chrom.sizes``: name, size).
+
+    Empty lines and lines starting with ``#`` are skipped; columns after the second are
+    ignored.
+
+    Returns
+    -------
+    dict of str to int
+        Size by chromosome, in file order.
+
+    Raises
+    ------
+    seqsal.errors.InputError
+        The file cannot be read, holds no sizes, or a line is not ``chromosome<TAB>size``
+        (the file and line are named).
+    """
+    sizes = {}
+    try:
+        with open(path) as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                fields = line.split()
+                if len(fields) < 2 or not fields[1].isdigit():
+                    raise InputError(
+                        f"expected 'chromosome<TAB>size', got {line.strip()!r}",
+                        path=path,
+                        line=number,
+                    )
+                sizes[fields[0]] = int(fields[1])
+    except OSError as err:
+        raise InputError(f"cannot read chromosome sizes ({err.strerror})", path=path) from err
+    if not sizes:
+        raise InputError("no chromosome sizes in the file", path=path)
+    return sizes

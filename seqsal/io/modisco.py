@@ -33,23 +33,17 @@ class ModiscoFiles(NamedTuple):
 
 def _write_npz_streaming(path: Path, dataset: Any, *, chunk_size: int, compress: bool) -> None:
     """Write ``dataset`` (an (n, 4, L) h5py dataset) as ``arr_0`` of an npz, chunk by chunk."""
+    from seqsal.io.npz import write_npy_member
     from seqsal.io.store import iter_chunks
 
     shape = tuple(int(s) for s in dataset.shape)
-    header = {
-        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-        "fortran_order": False,
-        "shape": shape,
-    }
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with (
         atomic_path(path) as tmp,
         zipfile.ZipFile(tmp, "w", compression=method, allowZip64=True) as archive,
     ):
-        with archive.open("arr_0.npy", "w", force_zip64=True) as member:
-            np.lib.format.write_array_header_2_0(member, header)
-            for rows in iter_chunks(shape[0], chunk_size):
-                member.write(np.ascontiguousarray(dataset[rows], dtype=np.float32).tobytes())
+        chunks = (dataset[rows] for rows in iter_chunks(shape[0], chunk_size))
+        write_npy_member(archive, "arr_0.npy", chunks, shape=shape, dtype=np.dtype(np.float32))
 
 
 def export_modisco_npz(

@@ -608,6 +608,48 @@ def iter_chunks(n: int, chunk_size: int) -> Iterator[slice]:
     yield from batch_slices(n, chunk_size)
 
 
+#: Windows read at a time by :func:`read_position_contributions` (bounds the (chunk, 4, L) reads).
+POSITION_READ_CHUNK = 4096
+
+
+def read_position_contributions(
+    path: str | os.PathLike, *, progress: bool | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per-position projected contributions of a store and its coordinates.
+
+    The projected contributions summed over the four bases: at each position, the contribution
+    of the base present (the signal seqlets are called on).  Read :data:`POSITION_READ_CHUNK`
+    windows at a time, so memory holds the ``(n, L)`` result and one chunk.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The attribution store.
+    progress : bool or None, default None
+        A progress bar over the windows (None: only on a terminal).
+
+    Returns
+    -------
+    (numpy.ndarray, pandas.DataFrame)
+        float64 ``(n, L)``, and the coordinates table (:attr:`StoredAttributions.coords`).
+    """
+    from seqsal._runtime import batch_slices, progress_bar
+
+    with open_store(path) as store:
+        n, L = store.n, store.length
+        out = np.empty((n, L), dtype=np.float64)
+        with progress_bar(
+            total=n, desc=f"reading {Path(path).name}", unit="region", progress=progress
+        ) as bar:
+            for sl in batch_slices(max(n, 1), POSITION_READ_CHUNK):
+                if sl.start >= n:
+                    break
+                out[sl] = np.asarray(store.projected[sl], dtype=np.float64).sum(axis=1)
+                bar.update(sl.stop - sl.start)
+        coords = store.coords.copy()
+    return out, coords
+
+
 def merge_stores(
     paths: Sequence[str | os.PathLike],
     out: str | os.PathLike,

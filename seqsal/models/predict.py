@@ -221,6 +221,27 @@ def predict_regions(
 
 
 # Regions named in the non-finite warning; the count covers the rest.
+def write_predictions(table, path) -> None:
+    """Write a :func:`predict_regions` table as TSV, atomically.
+
+    One header line, tab-separated, every field verbatim (a region name holding a quote is
+    written as it came, not CSV-quoted; :func:`seqsal.io.bed.write_rows`), floats with 6
+    significant digits and a non-finite prediction as an empty field.
+
+    Raises
+    ------
+    seqsal.errors.InputError
+        A field holds a tab or a line break (it would split the line).
+    """
+    from seqsal.io.atomic import atomic_open
+    from seqsal.io.bed import check_fields, write_rows
+
+    check_fields(table, path=path)
+    with atomic_open(path, "w", newline="") as handle:
+        handle.write("\t".join(map(str, table.columns)) + "\n")
+        write_rows(handle, table, float_format="%.6g", na_rep="")
+
+
 _NAMED_REGIONS = 3
 
 

@@ -171,3 +171,37 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: int = 100) -> Path:
     from seqsal.plot.logo import save_figure as _save
 
     return _save(fig, path, dpi=dpi)
+
+
+def write_evaluation_figures(
+    folder: str | os.PathLike, faithfulness, sanity=None, *, title: str | None = None
+) -> list[Path]:
+    """The figures of an evaluation folder: ``curves.png``, and ``sanity.png`` with a table.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder (the caller makes the whole folder atomic).
+    faithfulness : seqsal.evaluate.Faithfulness
+        Drawn by :func:`curves_figure`, titled ``title``.
+    sanity : pandas.DataFrame, optional
+        The randomisation table, drawn by :func:`sanity_figure`, titled
+        ``"randomisation test: <title>"``.
+    title : str, optional
+        What the maps are (``"ig on activity"``: :attr:`seqsal.store_evaluation.
+        StoreEvaluation.label`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    folder = Path(folder)
+    written = [save_figure(curves_figure(faithfulness, title=title), folder / "curves.png")]
+    if sanity is not None:
+        written.append(
+            save_figure(
+                sanity_figure(sanity, title=f"randomisation test: {title}"), folder / "sanity.png"
+            )
+        )
+    return written

@@ -484,6 +484,46 @@ class Scan:
         return pd.concat(parts, ignore_index=True)
 
 
+def write_scores(chunks, path: str | os.PathLike) -> int:
+    """Write a scores table (a :class:`Scan`, or any iterable of :data:`COLUMNS` chunks).
+
+    Tab-separated with one header line, every field verbatim
+    (:func:`seqsal.io.bed.write_rows`): floats with 7 significant digits, a missing
+    ``reverse`` (``strand="forward"``) as ``NA``.  gzip (level 4) when ``path`` ends ``.gz``.
+    The file appears only when complete; :func:`seqsal.scan.candidates.read_scores` reads it.
+
+    Returns
+    -------
+    int
+        Rows (windows) written.
+    """
+    import gzip
+    import io
+
+    from seqsal.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        if str(path).endswith(".gz"):
+            with (
+                gzip.open(tmp, "wb", compresslevel=4) as raw,
+                io.TextIOWrapper(raw, encoding="ascii", newline="\n") as handle,
+            ):
+                return _write_score_rows(chunks, handle)
+        with open(tmp, "w", encoding="ascii", newline="\n") as handle:
+            return _write_score_rows(chunks, handle)
+
+
+def _write_score_rows(chunks, handle) -> int:
+    from seqsal.io.bed import write_rows
+
+    handle.write("\t".join(COLUMNS) + "\n")
+    rows = 0
+    for chunk in chunks:
+        write_rows(handle, chunk, float_format="%.7g", na_rep="NA")
+        rows += len(chunk)
+    return rows
+
+
 def _frame(chroms, starts, length, score, forward, reverse, strand):
     import pandas as pd
 
