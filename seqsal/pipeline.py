@@ -691,8 +691,8 @@ def wait_forwarding_signals(child: subprocess.Popen[Any]) -> int:
     try:
         return child.wait()
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class WorkflowRun(NamedTuple):

@@ -91,3 +91,28 @@ def test_predict_takes_image_shaped_input_and_equals_one_forward():
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     with pytest.raises(InputError, match=r"expected \(n, 4, L\)"):
         predict(model, torch.rand(5), progress=False)
+
+
+def test_write_predictions_keeps_fields_verbatim_and_nan_empty(tmp_path):
+    import pandas as pd
+
+    from seqsal.models.predict import write_predictions
+
+    table = pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr2"],
+            "start": [0, 7],
+            "end": [10, 17],
+            "name": ['peak "A" #1', "b"],
+            "pred_activity": [0.1234567, np.nan],
+        }
+    )
+    write_predictions(table, tmp_path / "p.tsv")
+    assert (tmp_path / "p.tsv").read_text() == (
+        "chrom\tstart\tend\tname\tpred_activity\n"
+        'chr1\t0\t10\tpeak "A" #1\t0.123457\n'
+        "chr2\t7\t17\tb\t\n"
+    )
+    with pytest.raises(InputError, match="column 'name' row 1"):
+        write_predictions(table.assign(name=["a", "b\tc"]), tmp_path / "q.tsv")
+    assert not (tmp_path / "q.tsv").exists()

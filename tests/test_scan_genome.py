@@ -301,3 +301,48 @@ def test_arguments_are_checked_before_any_scoring(genome):
     with pytest.raises(InputError, match="chrom:start-end"):
         parse_region("chr1:100")
     assert parse_region("chr1:1,000-2,000") == ("chr1", 1000, 2000)
+
+
+def test_write_scores_writes_every_chunk_verbatim_and_gzips(tmp_path):
+    import gzip
+
+    import pandas as pd
+
+    from seqsal.scan.candidates import read_scores
+    from seqsal.scan.genome import COLUMNS, write_scores
+
+    chunks = [
+        pd.DataFrame(
+            {
+                "chrom": ["chr1", "chr1"],
+                "start": [0, 10],
+                "end": [50, 60],
+                "score": [1.0, 0.123456789],
+                "forward": [2.0, 0.25],
+                "reverse": [0.0, np.nan],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "chrom": ["chr2"],
+                "start": [5],
+                "end": [55],
+                "score": [-3e-9],
+                "forward": [-3e-9],
+                "reverse": [np.nan],
+            }
+        ),
+    ]
+    assert write_scores(iter(chunks), tmp_path / "s.tsv") == 3
+    text = (tmp_path / "s.tsv").read_text()
+    assert text == (
+        "chrom\tstart\tend\tscore\tforward\treverse\n"
+        "chr1\t0\t50\t1\t2\t0\n"
+        "chr1\t10\t60\t0.1234568\t0.25\tNA\n"
+        "chr2\t5\t55\t-3e-09\t-3e-09\tNA\n"
+    )
+    assert write_scores(chunks, tmp_path / "s.tsv.gz") == 3
+    assert gzip.decompress((tmp_path / "s.tsv.gz").read_bytes()).decode() == text
+    table = read_scores(tmp_path / "s.tsv.gz")
+    assert list(table.columns) == COLUMNS and table["start"].tolist() == [0, 10, 5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tsv", "s.tsv.gz"]

@@ -417,3 +417,23 @@ def test_set_attrs_adds_provenance_and_merge_adds_up_skipped_counts(tmp_path):
     with open_store(merged) as store:
         assert store.attrs["n_skipped_nonfinite"] == 5 and store.attrs["method"] == "ig"
         assert store.n == 12
+
+
+def test_position_contributions_are_the_projected_sum_over_bases(tmp_path, monkeypatch):
+    import seqsal.io.store as store_module
+    from seqsal.io.store import read_position_contributions
+
+    X, hyp, coords, _ = _random_shard(n=9, length=16)
+    path = tmp_path / "attr.h5"
+    with AttributionStore(path, length=16) as store:
+        store.append(X[:5], hyp[:5], coords=coords[:5])
+        store.append(X[5:], hyp[5:], coords=coords[5:])
+    monkeypatch.setattr(store_module, "POSITION_READ_CHUNK", 4)  # 3 reads, the last partial
+    values, read = read_position_contributions(path, progress=False)
+    assert values.dtype == np.float64 and values.shape == (9, 16)
+    np.testing.assert_allclose(values, (hyp * X).sum(axis=1), rtol=1e-6, atol=1e-7)
+    # each position holds the hypothetical contribution of the base present
+    observed = hyp[np.arange(9)[:, None], X.argmax(axis=1), np.arange(16)[None, :]]
+    np.testing.assert_allclose(values, observed, rtol=1e-6, atol=1e-7)
+    for column in COORD_COLUMNS:
+        assert read[column].tolist() == coords[column].tolist()

@@ -82,7 +82,7 @@ def write_npy_member(
     }
     rows = 0
     with archive.open(name, "w", force_zip64=True) as member:
-        np.lib.format.write_array_header_2_0(member, header)  # type: ignore[no-untyped-call]
+        np.lib.format.write_array_header_2_0(member, header)
         for chunk in chunks:
             member.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
             rows += len(chunk)
@@ -140,7 +140,7 @@ def write_windows_npz(
             raise InputError(f"internal: wrote {written} windows, expected {n}")
         for key, kind in WINDOW_ARRAYS.items():
             with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(  # type: ignore[no-untyped-call]
+                np.lib.format.write_array(
                     member, windows[key].to_numpy(dtype=kind), allow_pickle=False
                 )
     return Path(path)
