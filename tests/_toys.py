@@ -314,3 +314,47 @@ def job_stats(output: str) -> dict[str, int]:
             break
         counts[parts[0]] = int(parts[1])
     return counts
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def saved_zoo_cnn(folder: Path, *, length: int, targets=("activity",), seed: int = 1) -> Path:
+    """An untrained zoo CNN of input length ``length`` saved as a seqsal model folder."""
+    from seqsal.models import zoo
+    from seqsal.models.load import save_model
+
+    module = zoo.build("cnn", input_length=length, n_targets=len(targets), seed=seed)
+    return save_model(
+        module,
+        folder,
+        arch="cnn",
+        arch_kwargs={},
+        input_length=length,
+        targets=list(targets),
+        task="regression",
+    )
+
+
+def unwritable_folder(tmp_path: Path) -> Path | None:
+    """A folder that refuses new files to this user, or None if there is none.
+
+    Mode 0o555 for a normal user; root writes through permission bits, so for root /sys,
+    which refuses new files (None if even that takes them).
+    """
+    import os
+    import tempfile
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    try:
+        fd, probe = tempfile.mkstemp(dir="/sys")
+    except OSError:
+        return Path("/sys")
+    os.close(fd)
+    os.unlink(probe)
+    return None

@@ -1,6 +1,7 @@
 """Outputs appear under their final name only when complete."""
 
 import pytest
+from _toys import unwritable_folder
 
 from seqsal.io.atomic import atomic_open, atomic_path
 
@@ -119,28 +120,6 @@ def test_interrupt_inside_directory_block_removes_the_folder(tmp_path):
 # ----------------------------------------------------------------------------- check_writable
 
 
-def unwritable_folder(tmp_path):
-    """A folder where no file can be created: mode 0o555 for a normal user; as root (who
-    writes through permission bits) /sys, which refuses new files; else skip."""
-    import os
-    import tempfile
-
-    if os.geteuid() != 0:
-        folder = tmp_path / "read-only"
-        folder.mkdir()
-        folder.chmod(0o555)
-        return folder
-    try:
-        fd, probe = tempfile.mkstemp(dir="/sys")
-    except OSError:
-        from pathlib import Path
-
-        return Path("/sys")
-    os.close(fd)
-    os.unlink(probe)
-    pytest.skip("no folder refuses writes to this user")
-
-
 def test_check_writable_accepts_new_and_existing_outputs(tmp_path):
     from seqsal.io.atomic import check_writable
 
@@ -184,6 +163,8 @@ def test_check_writable_refuses_a_folder_that_takes_no_files(tmp_path, kind):
     from seqsal.io.atomic import check_writable
 
     folder = unwritable_folder(tmp_path)
+    if folder is None:
+        pytest.skip("no folder refuses new files to this user")
     try:
         with pytest.raises(InputError, match="cannot write in folder") as info:
             check_writable(folder / "sub" / "out.h5", kind=kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import saved_zoo_cnn
 
 from seqsal.cli import main
 from seqsal.dna import METHODS, attribute_dna
@@ -17,8 +18,6 @@ CHROMS = {"chr1": 300, "chr2": 150}
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """A 2-chromosome genome, 6 regions (both strands, one past chr2's end, one with N), a model."""
-    from seqsal.models import zoo
-    from seqsal.models.load import save_model
 
     root = tmp_path_factory.mktemp("cli")
     rng = np.random.default_rng(0)
@@ -38,16 +37,7 @@ def data(tmp_path_factory):
         }
     )
     regions.to_csv(root / "regions.bed", sep="\t", header=False, index=False)
-    model = zoo.build("cnn", input_length=LENGTH, n_targets=2, seed=1)
-    save_model(
-        model,
-        root / "model",
-        arch="cnn",
-        arch_kwargs={},
-        input_length=LENGTH,
-        targets=["activity", "label"],
-        task="regression",
-    )
+    saved_zoo_cnn(root / "model", length=LENGTH, targets=("activity", "label"))
     return root
 
 

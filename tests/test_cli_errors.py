@@ -4,14 +4,13 @@ exit status 2, no traceback, and no work done (nothing computed, nothing written
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import saved_zoo_cnn, unwritable_folder
 
 from seqsal.cli import main
 
@@ -34,8 +33,7 @@ def inputs(tmp_path_factory):
     from seqsal.io.bed import read_bed
     from seqsal.io.fasta import open_genome
     from seqsal.io.images import write_image
-    from seqsal.models import zoo
-    from seqsal.models.load import load_model, save_model
+    from seqsal.models.load import load_model
     from seqsal.sequence.windows import make_windows
 
     root = tmp_path_factory.mktemp("inputs")
@@ -59,16 +57,7 @@ def inputs(tmp_path_factory):
     with open(root / "regions.bed", "w") as handle:
         handle.write("#" + "\t".join(regions.columns) + "\n")
         regions.to_csv(handle, sep="\t", header=False, index=False)
-    module = zoo.build("cnn", input_length=LENGTH, n_targets=1, seed=1)
-    save_model(
-        module,
-        root / "model",
-        arch="cnn",
-        arch_kwargs={},
-        input_length=LENGTH,
-        targets=["activity"],
-        task="regression",
-    )
+    saved_zoo_cnn(root / "model", length=LENGTH)
     model = load_model(root / "model")
     with open_genome(root / "genome.fa") as genome:
         windows = make_windows(read_bed(root / "regions.bed"), LENGTH, chrom_sizes=chroms)
@@ -141,23 +130,6 @@ SUFFIX = {
 }
 
 
-def _unwritable_folder(tmp_path) -> Path | None:
-    """A folder that refuses new files to this user: mode 0o555 for a normal user; for root,
-    who writes through permission bits, /sys (None if even that takes files)."""
-    if os.geteuid() != 0:
-        folder = tmp_path / "read-only"
-        folder.mkdir()
-        folder.chmod(0o555)
-        return folder
-    try:
-        fd, probe = tempfile.mkstemp(dir="/sys")
-    except OSError:
-        return Path("/sys")
-    os.close(fd)
-    os.unlink(probe)
-    return None
-
-
 def _one_error_line(capsys, command: str) -> str:
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
@@ -188,7 +160,7 @@ def test_an_output_that_cannot_be_written_stops_before_any_work(
         out = tmp_path / "a-file" / "sub" / name
         words = "is a file, so no folder can be made below it"
     else:
-        folder = _unwritable_folder(tmp_path)
+        folder = unwritable_folder(tmp_path)
         if folder is None:
             pytest.skip("no folder refuses new files to this user")
         out = folder / "sub" / name

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _toys import saved_zoo_cnn
 
 LENGTH = 200
 N_REGIONS = 400
@@ -25,8 +26,6 @@ N_REGIONS = 400
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """One 20 kb chromosome, 400 regions and an untrained CNN of input length 200."""
-    from seqsal.models import zoo
-    from seqsal.models.load import save_model
 
     root = tmp_path_factory.mktemp("signals")
     rng = np.random.default_rng(0)
@@ -36,16 +35,7 @@ def data(tmp_path_factory):
     pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + LENGTH}).to_csv(
         root / "regions.bed", sep="\t", header=False, index=False
     )
-    model = zoo.build("cnn", input_length=LENGTH, n_targets=1, seed=0)
-    save_model(
-        model,
-        root / "model",
-        arch="cnn",
-        arch_kwargs={},
-        input_length=LENGTH,
-        targets=["activity"],
-        task="regression",
-    )
+    saved_zoo_cnn(root / "model", length=LENGTH, seed=0)
     return root
 
 
