@@ -454,7 +454,8 @@ def attribute_dna(
     Parameters
     ----------
     model : torch.nn.Module
-        ``model(X) -> (n, T)`` or ``(n,)``; its device and train/eval state are restored.
+        ``model(X) -> (n, T)`` or ``(n,)``, or several heads (tuple, dict, namedtuple) of
+        ``(n,)``, ``(n, T)``, ``(n, C, L')``; its device and train/eval state are restored.
     X : np.ndarray or torch.Tensor, shape (n, 4, L)
         One-hot DNA, rows A, C, G, T; an all-zero column is N and gets zero attribution.
     method : {"ig", "saliency", "grad_x_input", "smoothgrad", "ism"}, default "ig"
@@ -463,8 +464,10 @@ def attribute_dna(
         gradient; for one-hot DNA both give hypothetical = gradient (grad x input is its
         projection).  ``"smoothgrad"``: gradient averaged over noisy copies.  ``"ism"``:
         saturation mutagenesis, exact but ``3 L`` passes per sequence.
-    target : int, str or callable, default 0
-        The output explained (one target; see :func:`seqsal.attribution.resolve_targets`).
+    target : int, str, Target or callable, default 0
+        The output explained (one target; see :func:`seqsal.attribution.resolve_targets`):
+        for a model with several heads or a position axis, a
+        :class:`seqsal.attribution.Target` (head, channel, reduction, positions).
     target_names : list of str, optional
     steps : int, default 32
         IG quadrature points per reference.

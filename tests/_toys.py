@@ -9,6 +9,7 @@ arrays and weights out.
 from __future__ import annotations
 
 import warnings
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -358,3 +359,67 @@ def unwritable_folder(tmp_path: Path) -> Path | None:
     os.close(fd)
     os.unlink(probe)
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# models with several heads
+
+
+def small_bpnet(seed=0, trimming=10):
+    """A randomly initialised bpnet-lite BPNet (16 filters, 4 dilated layers, 2 strands, no
+    control track): ``(n, 4, L) -> (profile logits (n, 2, L - 2 trimming), log counts (n, 1))``,
+    in eval mode.  The real-model oracle: bpnet-lite's own wrappers define its targets."""
+    import bpnetlite
+
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = bpnetlite.BPNet(
+            n_filters=16,
+            n_layers=4,
+            n_outputs=2,
+            n_control_tracks=0,
+            trimming=trimming,
+            verbose=False,
+        )
+    return model.eval()
+
+
+HEADS = namedtuple("Heads", ["profile", "counts"])
+
+
+class TwoHeads(nn.Module):
+    """A tiny conv trunk with a profile head ``(n, 2, L - 4)`` and a counts head ``(n, 1)``,
+    returned as a tuple, a dict (``{"profile": ..., "counts": ...}``) or a namedtuple
+    (``Heads(profile, counts)``) by ``kind``."""
+
+    def __init__(self, kind="tuple", seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.kind = kind
+        self.trunk = nn.Sequential(nn.Conv1d(4, 6, 5), nn.Softplus())
+        self.profile = nn.Conv1d(6, 2, 1)
+        self.counts = nn.Linear(6, 1)
+
+    def forward(self, x):
+        h = self.trunk(x)
+        profile, counts = self.profile(h), self.counts(h.mean(dim=2))
+        if self.kind == "dict":
+            return {"profile": profile, "counts": counts}
+        if self.kind == "namedtuple":
+            return HEADS(profile, counts)
+        return profile, counts
+
+
+class OneHead(nn.Module):
+    """``model``'s head ``key`` alone (index or dict key), a plain tensor-output model."""
+
+    def __init__(self, model, key):
+        super().__init__()
+        self.model, self.key = model, key
+
+    def forward(self, x):
+        output = self.model(x)
+        if isinstance(self.key, str) and hasattr(output, "_fields"):
+            return getattr(output, self.key)
+        return output[self.key]

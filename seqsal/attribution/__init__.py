@@ -9,7 +9,15 @@ and returns a float32 CPU tensor of ``X``'s shape, or ``(n_targets, n, ...)`` wh
 is a list.  Nothing here knows about DNA, files or plots (see ``docs/attribution.md``).
 """
 
-from seqsal.attribution._targets import Targets, resolve_targets
+from seqsal.attribution._targets import (
+    REDUCTIONS,
+    Target,
+    Targets,
+    describe_heads,
+    output_heads,
+    pick_head,
+    resolve_targets,
+)
 from seqsal.attribution.baselines import resolve_baseline
 from seqsal.attribution.cam import conv_layer_names, gradcam, gradcam_layer
 from seqsal.attribution.gradients import grad_x_input, input_gradients, saliency
@@ -26,12 +34,15 @@ from seqsal.attribution.smoothgrad import KINDS, smoothgrad, smoothgrad_noise
 __all__ = [
     "KINDS",
     "METHODS",
+    "REDUCTIONS",
     "RULES",
     "IGResult",
     "PerturbationResult",
+    "Target",
     "Targets",
     "attribute",
     "conv_layer_names",
+    "describe_heads",
     "evaluate_perturbed",
     "grad_x_input",
     "gradcam",
@@ -41,6 +52,8 @@ __all__ = [
     "integration_points",
     "occlusion",
     "occlusion_windows",
+    "output_heads",
+    "pick_head",
     "resolve_baseline",
     "resolve_targets",
     "saliency",
