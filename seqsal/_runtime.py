@@ -15,7 +15,8 @@ import os
 import random
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -356,3 +357,53 @@ def torch_seed(seed):
         random.setstate(py_state)
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
+
+
+# ------------------------------------------------------------------------------------------
+# model outputs with several heads (shared by seqsal.models and seqsal.attribution)
+
+
+def output_heads(output: Any) -> list[tuple[int | str | None, Any]]:
+    """The heads of a model output as ``[(key, tensor), ...]``, in output order.
+
+    A tensor is one head with key None; a tuple or list gives keys 0, 1, ...; a dict its keys;
+    a namedtuple its field names.  Anything else is an InputError naming its type.
+    """
+    import torch
+
+    if isinstance(output, torch.Tensor):
+        return [(None, output)]
+    if isinstance(output, tuple) and hasattr(output, "_fields"):
+        items: list[tuple[Any, Any]] = list(zip(output._fields, output, strict=True))
+    elif isinstance(output, (tuple, list)):
+        items = list(enumerate(output))
+    elif isinstance(output, Mapping):
+        items = [(str(key), value) for key, value in output.items()]
+    else:
+        raise InputError(
+            f"the model returned a {type(output).__name__}; expected a tensor, or a tuple, "
+            "list, dict or namedtuple of tensors"
+        )
+    if not items:
+        raise InputError(f"the model returned an empty {type(output).__name__}; expected heads")
+    for key, value in items:
+        if not isinstance(value, torch.Tensor):
+            raise InputError(
+                f"head {key!r} of the model output is a {type(value).__name__}; expected a tensor"
+            )
+    return items
+
+
+def describe_heads(output: Any) -> str:
+    """``"0 (n, 2, 1000), 1 (n, 1)"``: every head with its shape, n for the example axis
+    (a single tensor is named ``output``)."""
+    return ", ".join(
+        f"{'output' if key is None else key} {head_shape(value)}"
+        for key, value in output_heads(output)
+    )
+
+
+def head_shape(value: Any) -> str:
+    """A tensor's shape with n for the example axis: ``(n, 2, 1000)``, ``(n,)``."""
+    dims = ["n", *(str(d) for d in tuple(value.shape)[1:])]
+    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"

@@ -247,10 +247,12 @@ class FixedLength(nn.Module):
 
 
 def plain_torchscript(module: nn.Module, length: int, path):
-    """Trace and save with torch.jit alone: no seqsal.json inside, so no input length."""
+    """Trace and save with torch.jit alone: no seqsal.json inside, so no input length.  Tuple
+    and dict outputs trace as they are (``strict=False``)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.trace(module.eval(), torch.zeros(1, 4, length)), str(path))
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module.eval(), torch.zeros(1, 4, length), strict=False)
+        torch.jit.save(traced, str(path))
     return path
 
 

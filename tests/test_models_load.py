@@ -220,12 +220,23 @@ class BadShape(nn.Module):
         self.conv = nn.Conv1d(4, 2, 3)
 
     def forward(self, x):
-        return self.conv(x)  # (n, 2, L - 2): not (n, T)
+        return self.conv(x)  # (n, 2, L - 2): a head with a position axis
 
 
-def test_wrong_output_shape_is_refused():
-    with pytest.raises(ModelError, match=r"output has shape \(2, 2, 88\)"):
-        load_model(BadShape(), input_length=L)
+def test_positional_output_is_one_head_and_a_deeper_one_is_refused():
+    """(n, C, L') is a head with a position axis (predicted as the sum per channel); an output
+    of higher rank is refused with its shape."""
+    loaded = load_model(BadShape(), input_length=L)
+    assert [(h.key, h.shape, h.positional) for h in loaded.heads] == [(None, (2, L - 2), True)]
+    assert loaded.targets == ["target_0", "target_1"]
+    assert loaded.columns == ["target_0.sum", "target_1.sum"]
+
+    class Deeper(BadShape):
+        def forward(self, x):
+            return self.conv(x)[..., None]
+
+    with pytest.raises(ModelError, match=r"output has shape \(2, 2, 88, 1\) for 2 inputs"):
+        load_model(Deeper(), input_length=L)
 
 
 def test_module_in_memory_is_wrapped_with_its_attributes(model):

@@ -68,12 +68,19 @@ def test_bad_inputs(model, x):
     with pytest.raises(InputError, match="model must be"):
         predict("model", x)
 
-    class Bad(nn.Module):
+    class Bad(nn.Module):  # (n, 4, L, 1): no head of that rank
         def forward(self, x):
-            return x
+            return x[..., None]
 
     with pytest.raises(ModelError, match="output has shape"):
         predict(Bad(), x)
+
+    class Text(nn.Module):
+        def forward(self, x):
+            return "profile"
+
+    with pytest.raises(ModelError, match="returned a str; expected a tensor, or a tuple"):
+        predict(Text(), x)
 
 
 def test_predict_takes_image_shaped_input_and_equals_one_forward():

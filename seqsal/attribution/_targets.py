@@ -12,12 +12,13 @@ the input's shape ``(n, ...)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
+from seqsal._runtime import describe_heads, head_shape, output_heads
 from seqsal.errors import InputError
 
 if TYPE_CHECKING:
@@ -243,49 +244,6 @@ def _resolve_one(item: Any, names: list[str] | None) -> tuple[Any, str]:
 # heads
 
 
-def output_heads(output: Any) -> list[tuple[int | str | None, Any]]:
-    """The heads of a model output as ``[(key, tensor), ...]``, in output order.
-
-    A tensor is one head with key None; a tuple or list gives keys 0, 1, ...; a dict its keys;
-    a namedtuple its field names.  Anything else is an InputError naming its type.
-    """
-    import torch
-
-    if isinstance(output, torch.Tensor):
-        return [(None, output)]
-    if isinstance(output, tuple) and hasattr(output, "_fields"):
-        items: list[tuple[Any, Any]] = list(zip(output._fields, output, strict=True))
-    elif isinstance(output, (tuple, list)):
-        items = list(enumerate(output))
-    elif isinstance(output, Mapping):
-        items = [(str(key), value) for key, value in output.items()]
-    else:
-        raise InputError(
-            f"the model returned a {type(output).__name__}; expected a tensor, or a tuple, "
-            "list, dict or namedtuple of tensors"
-        )
-    if not items:
-        raise InputError(f"the model returned an empty {type(output).__name__}; expected heads")
-    for key, value in items:
-        if not isinstance(value, torch.Tensor):
-            raise InputError(
-                f"head {key!r} of the model output is a {type(value).__name__}; expected a tensor"
-            )
-    return items
-
-
-def describe_heads(output: Any) -> str:
-    """``"0 (n, 2, 1000), 1 (n, 1)"``: every head with its shape, n for the example axis."""
-    return ", ".join(
-        f"{'output' if key is None else key} {_shape(value)}" for key, value in output_heads(output)
-    )
-
-
-def _shape(value: Any) -> str:
-    dims = ["n", *(str(d) for d in tuple(value.shape)[1:])]
-    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
-
-
 def pick_head(output: Any, key: int | str | None) -> Any:
     """The head ``key`` of ``output`` (see :func:`output_heads`), or a one-line InputError."""
     import torch
@@ -364,7 +322,7 @@ def _select(output: Any, selector: Any, label: str) -> torch.Tensor:
 def _select_target(output: Any, target: Target) -> torch.Tensor:
     head = pick_head(output, target.output)
     where = "the model output" if target.output is None else f"head {target.output!r}"
-    shape = _shape(head)
+    shape = head_shape(head)
     channel = target.channel
     if head.ndim <= 2:
         if target.reduce is not None:
@@ -420,7 +378,7 @@ def _check_channel(channel: Any, head: Any, where: str) -> None:
     if not isinstance(channel, int) or channel >= head.shape[1]:
         raise InputError(
             f"target={channel!r} is out of range: {where} has {head.shape[1]} channel(s) "
-            f"(shape {_shape(head)}); valid indices are 0..{head.shape[1] - 1}"
+            f"(shape {head_shape(head)}); valid indices are 0..{head.shape[1] - 1}"
         )
 
 

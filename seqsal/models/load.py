@@ -50,7 +50,7 @@ from seqsal.models.files import (
     write_model_files,
     write_torchscript,
 )
-from seqsal.models.probe import probe
+from seqsal.models.probe import column_names, probe
 from seqsal.models.zoo import ARCHITECTURES, build
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,10 @@ class LoadedModel:
         Keyword arguments the architecture was built with.
     source : str
         Where it was loaded from.
+    heads : tuple of seqsal.models.probe.Head
+        The heads of the model's output, as probed: one (key None) for a model returning one
+        tensor; several for a tuple, list, dict or namedtuple output, each with its key and
+        its shape per example (``()``, ``(T,)`` or ``(C, L')``).  Empty when not probed.
     """
 
     module: nn.Module
@@ -98,10 +102,28 @@ class LoadedModel:
     arch: str | None = None
     arch_kwargs: dict = dataclasses.field(default_factory=dict)
     source: str = ""
+    heads: tuple = ()
 
     @property
     def n_targets(self) -> int:
         return len(self.targets)
+
+    @property
+    def single_head(self) -> bool:
+        """True when the model returns one tensor (``targets`` then name its channels)."""
+        return len(self.heads) <= 1 and all(h.key is None for h in self.heads)
+
+    @property
+    def columns(self) -> list[str]:
+        """One name per column of :func:`seqsal.models.predict.predict`: ``targets`` for a
+        model returning ``(n, T)``, ``name.sum`` per channel of an ``(n, C, L')`` output, and
+        for several heads :func:`seqsal.models.probe.column_names` (``counts``,
+        ``profile.0.sum``, ...)."""
+        if self.single_head and not any(h.positional for h in self.heads):
+            return list(self.targets)
+        if self.single_head:
+            return column_names(self.heads, self.targets)
+        return list(self.targets)
 
     def target_index(self, target: int | str) -> int:
         """Index of ``target`` given as an index or a name."""
@@ -385,13 +407,17 @@ def check_model(
     names = recorded.targets or targets
     if names is None:
         names = getattr(module, "targets", None)
+    single = len(probed.heads) == 1 and probed.heads[0].key is None
+    # One tensor: a name per channel.  Several heads: a name per predicted column.
+    n_names = probed.heads[0].n_channels if single else probed.n_outputs
     if names is None:
         stem = "class" if shape is not None else "target"
-        names = [f"{stem}_{i}" for i in range(probed.n_outputs)]
+        names = [f"{stem}_{i}" for i in range(n_names)] if single else column_names(probed.heads)
     names = [str(t) for t in names]
-    if len(names) != probed.n_outputs:
+    if len(names) != n_names:
+        what = "outputs" if single else "columns (one per head channel)"
         raise ModelError(
-            f"{where}: model has {probed.n_outputs} outputs but {len(names)} target names ({', '.join(names[:5])})"
+            f"{where}: model has {n_names} {what} but {len(names)} target names ({', '.join(names[:5])})"
         )
     task = recorded.task
     if task is None:
@@ -416,6 +442,7 @@ def check_model(
         arch=recorded.arch,
         arch_kwargs=dict(recorded.arch_kwargs),
         source=where,
+        heads=probed.heads,
     )
 
 

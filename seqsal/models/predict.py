@@ -7,7 +7,7 @@ the CPU as numpy; the model's device and train/eval mode are restored afterwards
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -49,13 +49,17 @@ def _as_tensor(batch, what: str) -> torch.Tensor:
     return batch
 
 
-def predict_batch(module: nn.Module, x: torch.Tensor, device: torch.device) -> np.ndarray:
-    """``module(x)`` for one batch (moved to ``device``), as a float32 ``(n, T)`` numpy array.
+def predict_batch(
+    module: nn.Module, x: torch.Tensor, device: torch.device, select: Callable | None = None
+) -> np.ndarray:
+    """``module(x)`` for one batch (moved to ``device``), as a float32 ``(n, K)`` numpy array.
 
     The caller puts the model on ``device`` in eval mode under ``torch.no_grad`` (as
-    :func:`predict` does); the result is on the CPU.
-    An input that does not fit the model is an InputError; an output that is not ``(n, T)``
-    or ``(n,)`` a ModelError.
+    :func:`predict` does); the result is on the CPU.  The columns are
+    :func:`seqsal.models.probe.output_matrix`'s (one per scalar target of every head), or
+    ``select(output)`` (the raw output in, an ``(n, K)`` tensor out) when given.
+    An input that does not fit the model is an InputError; an output that is not a tensor or
+    heads of tensors ``(n,)``, ``(n, T)``, ``(n, C, L')`` a ModelError.
     """
     try:
         out = module(x.to(device))
@@ -63,17 +67,22 @@ def predict_batch(module: nn.Module, x: torch.Tensor, device: torch.device) -> n
         raise InputError(
             f"X batch of shape {tuple(x.shape)} does not fit the model: {first_line(err)}"
         ) from err
-    return output_matrix(out, x.shape[0]).detach().float().cpu().numpy()
+    matrix = output_matrix(out, x.shape[0]) if select is None else select(out)
+    return matrix.detach().float().cpu().numpy()
 
 
-def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> np.ndarray:
+def predict(
+    model, X, *, batch_size: int = 256, device=None, progress=None, select: Callable | None = None
+) -> np.ndarray:
     """Run ``model`` on one-hot sequences (or any other inputs) in batches, without gradients.
 
     Parameters
     ----------
     model : nn.Module or LoadedModel
         Maps ``(n, 4, L)`` (or the model's own input, e.g. images ``(n, C, H, W)``) to
-        ``(n, T)`` or ``(n,)``.  For classification zoo models the outputs are logits.
+        ``(n, T)`` or ``(n,)``, or to several heads (a tuple, list, dict or namedtuple of
+        ``(n,)``, ``(n, T)``, ``(n, C, L')`` tensors).  For classification zoo models the
+        outputs are logits.
     X : np.ndarray or torch.Tensor, shape (n, 4, L) or (n, ...), or an iterable of such batches
         An iterable (e.g. ``seqsal.sequence.windows.iter_onehot``) is streamed: one batch in
         memory at a time, each cut further to ``batch_size``.
@@ -83,10 +92,15 @@ def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> n
         Where to run; default the model's own device.
     progress : bool, optional
         Progress bar on stderr; default only on a terminal.
+    select : callable, optional
+        ``select(output) -> (n, K)`` tensor: the columns wanted from the raw output (e.g. the
+        chosen targets, ``resolve_targets(...).select_all(output).T``).  Default: one column
+        per scalar target of every head (:func:`seqsal.models.probe.output_matrix`; a head
+        with a position axis gives the sum over positions of each channel).
 
     Returns
     -------
-    np.ndarray, shape (n, T), float32
+    np.ndarray, shape (n, K), float32
         On the CPU; a ``(n,)`` model output becomes ``(n, 1)``.
     """
     module = _module_of(model)
@@ -108,7 +122,7 @@ def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> n
             for i, chunk in enumerate(chunks):
                 chunk = _as_tensor(chunk, "X" if total is not None else f"batch {i} of X")
                 for sl in batch_slices(chunk.shape[0], batch_size):
-                    outputs.append(predict_batch(module, chunk[sl], dev))
+                    outputs.append(predict_batch(module, chunk[sl], dev, select))
                     bar.update(sl.stop - sl.start)
         finally:
             bar.close()
@@ -123,7 +137,7 @@ def predict(model, X, *, batch_size: int = 256, device=None, progress=None) -> n
 
 
 def _n_outputs(model) -> int:
-    return model.n_targets if isinstance(model, LoadedModel) else 0
+    return len(model.columns) if isinstance(model, LoadedModel) else 0
 
 
 def predict_regions(
@@ -137,6 +151,8 @@ def predict_regions(
     progress=None,
     out_of_bounds: str = "pad",
     skip_missing: bool = False,
+    select: Callable | None = None,
+    columns: list[str] | None = None,
 ):
     """Predict every region of a BED file and return a table.
 
@@ -162,13 +178,19 @@ def predict_regions(
         dropped, or an error.
     skip_missing : bool, default False
         Skip regions on chromosomes absent from the FASTA instead of raising.
+    select, columns : callable and list of str, optional
+        Predict only the columns ``select(output) -> (n, K)`` gives (see :func:`predict`),
+        named ``columns``; default every scalar target of every head, named by
+        ``LoadedModel.columns``.
 
     Returns
     -------
     pandas.DataFrame
         The windows actually used (``chrom, start, end, name, score, strand``, ``pad_left``,
-        ``pad_right`` and the BED's extra columns) plus one column per target, named
-        ``pred_<target>`` when the BED already has a column of that name.
+        ``pad_right`` and the BED's extra columns) plus one column per scalar target (a model
+        returning ``(n, T)``: its target names; several heads: ``counts``, ``profile.0.sum``,
+        ... see docs/formats.md), named ``pred_<name>`` when the BED already has a column of
+        that name.
         ``attrs["nonfinite_regions"]``: names of the regions with a NaN or infinite
         prediction; they are kept in the table (NaN stays visible there, unlike in an
         attribution store) and a warning names the first of them.
@@ -203,6 +225,7 @@ def predict_regions(
             batch_size=batch_size,
             device=device,
             progress=progress,
+            select=select,
         )
     finally:
         if genome is not fasta:
@@ -211,11 +234,16 @@ def predict_regions(
         raise ModelError(f"got {values.shape[0]} predictions for {len(windows)} windows")
     result = windows.reset_index(drop=True).copy()
     nonfinite = _nonfinite_regions(result, values)
-    for j, name in enumerate(loaded.targets):
+    names = loaded.columns if select is None else list(columns or [])
+    if len(names) != values.shape[1]:
+        raise InputError(
+            f"columns={names!r} names {len(names)} column(s) but the model gave {values.shape[1]}"
+        )
+    for j, name in enumerate(names):
         column = name if name not in result.columns else f"pred_{name}"
         result[column] = values[:, j]
     result.attrs = dict(windows.attrs)
-    result.attrs["prediction_columns"] = [c for c in result.columns[-len(loaded.targets) :]]
+    result.attrs["prediction_columns"] = [c for c in result.columns[-len(names) :]]
     result.attrs["nonfinite_regions"] = nonfinite
     return result
 
