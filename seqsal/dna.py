@@ -16,6 +16,7 @@ Gradients, in-silico saturation mutagenesis (ISM), and zero attribution on N.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -608,6 +609,70 @@ class StoreSummary(NamedTuple):
     n_skipped: int = 0
 
 
+#: Store attributes that record a :class:`seqsal.attribution.Target` beyond ``target``: the
+#: head, the reduction over positions and the position range ("" when not chosen).  Written
+#: only for a Target, so stores of plain targets keep their attributes.
+TARGET_ATTRS = ("output", "reduce", "positions")
+
+
+def target_attrs(target: Any, target_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The store attributes that say which scalar a store explains.
+
+    ``target`` (the channel's name, else its index as text; for a Target without a channel
+    its label, e.g. ``1`` or ``0.profile``) and ``target_index`` (the channel index, -1 when none), and for a
+    :class:`seqsal.attribution.Target` also :data:`TARGET_ATTRS` (``output``: the head's
+    index or key, ``reduce``, ``positions`` as ``start:end``; "" when not chosen).
+    """
+    from seqsal.attribution import Target
+
+    channel = target.channel if isinstance(target, Target) else target
+    if target_names and isinstance(channel, int) and channel < len(target_names):
+        name = target_names[channel]
+    elif isinstance(target, Target) and channel is None:
+        name = target.label
+    elif isinstance(target, Target):
+        name = str(channel)
+    else:
+        name = str(target)
+    attrs: dict[str, Any] = {
+        "target": name,
+        "target_index": channel if isinstance(channel, int) else -1,
+    }
+    if isinstance(target, Target):
+        attrs["output"] = "" if target.output is None else str(target.output)
+        attrs["reduce"] = target.reduce or ""
+        attrs["positions"] = (
+            "" if target.positions is None else f"{target.positions[0]}:{target.positions[1]}"
+        )
+    return attrs
+
+
+def stored_target(attrs: Mapping[str, Any]) -> Any:
+    """The :class:`seqsal.attribution.Target` a store's attributes record, or None when the
+    store explains a plain target (no :data:`TARGET_ATTRS`; its ``target_index`` / ``target``
+    say which)."""
+    from seqsal.attribution import Target
+
+    if not any(key in attrs for key in TARGET_ATTRS):
+        return None
+    output: int | str | None = str(attrs.get("output", "")) or None
+    if isinstance(output, str) and output.isdigit():
+        output = int(output)
+    index = attrs.get("target_index", -1)
+    channel = int(index) if isinstance(index, (int, np.integer)) and index >= 0 else None
+    positions_text = str(attrs.get("positions", ""))
+    positions = None
+    if positions_text:
+        start, end = positions_text.split(":")
+        positions = (int(start), int(end))
+    return Target(
+        output=output,
+        channel=channel,
+        reduce=str(attrs.get("reduce", "")) or None,
+        positions=positions,
+    )
+
+
 # Seeds the shuffled-control copies apart from the IG reference shuffles of the same run.
 CONTROL_SEED_OFFSET = 1_000_003
 
@@ -738,6 +803,7 @@ def attribute_to_store(
     import torch
 
     from seqsal._runtime import check_positive_int, progress_bar
+    from seqsal.attribution import Target
     from seqsal.io.bed import write_table
     from seqsal.io.store import AttributionStore
     from seqsal.sequence.geometry import window_geometry
@@ -750,12 +816,16 @@ def attribute_to_store(
     if nonfinite not in NONFINITE:
         raise InputError(f"nonfinite={nonfinite!r}; expected one of {list(NONFINITE)}")
     module = cast("nn.Module", getattr(model, "module", model))
-    target_names = list(getattr(model, "targets", None) or []) or None
+    single_head = bool(getattr(model, "single_head", True))
+    # A LoadedModel's targets name the channels of a model returning one tensor only.
+    target_names = (list(getattr(model, "targets", None) or []) or None) if single_head else None
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
-    target_index = getattr(model, "target_index", None)
+    target_index = getattr(model, "target_index", None) if single_head else None
     if target_index is not None and isinstance(target, (int, str)):
         target = target_index(target)
+    if target_index is not None and isinstance(target, Target) and isinstance(target.channel, str):
+        target = dataclasses.replace(target, channel=target_index(target.channel))
     n = len(windows)
     if n == 0:
         raise InputError("no windows to attribute (the regions are empty or all were dropped)")
@@ -763,10 +833,7 @@ def attribute_to_store(
     length = geometry.length
     attrs = {
         "method": method,
-        "target": target_names[target]
-        if target_names and isinstance(target, int) and target < len(target_names)
-        else str(target),
-        "target_index": target if isinstance(target, int) else -1,
+        **target_attrs(target, target_names),
         "baseline": str(kwargs.get("baseline", "shuffle:10")) if method == "ig" else "none",
         "steps": int(kwargs.get("steps", 32)) if method == "ig" else 0,
         "rule": str(kwargs.get("rule", "riemann_middle")) if method == "ig" else "none",
@@ -887,6 +954,7 @@ __all__ = [
     "GRADIENT_METHODS",
     "METHODS",
     "NONFINITE",
+    "TARGET_ATTRS",
     "DNAAttribution",
     "StoreSummary",
     "as_onehot",
@@ -899,5 +967,7 @@ __all__ = [
     "parse_baseline",
     "shuffled_references",
     "skipped_regions_path",
+    "stored_target",
+    "target_attrs",
     "zero_n_columns",
 ]

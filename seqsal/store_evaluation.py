@@ -3,8 +3,9 @@
 :mod:`seqsal.evaluate` scores arrays of maps; this module scores a store written by
 :func:`seqsal.dna.attribute_to_store` with what the store records about itself:
 
-* the output explained: the store's ``target_index`` / ``target`` attributes, unless one is
-  given (:func:`store_target`);
+* the output explained: the store's ``target_index`` / ``target`` attributes (and for a
+  model with several heads or a position axis its ``output`` / ``reduce`` / ``positions``:
+  a :class:`seqsal.attribution.Target`), unless one is given (:func:`store_target`);
 * deletion and insertion curves of the projected contributions (``projected_shap/seq``) over
   the one-hot windows (``raw/seq``), read a chunk of regions at a time so that memory holds
   one chunk (:func:`evaluate_store`);
@@ -67,9 +68,10 @@ class StoreEvaluation:
         ``chrom, start, end, strand, name`` (and the store's other coordinate columns) of
         the regions evaluated.
     target : int
-        Index of the output scored.
+        Index of the output scored (0 for a :class:`seqsal.attribution.Target`, whose model is
+        narrowed to that one output).
     target_name : str
-        Its name.
+        Its name (a Target: its label, e.g. ``1`` or ``0.profile``).
     method : str or None
         The store's attribution method (its ``method`` attribute).
     summary : dict
@@ -112,9 +114,7 @@ class StoreEvaluation:
         return self.faithfulness.curves_table(self.names)
 
 
-def store_target(
-    model: LoadedModel, attrs: Mapping[str, Any], target: int | str | None = None
-) -> int:
+def store_target(model: LoadedModel, attrs: Mapping[str, Any], target: Any = None) -> int:
     """The model output a store's maps explain, as an index of the model's outputs.
 
     Parameters
@@ -123,16 +123,30 @@ def store_target(
     attrs : mapping
         The store's attributes (``target_index`` and ``target`` as
         :func:`seqsal.dna.attribute_to_store` records them).
-    target : int or str, optional
-        An index or a name that overrides the store's.
+    target : int, str or Target, optional
+        An index, a name or a :class:`seqsal.attribution.Target` that overrides the store's.
+
+    Returns
+    -------
+    int or Target
+        The index of the output; a Target when one is given or the store records one
+        (:func:`seqsal.dna.stored_target`).
 
     Raises
     ------
     seqsal.errors.InputError
         The store names no output of this model and the model has several.
     """
+    from seqsal.attribution import Target
+    from seqsal.dna import stored_target
+
+    if isinstance(target, Target):
+        return target
     if target is not None:
         return model.target_index(target)
+    recorded = stored_target(attrs)
+    if recorded is not None:
+        return recorded
     index = attrs.get("target_index", -1)
     if isinstance(index, int) and 0 <= index < model.n_targets:
         return index
@@ -232,7 +246,7 @@ def evaluate_store(
     store: str | os.PathLike[str],
     model: LoadedModel | str | os.PathLike[str],
     *,
-    target: int | str | None = None,
+    target: Any = None,
     score: str = "auto",
     reference: str = "shuffle",
     reduce: str = "sum",
@@ -263,8 +277,10 @@ def evaluate_store(
     model : LoadedModel or path
         The model the store explains (a path is loaded with
         :func:`seqsal.models.load.load_model`); its input length must be the store's.
-    target : int or str, optional
-        The output scored; default: the store's (:func:`store_target`).
+    target : int, str or Target, optional
+        The output scored; default: the store's (:func:`store_target`).  With a
+        :class:`seqsal.attribution.Target` the model is narrowed to it
+        (:func:`seqsal.attribution.target_module`) for the curves and the randomisation test.
     score : {"auto", "sigmoid", "softmax", "raw"}, default "auto"
         The target's score on each curve point; ``auto``: sigmoid for classification models
         (independent logits), the raw output otherwise.
@@ -335,6 +351,16 @@ def evaluate_store(
                 path=store,
             )
         index = store_target(model, stored.attrs, target)
+        module, target_names, target_name = model.module, model.targets, None
+        if not isinstance(index, int):
+            from seqsal.attribution import resolve_targets, target_module
+
+            names = model.targets if model.single_head else None
+            target_name = resolve_targets(index, target_names=names).labels[0]
+            module = target_module(model.module, index, target_names=names)
+            index, target_names = 0, None
+        if target_name is None:
+            target_name = model.targets[index]
         if score == "auto":
             score = "sigmoid" if model.task == "classification" else "raw"
         coords = stored.coords.iloc[:n].reset_index(drop=True)
@@ -347,7 +373,7 @@ def evaluate_store(
             projected = np.asarray(stored.projected[start:stop], dtype=np.float32)
             parts.append(
                 faithfulness(
-                    model.module,
+                    module,
                     X,
                     projected,
                     target=index,
@@ -371,13 +397,13 @@ def evaluate_store(
             method, function = store_attribution(
                 attrs,
                 method=sanity_method,
-                target_names=model.targets,
+                target_names=target_names,
                 batch_size=batch_size,
                 device=device,
                 seed=seed,
             )
             table = parameter_randomization(
-                model.module,
+                module,
                 np.asarray(stored.raw[:m], dtype=np.float32),
                 function,
                 target=index,
@@ -392,7 +418,7 @@ def evaluate_store(
         "store": str(store),
         "model": model.source if model_name is None else model_name,
         "n_regions": int(n),
-        "target": model.targets[index],
+        "target": target_name,
         "target_index": int(index),
         "score": score,
         "reference": reference,
@@ -414,7 +440,7 @@ def evaluate_store(
         sanity=table,
         coords=coords,
         target=int(index),
-        target_name=model.targets[index],
+        target_name=target_name,
         method=attrs.get("method"),
         summary=summary,
     )

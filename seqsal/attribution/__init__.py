@@ -17,6 +17,7 @@ from seqsal.attribution._targets import (
     output_heads,
     pick_head,
     resolve_targets,
+    target_module,
 )
 from seqsal.attribution.baselines import resolve_baseline
 from seqsal.attribution.cam import conv_layer_names, gradcam, gradcam_layer
@@ -59,4 +60,5 @@ __all__ = [
     "saliency",
     "smoothgrad",
     "smoothgrad_noise",
+    "target_module",
 ]

@@ -394,3 +394,36 @@ def profile_reduce(logits: torch.Tensor) -> torch.Tensor:
     centred = logits - logits.mean(dim=1, keepdim=True)
     weights = torch.softmax(logits, dim=1).detach()
     return (centred * weights).sum(dim=1)
+
+
+def target_module(model: nn.Module, target: Any, target_names: Sequence[str] | None = None) -> Any:
+    """``model`` narrowed to one target: a module returning the chosen scalar, shape ``(n,)``.
+
+    For code written for a model ``(n, T)`` with an integer target (faithfulness curves, the
+    randomisation test, window-by-window scans): ``target_module(model, Target(output=1))``
+    with target 0 there is ``model`` with ``Target(output=1)``.  The wrapped model is the
+    module ``inner`` of the result, so its parameters and layers are the model's own.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    target : int, str, Target or callable
+        One target, as :func:`resolve_targets` takes it.
+    target_names : sequence of str, optional
+        Channel names for a string target.
+    """
+    from torch import nn
+
+    targets = resolve_targets(target, model=model, target_names=target_names)
+    if targets.stacked:
+        raise InputError(f"target={target!r}; target_module narrows a model to one target")
+
+    class TargetModule(nn.Module):
+        def __init__(self, inner: nn.Module):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: Any) -> Any:
+            return targets.select(self.inner(x), 0)
+
+    return TargetModule(model)

@@ -163,18 +163,85 @@ def add_width_option(parser) -> None:
 
 
 def add_target_option(parser) -> None:
-    """--target: the model output explained or scored."""
+    """--target and the head options (:func:`add_head_options`): the scalar explained or scored."""
     parser.add_argument(
         "--target",
-        default="0",
+        default=None,
         metavar="T",
-        help="model output to explain or score: an index (from 0) or a target name",
+        help="model output to explain or score: an index (from 0) or a target name; with "
+        "--output, a channel of that head (default: 0; with --reduce, every channel)",
     )
+    add_head_options(parser)
+
+
+def add_head_options(parser) -> None:
+    """--output, --reduce, --positions: which head of a model with several outputs, and how a
+    head with a position axis ``(n, C, L')`` becomes one value per region (see
+    :class:`seqsal.attribution.Target`)."""
+    from seqsal.attribution import REDUCTIONS
+
+    parser.add_argument(
+        "--output",
+        default=None,
+        metavar="HEAD",
+        help="head of a model returning several outputs: an index of a tuple (from 0) or a "
+        "key of a dict/namedtuple (default: the only one)",
+    )
+    parser.add_argument(
+        "--reduce",
+        choices=list(REDUCTIONS),
+        default=None,
+        help="for a head with a position axis (n, C, L'): sum or mean over positions, or "
+        "profile (BPNet/ChromBPNet: mean-centred logits weighted by their detached softmax, "
+        "summed)",
+    )
+    parser.add_argument(
+        "--positions",
+        type=positions,
+        default=None,
+        metavar="START:END",
+        help="only these positions of the head (its own coordinates, half-open) enter --reduce",
+    )
+
+
+def positions(text: str) -> tuple[int, int]:
+    """argparse ``type=``: ``START:END``, integers with 0 <= START < END."""
+    start, sep, end = text.partition(":")
+    try:
+        value = (int(start), int(end))
+    except ValueError:
+        value = None
+    if not sep or value is None or not 0 <= value[0] < value[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected START:END with 0 <= START < END")
+    return value
 
 
 def parse_target(text: str):
     """``--target``'s value: an index when ``text`` is an integer, else a target name."""
     return int(text) if text.lstrip("-").isdigit() else text
+
+
+def target_from_args(args, model=None):
+    """The target named by :func:`add_target_option`'s options, for ``model`` (a LoadedModel).
+
+    Without ``--output``, ``--reduce`` and ``--positions``: the output index of ``--target``
+    (default 0; a name is looked up in the model's targets), exactly as before heads existed.
+    With any of them: a :class:`seqsal.attribution.Target` (``--target`` is then a channel of
+    the head, None when not given).
+    """
+    from seqsal.attribution import Target
+
+    text = getattr(args, "target", None)
+    output, reduce, span = (getattr(args, k, None) for k in ("output", "reduce", "positions"))
+    single = model is None or getattr(model, "single_head", True)
+    if output is None and reduce is None and span is None:
+        value = parse_target("0" if text is None else text)
+        return model.target_index(value) if model is not None and single else value
+    channel = None if text is None else parse_target(text)
+    if isinstance(channel, str) and model is not None and single:
+        channel = model.target_index(channel)
+    head = None if output is None else parse_target(output)
+    return Target(output=head, channel=channel, reduce=reduce, positions=span)
 
 
 def add_device_option(parser) -> None:

@@ -22,7 +22,7 @@ from seqsal.cli._options import (
     add_window_options,
     load_model_from_args,
     one_line_errors,
-    parse_target,
+    target_from_args,
 )
 from seqsal.errors import InputError
 
@@ -137,7 +137,7 @@ def run(args) -> int:
         log.warning(
             "--width %d differs from the model's input length %d", width, model.input_length
         )
-    target = model.target_index(parse_target(args.target))
+    target = target_from_args(args, model)
     with open_genome(args.fasta) as genome:
         regions = read_bed(
             args.regions, chrom_sizes=genome.chrom_sizes, skip_missing=args.skip_missing

@@ -96,7 +96,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from seqsal.cli._options import load_model_from_args, parse_target
+    from seqsal.cli._options import load_model_from_args, target_from_args
     from seqsal.io.atomic import atomic_path, check_writable
     from seqsal.io.bigwig import write_interval_bigwig
     from seqsal.io.fasta import open_genome
@@ -129,7 +129,7 @@ def run(args) -> int:
             merge_gap=args.merge_gap,
             top=args.top,
             strand=args.strand,
-            target=parse_target(args.target),
+            target=target_from_args(args),
             batch_size=batch_size_or(args, 256),
             device=args.device,
             width=args.width,

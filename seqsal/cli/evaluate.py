@@ -10,6 +10,7 @@ from seqsal.cli._options import (
     add_chunk_size_option,
     add_device_option,
     add_faithfulness_options,
+    add_head_options,
     add_model_options,
     add_out_option,
     add_progress_option,
@@ -19,6 +20,7 @@ from seqsal.cli._options import (
     one_line_errors,
     parse_target,
     positive_int,
+    target_from_args,
 )
 from seqsal.errors import InputError
 
@@ -49,8 +51,10 @@ def add_arguments(parser) -> None:
         "--target",
         default=None,
         metavar="T",
-        help="model output scored: an index or a name (default: the store's target)",
+        help="model output scored: an index or a name (default: the store's target); with "
+        "--output, a channel of that head",
     )
+    add_head_options(parser)
     parser.add_argument(
         "--score",
         choices=list(SCORES),
@@ -66,7 +70,7 @@ def add_arguments(parser) -> None:
         "shuffle of the window, or all-N (zeros, outside the model's training data)",
     )
     parser.add_argument(
-        "--reduce",
+        "--importance",
         choices=list(REDUCTIONS),
         default="sum",
         help="position importance: signed projected contribution, or its absolute value",
@@ -126,6 +130,13 @@ def _check(args) -> None:
         )
 
 
+def _target(args, model):
+    """The target scored: the store's (None) unless --target or a head option is given."""
+    if all(getattr(args, k) is None for k in ("output", "reduce", "positions")):
+        return None if args.target is None else parse_target(args.target)
+    return target_from_args(args, model)
+
+
 def run(args) -> int:
     from seqsal.io.atomic import atomic_directory
     from seqsal.plot.evaluate import write_evaluation_figures
@@ -136,10 +147,10 @@ def run(args) -> int:
     result = evaluate_store(
         args.store,
         model,
-        target=None if args.target is None else parse_target(args.target),
+        target=_target(args, model),
         score=args.score,
         reference=args.reference,
-        reduce=args.reduce,
+        reduce=args.importance,
         patch=args.patch,
         eval_steps=args.eval_steps,
         n_random=args.n_random,

@@ -13,11 +13,13 @@ from seqsal.cli._options import (
     add_out_option,
     add_progress_option,
     add_regions_option,
+    add_target_option,
     add_width_option,
     add_window_options,
     batch_size_or,
     load_model_from_args,
     one_line_errors,
+    target_from_args,
 )
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,9 @@ DESCRIPTION = (
     "tab-separated table: the "
     "window actually used (chrom, start, end, name, score, strand, pad_left, pad_right), the "
     "BED's extra columns, then one column per target (pred_<name> if the BED has a column of "
-    "that name). Classification models give logits. The table appears only when complete. "
+    "that name): a model with several heads gives one per scalar target of every head (a head "
+    "with a position axis: the sum over positions per channel; docs/formats.md), --target / "
+    "--output / --reduce / --positions give the one column chosen. Classification models give logits. The table appears only when complete. "
     "A model file from elsewhere is code: load only models whose source you trust."
 )
 
@@ -40,6 +44,7 @@ def add_arguments(parser) -> None:
     add_fasta_option(parser)
     add_regions_option(parser)
     add_out_option(parser, metavar="TSV", help="output table (tab-separated, with header)")
+    add_target_option(parser)
     add_width_option(parser)
     add_window_options(parser)
     add_batch_size_option(parser)
@@ -54,6 +59,17 @@ def run(args) -> int:
     began = time.perf_counter()
     check_writable(args.out)
     model = load_model_from_args(args)
+    select, columns = None, None
+    if any(getattr(args, k) is not None for k in ("target", "output", "reduce", "positions")):
+        from seqsal.attribution import resolve_targets
+
+        names = model.targets if model.single_head else None
+        targets = resolve_targets(target_from_args(args, model), target_names=names)
+        columns = list(targets.labels)
+
+        def select(output):
+            return targets.select_all(output).T
+
     table = predict_regions(
         model,
         args.fasta,
@@ -64,15 +80,18 @@ def run(args) -> int:
         progress=args.progress,
         out_of_bounds=args.out_of_bounds,
         skip_missing=args.skip_missing,
+        select=select,
+        columns=columns,
     )
     write_predictions(table, args.out)
     nonfinite = table.attrs.get("nonfinite_regions", [])
+    shown = columns if columns is not None else model.columns
     flagged = (
         f", {len(nonfinite)} with non-finite predictions (written as empty)" if nonfinite else ""
     )
     print(
-        f"seqsal predict: {len(table)} regions x {model.n_targets} target(s) "
-        f"({', '.join(model.targets)}){flagged} in {time.perf_counter() - began:.1f} s; "
+        f"seqsal predict: {len(table)} regions x {len(shown)} target(s) "
+        f"({', '.join(shown)}){flagged} in {time.perf_counter() - began:.1f} s; "
         f"wrote {args.out}"
     )
     return 0

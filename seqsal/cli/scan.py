@@ -18,8 +18,8 @@ from seqsal.cli._options import (
     batch_size_or,
     load_model_from_args,
     one_line_errors,
-    parse_target,
     positive_int,
+    target_from_args,
 )
 from seqsal.errors import InputError
 
@@ -134,7 +134,7 @@ def run(args) -> int:
         stride=args.stride,
         strand=args.strand,
         max_n=args.max_n,
-        target=parse_target(args.target),
+        target=target_from_args(args),
         batch_size=batch_size_or(args, 256),
         device=args.device,
         progress=args.progress,

@@ -35,7 +35,15 @@ NULL_SETTINGS = (
     "rc_average",
     "n_samples",
     "noise",
+    "output",
+    "reduce",
+    "positions",
 )
+
+#: Settings of :data:`NULL_SETTINGS` written only for a head target
+#: (:data:`seqsal.dna.TARGET_ATTRS`): a store without them explains a plain target, so they
+#: compare as "" (not chosen) rather than as unrecorded.
+HEAD_SETTINGS = ("output", "reduce", "positions")
 
 #: The ``control`` attribute of a store made with ``shuffle_control=True``, and of one without.
 CONTROL = "dinucleotide_shuffle"
@@ -91,11 +99,14 @@ def check_control_store(observed: StoredAttributions, control: StoredAttribution
             f"neither {observed.path} nor {control.path} records its model and settings"
         )
     for key in recorded:
-        if key not in observed.attrs or key not in control.attrs:
+        if key in HEAD_SETTINGS:
+            a, b = observed.attrs.get(key, ""), control.attrs.get(key, "")
+        elif key not in observed.attrs or key not in control.attrs:
             missing = control if key in observed.attrs else observed
             unchecked.append(f"{missing.path} does not record {key}")
             continue
-        a, b = observed.attrs[key], control.attrs[key]
+        else:
+            a, b = observed.attrs[key], control.attrs[key]
         if a != b:
             raise InputError(
                 f"{key} is {b!r} " + where.format(repr(a)) + "; a null must be made with the "
@@ -107,4 +118,4 @@ def check_control_store(observed: StoredAttributions, control: StoredAttribution
     return unchecked
 
 
-__all__ = ["CONTROL", "NO_CONTROL", "NULL_SETTINGS", "check_control_store"]
+__all__ = ["CONTROL", "HEAD_SETTINGS", "NO_CONTROL", "NULL_SETTINGS", "check_control_store"]
