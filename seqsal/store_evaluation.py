@@ -114,7 +114,7 @@ class StoreEvaluation:
         return self.faithfulness.curves_table(self.names)
 
 
-def store_target(model: LoadedModel, attrs: Mapping[str, Any], target: Any = None) -> int:
+def store_target(model: LoadedModel, attrs: Mapping[str, Any], target: Any = None) -> Any:
     """The model output a store's maps explain, as an index of the model's outputs.
 
     Parameters
