@@ -351,7 +351,8 @@ def evaluate_store(
                 path=store,
             )
         index = store_target(model, stored.attrs, target)
-        module, target_names, target_name = model.module, model.targets, None
+        module, target_name = model.module, None
+        target_names: list[str] | None = model.targets
         if not isinstance(index, int):
             from seqsal.attribution import resolve_targets, target_module
 
