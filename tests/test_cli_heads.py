@@ -244,3 +244,66 @@ def test_a_null_of_another_head_is_refused(data, counts_store, tmp_path):
     with open_store(counts_store) as observed, open_store(profile) as control:
         with pytest.raises(InputError, match=r"target is '0\.profile' in the control store"):
             check_control_store(observed, control)
+
+
+@pytest.fixture(scope="module")
+def counts_alone(data):
+    """The counts head of the same BPNet as a plain single-output TorchScript model."""
+    from _toys import OneHead
+
+    return plain_torchscript(OneHead(small_bpnet(seed=7, trimming=10), 1), L, data / "counts.pt")
+
+
+@pytest.mark.parametrize(
+    ("head_args", "alone_target"),
+    [(["--output", "1"], []), (["--output", "0", "--reduce", "profile"], None)],
+)
+def test_scan_and_candidates_of_a_head_equal_the_head_alone(
+    data, tmp_path, counts_alone, head_args, alone_target
+):
+    """scan and candidates with --output on the BPNet equal the same commands on a model
+    returning that head alone (the profile target: checked against the library)."""
+    from seqsal.scan.genome import scan
+
+    base = ["--fasta", str(data / "genome.fa"), "--stride", "20", "--no-progress"]
+    ours = tmp_path / "ours.tsv"
+    assert (
+        main(["scan", *model_args(data, "torchscript"), *base, *head_args, "--out", str(ours)]) == 0
+    )
+    got = pd.read_csv(ours, sep="\t")
+    assert len(got) > 10
+    if alone_target is not None:
+        alone = tmp_path / "alone.tsv"
+        argv = ["scan", "--model", str(counts_alone), "--width", str(L), *base, "--out", str(alone)]
+        assert main(argv) == 0
+        pd.testing.assert_frame_equal(got, pd.read_csv(alone, sep="\t"))
+    else:
+        model = small_bpnet(seed=7, trimming=10)
+        expected = scan(
+            model,
+            data / "genome.fa",
+            width=L,
+            stride=20,
+            target=Target(output=0, reduce="profile"),
+        ).to_frame()
+        np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-5, atol=1e-6)
+    bed = tmp_path / "ours.bed"
+    argv = ["candidates", "--scores", str(ours), *model_args(data, "torchscript"), *head_args]
+    argv += ["--fasta", str(data / "genome.fa"), "--quantile", "0.8", "--null-windows", "50"]
+    assert main([*argv, "--out", str(bed)]) == 0
+    if alone_target is not None:
+        other = tmp_path / "alone.bed"
+        argv = ["candidates", "--scores", str(tmp_path / "alone.tsv"), "--model", str(counts_alone)]
+        argv += ["--width", str(L), "--fasta", str(data / "genome.fa"), "--quantile", "0.8"]
+        assert main([*argv, "--null-windows", "50", "--out", str(other)]) == 0
+        assert bed.read_text() == other.read_text()
+    assert len(bed.read_text().splitlines()) > 1
+
+
+def test_scan_without_a_head_is_a_one_line_error(data, tmp_path, capsys):
+    out = tmp_path / "s.tsv"
+    argv = ["scan", *model_args(data, "torchscript"), "--fasta", str(data / "genome.fa")]
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "returns 2 heads: 0 (n, 2, 60), 1 (n, 1)" in err, err
+    assert not out.exists()

@@ -207,7 +207,8 @@ def null_scores(
         ``chrom, start, end`` of scanned windows (a score table).
     n : int, default 20000
     strand : {"mean", "max", "forward"}, default "mean"
-    target : int or str, default 0
+    target : int, str or Target, default 0
+        The output scored, as in :func:`seqsal.scan.genome.scan`.
     seed : int, default 0
         Seeds both the draw of windows and the shuffles.
     batch_size, device
@@ -421,7 +422,7 @@ def call_candidates(
     strand : {"mean", "max", "forward"}, optional
         The scan's strand option, for scoring the null; default read from the table
         (:func:`infer_strand`).
-    target : int or str, default 0
+    target : int, str or Target, default 0
         Must be the output the scan scored.
     batch_size, device
         For scoring the null.

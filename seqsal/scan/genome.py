@@ -43,8 +43,9 @@ from torch import nn
 
 from seqsal._runtime import check_positive_int, model_on, progress_bar
 from seqsal.errors import InputError, ModelError
-from seqsal.models.load import load_model
+from seqsal.models.load import LoadedModel, load_model
 from seqsal.models.predict import predict_batch
+from seqsal.models.probe import Head
 from seqsal.models.zoo import DilatedResidualBlock, GlobalPool, ZooModel
 from seqsal.sequence.onehot import reverse_complement
 
@@ -109,8 +110,9 @@ def score_windows(
     X : np.ndarray or torch.Tensor, shape (n, 4, L)
     strand : {"mean", "max", "forward"}, default "mean"
         ``"forward"`` skips the reverse strand.
-    target : int or str, default 0
-        Output scored (index, or name for a LoadedModel).
+    target : int, str, Target or callable, default 0
+        Output scored (index, or name for a LoadedModel; a
+        :class:`seqsal.attribution.Target` for a model with several heads or a position axis).
     batch_size : int, default 256
     device : str or torch.device, optional
 
@@ -121,8 +123,7 @@ def score_windows(
     """
     check_strand(strand)
     X = torch.as_tensor(np.asarray(X, dtype=np.float32) if isinstance(X, np.ndarray) else X)
-    loaded = load_model(model, input_length=int(X.shape[-1]))
-    index = loaded.target_index(target)
+    loaded, index = narrow_to_target(load_model(model, input_length=int(X.shape[-1])), target)
     batch_size = check_positive_int(batch_size, "batch_size")
     with model_on(loaded.module, device) as dev, torch.no_grad():
         forward = _predict_windows(loaded.module, X, index, batch_size, dev)
@@ -130,6 +131,29 @@ def score_windows(
         if strand != "forward":
             reverse = _predict_windows(loaded.module, reverse_complement(X), index, batch_size, dev)
     return forward, reverse
+
+
+def narrow_to_target(loaded: LoadedModel, target) -> tuple[LoadedModel, int]:
+    """``loaded`` and the column index of ``target`` in its ``(n, T)`` output.
+
+    A plain index or name of a model returning ``(n, T)`` is looked up as it is (the model is
+    unchanged, so the trunk path stays open).  A :class:`seqsal.attribution.Target` or a
+    callable, or any target of a model with several heads or a position axis, narrows the
+    model to that one output (:func:`seqsal.attribution.target_module`; column 0), which is
+    scored window by window.
+    """
+    from seqsal.attribution import resolve_targets, target_module
+
+    plain = isinstance(target, (int, str)) and not isinstance(target, bool)
+    if plain and loaded.single_head and not any(h.positional for h in loaded.heads):
+        return loaded, loaded.target_index(target)
+    names = loaded.targets if loaded.single_head else None
+    label = resolve_targets(target, target_names=names).labels[0]
+    module = target_module(loaded.module, target, target_names=names)
+    narrowed = dataclasses.replace(
+        loaded, module=module, targets=[label], heads=(Head(key=None, shape=()),)
+    )
+    return narrowed, 0
 
 
 def _predict_windows(module, X: torch.Tensor, index: int, batch_size: int, dev) -> np.ndarray:
@@ -600,8 +624,10 @@ def scan(
     max_n : float, default 0.5
         Windows with more than this fraction of N bases are skipped; the others are scored with
         N as all-zero columns.
-    target : int or str, default 0
-        Output scored (index or name).
+    target : int, str, Target or callable, default 0
+        Output scored (index or name; a :class:`seqsal.attribution.Target` for a model with
+        several heads or a position axis, scored window by window: see
+        :func:`narrow_to_target`).
     batch_size : int, default 256
         Windows per forward pass on the windows path, and per head call on the trunk path;
         results do not depend on it.
@@ -647,7 +673,7 @@ def scan(
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     if method not in METHODS:
         raise InputError(f"method={method!r}; expected one of {', '.join(METHODS)}")
-    index = loaded.target_index(target)
+    loaded, index = narrow_to_target(loaded, target)
     if region is not None:
         region = parse_region(region)
 
@@ -829,6 +855,7 @@ __all__ = [
     "STRANDS",
     "Scan",
     "combine_strands",
+    "narrow_to_target",
     "parse_region",
     "scan",
     "score_windows",
