@@ -601,3 +601,48 @@ def test_a_named_method_the_model_cannot_run_is_an_error(files, tmp_path, capsys
         r"seqsal image: error: method 'gradcam' cannot run on this model: .*Conv1d", err
     )
     assert not out.exists()
+
+
+def test_a_head_of_a_dict_output_model(files, tmp_path, capsys):
+    """--output picks one head of an image model returning a dict; its maps are the library's
+    on the model returning that head alone; a missing head is a one-line error."""
+    import torch
+
+    module = _load(files["grey_model"]).module
+
+    class Heads(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            logits = self.inner(x)
+            return {"logits": logits, "total": logits.sum(dim=1)}
+
+    scripted = tmp_path / "heads.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(Heads(module).eval(), torch.zeros(1, 1, 16, 16), strict=False).save(
+            str(scripted)
+        )
+    argv = ["image", "attribute", "--model", str(scripted), "--input-shape", "1,16,16"]
+    argv += ["--images", str(files["grey"][1]), str(files["grey"][2])]
+    argv += ["--methods", "saliency,grad_x_input", "--no-progress"]
+    out = tmp_path / "logits"
+    code, err = _run([*argv, "--output", "logits", "--target", "5", "--out", str(out)], capsys)
+    assert code == 0, err
+    X = _read(files["grey"][1:3], _load(files["grey_model"]))
+    with np.load(out / "maps.npz") as npz:
+        np.testing.assert_allclose(
+            npz["saliency"], A.saliency(module, X, target=5).numpy(), rtol=1e-5, atol=1e-7
+        )
+        total = A.grad_x_input(module, X, target=lambda out: out.sum(dim=1)).numpy()
+    out = tmp_path / "total"
+    code, err = _run([*argv, "--output", "total", "--out", str(out)], capsys)
+    assert code == 0, err
+    with np.load(out / "maps.npz") as npz:
+        np.testing.assert_allclose(npz["grad_x_input"], total, rtol=1e-5, atol=1e-6)
+    code, err = _run([*argv, "--output", "probs", "--out", str(tmp_path / "no")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "output='probs' is not a head" in err and "logits (n, 10), total (n,)" in err, err
+    assert not (tmp_path / "no").exists()

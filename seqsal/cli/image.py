@@ -36,6 +36,7 @@ from seqsal.cli._options import (
     add_device_option,
     add_faithfulness_options,
     add_gradient_method_options,
+    add_head_options,
     add_out_option,
     add_progress_option,
     add_seed_option,
@@ -148,8 +149,10 @@ def _add_common(p) -> None:
         "--target",
         default="predicted",
         metavar="T",
-        help="output to explain: 'predicted' (each image's predicted class), an index or a name",
+        help="output to explain: 'predicted' (each image's predicted class), an index or a "
+        "name; with --output, a channel of that head",
     )
+    add_head_options(p)
     p.add_argument(
         "--layer",
         default=None,
@@ -281,6 +284,34 @@ def load_model_for_images(args, paths=None):
     )
 
 
+def narrow_to_head(args, model):
+    """``model`` narrowed to the head chosen by --output / --reduce / --positions (and
+    --target as the head's channel), as a model with that one output; ``model`` itself when
+    none of them is given.  Sets ``args.narrowed``."""
+    import dataclasses
+
+    from seqsal.attribution import Target, resolve_targets, target_module
+
+    args.narrowed = any(getattr(args, k) is not None for k in ("output", "reduce", "positions"))
+    if not args.narrowed:
+        return model
+    channel = None if args.target == "predicted" else parse_target(args.target)
+    names = model.targets if model.single_head else None
+    if isinstance(channel, str) and names is not None:
+        channel = model.target_index(channel)
+    head = None if args.output is None else parse_target(args.output)
+    target = Target(output=head, channel=channel, reduce=args.reduce, positions=args.positions)
+    label = resolve_targets(target, target_names=names).labels[0]
+    return dataclasses.replace(
+        model,
+        module=target_module(model.module, target, target_names=names),
+        targets=[label],
+        task="regression",
+        heads=(),
+        metadata={**model.metadata, "class_names": [label]},
+    )
+
+
 def _method_options(args) -> dict:
     """The method settings of the command line, as keywords of seqsal.image."""
     return {
@@ -340,7 +371,7 @@ def run(args) -> int:
     for path in paths:
         if not path.is_file():
             raise InputError(f"--images {str(path)!r}: no such file")
-    model = load_model_for_images(args, paths)
+    model = narrow_to_head(args, load_model_for_images(args, paths))
     norm = model.metadata["normalisation"]
     mean, std = list(norm["mean"]), list(norm["std"])
     X = np.asarray(read_images(paths, metadata=model.metadata), dtype=np.float32)
@@ -350,7 +381,9 @@ def run(args) -> int:
     predictions = library.predict_images(
         model.module, X, task=model.task, batch_size=args.batch_size, device=args.device
     )
-    if args.target == "predicted":
+    if getattr(args, "narrowed", False):
+        target = np.zeros(len(paths), dtype=np.int64)
+    elif args.target == "predicted":
         target = predictions.predicted.astype(np.int64)
     else:
         t = args.target
