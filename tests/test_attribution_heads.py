@@ -257,3 +257,16 @@ def test_dict_heads_listed_by_name():
     with pytest.raises(InputError) as info:
         saliency(model, random_onehot(n=2, length=24), target=None)
     assert "returns 2 heads: profile (n, 2, 20), counts (n, 1)" in str(info.value)
+
+
+def test_ism_of_a_head_equals_the_head_alone(model, X):
+    from _toys import OneHead
+
+    from seqsal.dna import attribute_dna
+
+    ours = attribute_dna(model, X, method="ism", target=Target(output=0, reduce="profile"))
+    alone = attribute_dna(
+        OneHead(model, 0).eval(), X, method="ism", target=Target(reduce="profile")
+    )
+    np.testing.assert_allclose(ours.hypothetical, alone.hypothetical, rtol=0, atol=1e-6)
+    assert np.abs(ours.hypothetical).sum() > 0

@@ -27,7 +27,7 @@ rule attribute:
         width=option("--width", config["width"]),
         control=lambda wildcards: switch("--shuffle-control", wildcards.kind == "null"),
         method=config["attribute"]["method"],
-        target=config["attribute"]["target"],
+        target=target_options(),
         steps=config["attribute"]["steps"],
         baseline=config["attribute"]["baseline"],
         rc=switch("--rc-average", config["attribute"]["rc_average"]),
@@ -38,7 +38,7 @@ rule attribute:
     shell:
         "seqsal attribute --model {params.model:q} {params.trust} {params.width}"
         " --fasta {input.genome:q} --regions {input.regions:q} --out {output.store:q}"
-        " {params.control} --method {params.method} --target {params.target:q}"
+        " {params.control} --method {params.method} {params.target}"
         " --steps {params.steps} --baseline {params.baseline} {params.rc} {params.float16}"
         " --chunk-size {params.chunk_size} --seed {params.seed} --device {params.device}"
         " --no-progress > {log:q} 2>&1"

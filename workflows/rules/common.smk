@@ -285,6 +285,22 @@ def switch(flag, on):
     return flag if on else ""
 
 
+def target_options():
+    """--target, --output, --reduce, --positions from the attribute settings (each only when
+    set): the one output that attribute, scan and candidates explain or score."""
+    settings = config["attribute"]
+    return " ".join(
+        part
+        for part in (
+            option("--target", settings.get("target")),
+            option("--output", settings.get("output")),
+            option("--reduce", settings.get("reduce")),
+            option("--positions", settings.get("positions")),
+        )
+        if part
+    )
+
+
 def threads_of(stage):
     return config["threads"].get(stage, config["threads"]["default"])
 

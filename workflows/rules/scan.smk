@@ -31,13 +31,13 @@ rule scan:
         stride=config["scan"]["stride"],
         strand=config["scan"]["strand"],
         max_n=config["scan"]["max_n"],
-        target=config["attribute"]["target"],
+        target=target_options(),
         device=config["device"],
     shell:
         "seqsal scan --model {params.model:q} {params.trust} {params.width}"
         " --fasta {input.genome:q} {params.spans} --region {params.span:q}"
         " --stride {params.stride} --strand {params.strand} --max-n {params.max_n}"
-        " --target {params.target:q} --device {params.device} --threads {threads}"
+        " {params.target} --device {params.device} --threads {threads}"
         " --out {output.scores:q}"
         " --no-progress > {log:q} 2>&1"
 
@@ -72,13 +72,13 @@ rule candidates:
         merge_gap=config["scan"]["merge_gap"],
         seed=config["scan"]["seed"],
         strand=config["scan"]["strand"],
-        target=config["attribute"]["target"],
+        target=target_options(),
         device=config["device"],
     shell:
         "seqsal candidates --scores {input.scores:q} --model {params.model:q} {params.trust}"
         " {params.width} --fasta {input.genome:q} {params.threshold}"
         " --null-windows {params.null_windows} --merge-gap {params.merge_gap}"
-        " --seed {params.seed} --strand {params.strand} --target {params.target:q}"
+        " --seed {params.seed} --strand {params.strand} {params.target}"
         " --device {params.device} --out {output.bed:q}"
         " --bigwig {output.bigwig:q} > {log:q} 2>&1"
 
