@@ -3,7 +3,9 @@
 Every compute step in seqsal goes through these helpers so that the same keyword means the same
 thing everywhere: ``device`` ("cpu", "cuda", "cuda:1", a ``torch.device`` or None for the
 model's own device), ``batch_size`` (examples per forward pass) and ``progress`` (True, False,
-or None for "only when stderr is a terminal").
+or None for "only when stderr is a terminal").  :func:`output_heads` says what the heads of a
+model's output are (a tensor, or a tuple, list, dict or namedtuple of tensors), for the probe
+(:mod:`seqsal.models.probe`) and the targets (:mod:`seqsal.attribution`) alike.
 """
 
 from __future__ import annotations

@@ -270,3 +270,36 @@ def test_ism_of_a_head_equals_the_head_alone(model, X):
     )
     np.testing.assert_allclose(ours.hypothetical, alone.hypothetical, rtol=0, atol=1e-6)
     assert np.abs(ours.hypothetical).sum() > 0
+
+
+def test_chrombpnet_counts_and_profile_equal_captum_on_bpnetlite_wrappers():
+    """A randomly initialised ChromBPNet (a bias BPNet and an accessibility BPNet combined):
+    its (profile, counts) tuple explained as bpnet-lite's wrappers are, through captum."""
+    import warnings
+
+    import bpnetlite
+    from bpnetlite.chrombpnet import ChromBPNet
+
+    torch.manual_seed(11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs = {"n_outputs": 1, "n_control_tracks": 0, "trimming": 10, "verbose": False}
+        bias = bpnetlite.BPNet(n_filters=8, n_layers=2, **kwargs)
+        accessibility = bpnetlite.BPNet(n_filters=16, n_layers=4, **kwargs)
+        model = ChromBPNet(bias, accessibility).eval()
+    X = random_onehot(n=4, length=80, seed=9)
+    assert [tuple(h.shape) for h in model(X)] == [(4, 1, 60), (4, 1)]
+    for target, wrapper in ((COUNTS, bpnet.CountWrapper), (PROFILE, DetachedProfileWrapper)):
+        wrapped = wrapper(model).eval()
+        with torch.no_grad():
+            value = resolve_targets(target).select(model(X), 0)
+            torch.testing.assert_close(value, wrapped(X)[:, 0], **TOL)
+        expected = captum_attr.Saliency(wrapped).attribute(X, target=0, abs=False)
+        torch.testing.assert_close(saliency(model, X, target=target), expected, **TOL)
+        assert expected.abs().max() > 1e-5
+    with torch.no_grad():
+        torch.testing.assert_close(
+            resolve_targets(PROFILE).select(model(X), 0),
+            bpnet.ProfileWrapper(model)(X)[:, 0],
+            **TOL,
+        )

@@ -154,3 +154,21 @@ def test_the_command_refuses_a_mismatched_null_in_one_line(stores, tmp_path, cap
     assert not out.exists()
     assert main([*argv, "--null", str(stores["control"])]) == 0
     assert out.is_file()
+
+
+def test_head_settings_compare_as_unset_when_a_store_lacks_them(stores, tmp_path, caplog):
+    """output / reduce / positions are written only for a head target: a store of a plain
+    target compares as "" for them (no warning), and a different head setting is refused."""
+    with open_store(stores["control"]) as control:
+        attrs, X, hyp = dict(control.attrs), control.raw[:], control.hypothetical[:]
+    made = {}
+    for name, extra in {"unset": {}, "positions": {"positions": "0:10"}}.items():
+        made[name] = tmp_path / f"{name}.h5"
+        head = {"output": "", "reduce": "", "positions": "", **extra}
+        with AttributionStore(made[name], length=LENGTH, attrs={**attrs, **head}) as store:
+            store.append(X, hyp)
+    with caplog.at_level(logging.WARNING, logger="seqsal"):
+        assert _check(stores["observed"], made["unset"]) == []
+    assert "cannot check the null" not in caplog.text
+    with pytest.raises(InputError, match=r"positions is '0:10' in the control store .* but ''"):
+        _check(stores["observed"], made["positions"])
