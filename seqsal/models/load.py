@@ -50,7 +50,7 @@ from seqsal.models.files import (
     write_model_files,
     write_torchscript,
 )
-from seqsal.models.probe import column_names, probe
+from seqsal.models.probe import Head, column_names, probe
 from seqsal.models.zoo import ARCHITECTURES, build
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class LoadedModel:
     arch: str | None = None
     arch_kwargs: dict = dataclasses.field(default_factory=dict)
     source: str = ""
-    heads: tuple = ()
+    heads: tuple[Head, ...] = ()
 
     @property
     def n_targets(self) -> int:
@@ -119,9 +119,7 @@ class LoadedModel:
         model returning ``(n, T)``, ``name.sum`` per channel of an ``(n, C, L')`` output, and
         for several heads :func:`seqsal.models.probe.column_names` (``counts``,
         ``profile.0.sum``, ...)."""
-        if self.single_head and not any(h.positional for h in self.heads):
-            return list(self.targets)
-        if self.single_head:
+        if self.single_head and any(h.positional for h in self.heads):
             return column_names(self.heads, self.targets)
         return list(self.targets)
 

@@ -56,15 +56,6 @@ class Head:
         return int(self.shape[0]) if self.shape else 1
 
 
-def describe(heads: Sequence[Head]) -> str:
-    """``"0 (n, 2, 1000), 1 (n, 1)"``: every head with its shape per example."""
-    shapes = [", ".join(["n", *map(str, h.shape)]) for h in heads]
-    return ", ".join(
-        f"{h.name} ({shape}{',' if not h.shape else ''})"
-        for h, shape in zip(heads, shapes, strict=True)
-    )
-
-
 def column_names(heads: Sequence[Head], channel_names: Sequence[str] | None = None) -> list[str]:
     """Names of the columns :func:`output_matrix` gives, in its order.
 
@@ -244,7 +235,6 @@ __all__ = [
     "Head",
     "Probe",
     "column_names",
-    "describe",
     "output_heads_of",
     "output_matrix",
     "probe",
