@@ -77,3 +77,45 @@ def test_regions_mode_predicts_every_head_and_attributes_the_chosen_one(data, tm
     with open_store(tmp_path / targets[2]) as null:
         assert null.attrs["control"] == "dinucleotide_shuffle"
         assert null.attrs["positions"] == "5:55"
+
+
+def test_scan_mode_scores_and_explains_the_counts_head(data, tmp_path):
+    from seqsal.io.bed import read_bed
+    from seqsal.scan.genome import scan
+
+    config = {
+        "mode": "scan",
+        "genome": str(data["genome"]),
+        "sample": "s",
+        "model": str(data["model"]),
+        "width": WIDTH,
+        "scan": {
+            "chroms": "chr1",
+            "stride": 20,
+            "threshold": "quantile",
+            "quantile": 0.9,
+            "null_windows": 100,
+            "top": 3,
+        },
+        "predict": {"enabled": False},
+        "attribute": {"steps": 2, "baseline": "shuffle:1", "shard_size": 100, "output": 1},
+    }
+    targets = ["results/s/candidates.bed", "results/s/scan/top.bed", "results/s/shards/attr.0.h5"]
+    result = snakemake(tmp_path, config, *targets)
+    assert result.returncode == 0, explain(result, tmp_path)
+    shards = sorted((tmp_path / "results/s/scan").glob("*.tsv.gz"))
+    scores = pd.concat([pd.read_csv(p, sep="\t") for p in shards], ignore_index=True)
+    expected = scan(
+        data["module"],
+        data["genome"],
+        chroms="chr1",
+        stride=20,
+        width=WIDTH,
+        target=Target(output=1),
+    ).to_frame()
+    np.testing.assert_allclose(scores["score"], expected["score"], rtol=1e-5, atol=1e-6)
+    top = read_bed(tmp_path / targets[1])
+    assert 1 <= len(top) <= 3 and (top["end"] - top["start"] == WIDTH).all()
+    with open_store(tmp_path / targets[2]) as store:
+        assert store.n == len(top)
+        assert store.attrs["output"] == "1" and store.attrs["target"] == "1"
