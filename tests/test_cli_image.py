@@ -642,6 +642,13 @@ def test_a_head_of_a_dict_output_model(files, tmp_path, capsys):
     assert code == 0, err
     with np.load(out / "maps.npz") as npz:
         np.testing.assert_allclose(npz["grad_x_input"], total, rtol=1e-5, atol=1e-6)
+    out = tmp_path / "cam"
+    cam = [*argv[:-3], "--methods", "gradcam", "--layer", "inner.features.conv2", "--no-progress"]
+    code, err = _run([*cam, "--output", "logits", "--target", "5", "--out", str(out)], capsys)
+    assert code == 0, err
+    with np.load(out / "maps.npz") as npz:
+        expected = A.gradcam(module, X, target=5, layer="features.conv2").numpy()
+        np.testing.assert_allclose(npz["gradcam"], expected, rtol=1e-5, atol=1e-6)
     code, err = _run([*argv, "--output", "probs", "--out", str(tmp_path / "no")], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "output='probs' is not a head" in err and "logits (n, 10), total (n,)" in err, err

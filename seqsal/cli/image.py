@@ -287,7 +287,8 @@ def load_model_for_images(args, paths=None):
 def narrow_to_head(args, model):
     """``model`` narrowed to the head chosen by --output / --reduce / --positions (and
     --target as the head's channel), as a model with that one output; ``model`` itself when
-    none of them is given.  Sets ``args.narrowed``."""
+    none of them is given.  Sets ``args.narrowed`` (and prefixes ``--layer`` with ``inner.``,
+    where the narrowed model keeps the model's layers)."""
     import dataclasses
 
     from seqsal.attribution import Target, resolve_targets, target_module
@@ -302,6 +303,8 @@ def narrow_to_head(args, model):
     head = None if args.output is None else parse_target(args.output)
     target = Target(output=head, channel=channel, reduce=args.reduce, positions=args.positions)
     label = resolve_targets(target, target_names=names).labels[0]
+    if getattr(args, "layer", None) is not None:  # the model's layers sit under "inner"
+        args.layer = f"inner.{args.layer}"
     return dataclasses.replace(
         model,
         module=target_module(model.module, target, target_names=names),
