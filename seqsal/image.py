@@ -462,6 +462,18 @@ def attribute_images(
     return np.asarray(result.numpy(), dtype=np.float32)
 
 
+def narrow_to_target(model, target, layer=None):
+    """``(model, target, layer)`` for a :class:`seqsal.attribution.Target`: the model narrowed
+    to that one output (:func:`seqsal.attribution.target_module`), target 0, and ``layer``
+    renamed to where the narrowed model keeps it (``inner.<layer>``); anything else unchanged.
+    """
+    from seqsal.attribution import Target, target_module
+
+    if not isinstance(target, Target):
+        return model, target, layer
+    return target_module(model, target), 0, (None if layer is None else f"inner.{layer}")
+
+
 def _targets(model, X, target, batch_size, device) -> np.ndarray:
     n = X.shape[0]
     if target is None:
@@ -521,9 +533,10 @@ def explain_images(
         (else ModelError, before anything is computed).  None runs all of :data:`METHODS`,
         skipping, with a one-line warning, those the model cannot run (returned in
         ``skipped``).
-    target : int, array of n ints, or None, default None
+    target : int, array of n ints, Target, or None, default None
         The output explained: one for every image, one per image, or (None) the class the
-        model predicts for each image.
+        model predicts for each image; a :class:`seqsal.attribution.Target` (a head of a model
+        with several outputs) narrows the model to that output (:func:`narrow_to_target`).
     mean, std : sequence of float, optional
         The model's per-channel input normalisation (None: 0 and 1); the black reference is
         ``-mean / std``.
@@ -549,6 +562,7 @@ def explain_images(
     """
     from seqsal._runtime import progress_bar
 
+    model, target, layer = narrow_to_target(model, target, layer)
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 4:
         raise InputError(f"X has shape {X.shape}; expected images (n, C, H, W)")
@@ -651,8 +665,8 @@ def image_faithfulness(
         Normalised images.
     maps : dict of str to array, shape (n, C, H, W)
         Method -> maps (:attr:`ImageExplanation.maps`).
-    target : int or array of n ints
-        The output scored (the one the maps explain).
+    target : int, array of n ints or Target
+        The output scored (the one the maps explain; a Target as in :func:`explain_images`).
     names : list of str, optional
         Image names for the table (default ``0..n-1``).
     mean, std : sequence of float, optional
@@ -676,6 +690,7 @@ def image_faithfulness(
 
     from seqsal.evaluate.faithfulness import faithfulness
 
+    model, target, _ = narrow_to_target(model, target)
     X = np.asarray(X, dtype=np.float32)
     black = black_image(X.shape[1], mean=mean, std=std)
     results, per_image, rows = {}, [], []
@@ -761,8 +776,8 @@ def image_sanity(
     X : numpy.ndarray, shape (n, C, H, W)
     methods : sequence of str
         From :data:`METHODS` (e.g. the keys of :attr:`ImageExplanation.maps`).
-    target : int or array of n ints
-        Kept fixed for every randomised model.
+    target : int, array of n ints or Target
+        Kept fixed for every randomised model (a Target as in :func:`explain_images`).
     mean, std, baseline, steps, n_samples, noise, window, stride, layer, batch_size, device, progress, seed
         As in :func:`explain_images`; ``seed`` also seeds the re-initialisation.
 
@@ -774,6 +789,7 @@ def image_sanity(
 
     from seqsal.evaluate.sanity import MODES, parameter_randomization
 
+    model, target, layer = narrow_to_target(model, target, layer)
     X = np.asarray(X, dtype=np.float32)
     names = check_methods(methods)
     options = dict(

@@ -201,3 +201,52 @@ def test_sanity_runs_each_method_with_its_image_settings():
     assert list(dict.fromkeys(result.table["method"])) == ["ig", "saliency"]
     last = result.table[result.table["mode"] == "cascading"].groupby("method").tail(1)
     assert result.fully_randomised == pytest.approx(last["spearman_abs"].max())
+
+
+class _DictHeads(nn.Module):
+    """An image model returning ``{"logits": (n, T), "total": (n,)}``."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        logits = self.inner(x)
+        return {"logits": logits, "total": logits.sum(dim=1)}
+
+
+def test_a_target_head_equals_the_int_target_of_the_head_alone():
+    """A Target on a dict-output model explains, evaluates and randomises exactly what the
+    plain index does on the model returning that head (the layer named as the model's own)."""
+    model, X = _model(), _images(n=3)
+    heads = _DictHeads(model).eval()
+    target = A.Target(output="logits", channel=2)
+    methods = ["saliency", "gradcam"]
+    kwargs = {"mean": MEAN, "std": STD, "layer": "features.conv2"}
+    ours = image.explain_images(
+        heads, X, methods, target=target, **{**kwargs, "layer": "inner.features.conv2"}
+    )
+    plain = image.explain_images(model, X, methods, target=2, **kwargs)
+    for method in methods:
+        np.testing.assert_allclose(ours.maps[method], plain.maps[method], rtol=1e-6, atol=1e-7)
+        assert np.abs(ours.maps[method]).sum() > 0
+    ours_f = image.image_faithfulness(
+        heads, X, ours.maps, target=target, mean=MEAN, std=STD, eval_steps=5, n_random=1
+    )
+    plain_f = image.image_faithfulness(
+        OneLogit(model, 2), X, plain.maps, target=0, mean=MEAN, std=STD, eval_steps=5, n_random=1
+    )
+    np.testing.assert_allclose(
+        ours_f.summary["deletion AUC"], plain_f.summary["deletion AUC"], rtol=1e-6
+    )
+
+
+class OneLogit(nn.Module):
+    """Output ``k`` of ``model`` alone, ``(n,)``."""
+
+    def __init__(self, model, k):
+        super().__init__()
+        self.model, self.k = model, k
+
+    def forward(self, x):
+        return self.model(x)[:, self.k]
