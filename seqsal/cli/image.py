@@ -291,7 +291,8 @@ def narrow_to_head(args, model):
     where the narrowed model keeps the model's layers)."""
     import dataclasses
 
-    from seqsal.attribution import Target, resolve_targets, target_module
+    from seqsal.attribution import Target, resolve_targets
+    from seqsal.image import narrow_to_target
 
     args.narrowed = any(getattr(args, k) is not None for k in ("output", "reduce", "positions"))
     if not args.narrowed:
@@ -303,11 +304,10 @@ def narrow_to_head(args, model):
     head = None if args.output is None else parse_target(args.output)
     target = Target(output=head, channel=channel, reduce=args.reduce, positions=args.positions)
     label = resolve_targets(target, target_names=names).labels[0]
-    if getattr(args, "layer", None) is not None:  # the model's layers sit under "inner"
-        args.layer = f"inner.{args.layer}"
+    module, _, args.layer = narrow_to_target(model.module, target, getattr(args, "layer", None))
     return dataclasses.replace(
         model,
-        module=target_module(model.module, target, target_names=names),
+        module=module,
         targets=[label],
         task="regression",
         heads=(),
