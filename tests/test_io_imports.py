@@ -1,0 +1,131 @@
+"""``seqsal.io.imports``: attributions computed elsewhere become a store that calls the same
+seqlets as the store seqsal writes from the same arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _toys import motif_counter, random_dna
+
+from seqsal.cli import main
+from seqsal.errors import InputError
+from seqsal.io.fasta import write_fasta
+from seqsal.io.imports import import_attributions
+from seqsal.io.store import open_store
+from seqsal.models import save_model
+from seqsal.seqlets import check_control_store
+
+LENGTH = 100
+N_REGIONS = 100
+
+
+@pytest.fixture(scope="module")
+def attributed(tmp_path_factory):
+    """A genome with GATTACA sites, 100 regions, a GATTACA-counting model, the store and shuffled
+    control store ``seqsal attribute`` writes, and both exported as modisco npz pairs."""
+    root = tmp_path_factory.mktemp("imports")
+    seq = list(random_dna(N_REGIONS * 150 + 200, 31))
+    starts = np.arange(N_REGIONS) * 150 + 50
+    for i, start in enumerate(starts):
+        for site in (10 + i % 7, 45 + i % 5, 80 - i % 3):
+            seq[start + site : start + site + 7] = "GATTACA"
+    write_fasta([("chr1", "".join(seq))], root / "genome.fa")
+    pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + LENGTH}).to_csv(
+        root / "regions.bed", sep="\t", header=False, index=False
+    )
+    save_model(
+        motif_counter(LENGTH, "GATTACA"),
+        root / "model",
+        arch="cnn",
+        arch_kwargs=dict(filters=1, kernel_size=7, pool=1, hidden=1, pool_modes=["mean"]),
+        input_length=LENGTH,
+        targets=["gattaca"],
+        task="regression",
+    )
+    for name, extra in (("observed", []), ("control", ["--shuffle-control"])):
+        argv = [
+            "attribute",
+            "--model", root / "model",
+            "--fasta", root / "genome.fa",
+            "--regions", root / "regions.bed",
+            "--out", root / f"{name}.h5",
+            "--steps", 4,
+            "--baseline", "shuffle:2",
+            "--seed", 1,
+            "--no-progress",
+            *extra,
+        ]  # fmt: skip
+        assert main([str(a) for a in argv]) == 0
+        export = ["export", "modisco", "--store", root / f"{name}.h5", "--out", root / name]
+        assert main([str(a) for a in export]) == 0
+    return root
+
+
+def _seqlets(store, null, out):
+    argv = ["seqlets", "--store", store, "--null", null, "--out", out, "--no-progress"]
+    assert main([str(a) for a in [*argv, "--max-length", "10", "--seed", "0"]]) == 0
+    return out.read_bytes()
+
+
+def _import(root, name, out, **kwargs):
+    return import_attributions(
+        out,
+        kwargs.pop("contributions", root / f"{name}_attr.npz"),
+        root / "regions.bed",
+        sequences=kwargs.pop("sequences", root / f"{name}_seq.npz"),
+        control=name == "control",
+        **kwargs,
+    )
+
+
+def _nlc_pair(root, name, tmp_path):
+    """The pair as bpnet-lite writes it but channels-last: savez_compressed, (n, L, 4)."""
+    seq, attr = tmp_path / f"{name}_nlc_seq.npz", tmp_path / f"{name}_nlc_attr.npz"
+    for src, dst in ((f"{name}_seq.npz", seq), (f"{name}_attr.npz", attr)):
+        np.savez_compressed(dst, np.load(root / src)["arr_0"].transpose(0, 2, 1))
+    return seq, attr
+
+
+def test_an_imported_modisco_pair_stores_the_arrays_and_coordinates(attributed, tmp_path):
+    out = _import(attributed, "observed", tmp_path / "imported.h5")
+    with open_store(attributed / "observed.h5") as ref, open_store(out) as got:
+        for key in ("raw", "hypothetical", "projected"):
+            np.testing.assert_array_equal(getattr(got, key)[:], getattr(ref, key)[:])
+        pd.testing.assert_frame_equal(got.coords, ref.coords)
+        assert got.attrs["method"] == "imported" and got.attrs["control"] == "none"
+        assert got.attrs["import_format"] == "modisco_npz"
+        sources = got.attrs["import_sources"]
+        assert "observed_seq.npz" in sources and "observed_attr.npz" in sources
+        assert got.attrs["hypothetical"] == "imported" and got.attrs["width"] == LENGTH
+
+
+@pytest.mark.parametrize("layout", ["NCL", "NLC"])
+def test_imported_npz_pairs_give_byte_identical_seqlets(attributed, tmp_path, layout):
+    stores = {}
+    for name in ("observed", "control"):
+        kwargs = {}
+        if layout == "NLC":
+            kwargs["sequences"], kwargs["contributions"] = _nlc_pair(attributed, name, tmp_path)
+        stores[name] = _import(attributed, name, tmp_path / f"{name}.h5", **kwargs)
+    with open_store(stores["observed"]) as got:
+        assert got.attrs["import_layout"] == layout
+    with open_store(stores["observed"]) as a, open_store(stores["control"]) as b:
+        assert check_control_store(a, b) == []
+    expected = _seqlets(
+        attributed / "observed.h5", attributed / "control.h5", tmp_path / "seqsal.bed"
+    )
+    got = _seqlets(stores["observed"], stores["control"], tmp_path / "imported.bed")
+    assert got == expected
+    assert len(expected.decode().splitlines()) > N_REGIONS  # GATTACA sites called
+
+
+def test_an_imported_null_is_refused_against_a_store_from_another_source(attributed, tmp_path):
+    control = _import(attributed, "control", tmp_path / "control.h5")
+    with open_store(attributed / "observed.h5") as a, open_store(control) as b:
+        with pytest.raises(InputError, match=r"model_checksum|method"):
+            check_control_store(a, b)
+    other = _import(attributed, "observed", tmp_path / "other.h5", method="deeplift")
+    with open_store(other) as a, open_store(control) as b:
+        with pytest.raises(InputError, match=r"method is 'imported'.*'deeplift'"):
+            check_control_store(a, b)
