@@ -3,6 +3,7 @@ seqlets as the store seqsal writes from the same arrays."""
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -129,3 +130,108 @@ def test_an_imported_null_is_refused_against_a_store_from_another_source(attribu
     with open_store(other) as a, open_store(control) as b:
         with pytest.raises(InputError, match=r"method is 'imported'.*'deeplift'"):
             check_control_store(a, b)
+
+
+def _chrombpnet_h5(store_path, out, *, projected=True):
+    """An h5 written the way ChromBPNet writes its contribution scores: int8 one-hot,
+    float16 hypothetical and projected contributions, (n, 4, L), no coordinates."""
+    with open_store(store_path) as store, h5py.File(out, "w") as f:
+        X = store.raw[:]
+        hyp = store.hypothetical[:]
+        f.create_dataset("raw/seq", data=X.astype(np.int8))
+        f.create_dataset("shap/seq", data=hyp.astype(np.float16))
+        if projected:
+            f.create_dataset("projected_shap/seq", data=(hyp * X).astype(np.float16))
+    return out
+
+
+def test_a_float16_chrombpnet_h5_gives_the_seqlets_of_its_float32_source(attributed, tmp_path):
+    stores = {}
+    for name in ("observed", "control"):
+        h5 = _chrombpnet_h5(attributed / f"{name}.h5", tmp_path / f"{name}.scores.h5")
+        stores[name] = import_attributions(
+            tmp_path / f"{name}.h5", h5, attributed / "regions.bed", control=name == "control"
+        )
+    with open_store(stores["observed"]) as got, open_store(attributed / "observed.h5") as ref:
+        assert got.hypothetical.dtype == np.float16 and got.raw.dtype == np.float32
+        assert got.attrs["import_format"] == "chrombpnet_h5" and got.attrs["float16"]
+        np.testing.assert_array_equal(got.raw[:], ref.raw[:])
+        np.testing.assert_allclose(got.projected[:], ref.projected[:], rtol=1e-3, atol=1e-4)
+        pd.testing.assert_frame_equal(got.coords, ref.coords)
+    with open_store(stores["observed"]) as a, open_store(stores["control"]) as b:
+        assert check_control_store(a, b) == []
+    columns = ["#chrom", "start", "end", "strand", "region", "offset", "sign"]
+    ref_bed = tmp_path / "seqsal.bed"
+    _seqlets(attributed / "observed.h5", attributed / "control.h5", ref_bed)
+    _seqlets(stores["observed"], stores["control"], tmp_path / "imported.bed")
+    expected = pd.read_csv(ref_bed, sep="\t")
+    got = pd.read_csv(tmp_path / "imported.bed", sep="\t")
+    assert len(expected) > N_REGIONS
+    pd.testing.assert_frame_equal(got[columns], expected[columns])
+    np.testing.assert_allclose(got["attribution"], expected["attribution"], rtol=2e-3)
+
+
+def test_projected_contributions_alone_are_stored_as_both_and_call_the_same_seqlets(
+    attributed, tmp_path
+):
+    stores = {}
+    for name in ("observed", "control"):
+        with open_store(attributed / f"{name}.h5") as store:
+            np.save(tmp_path / f"{name}_proj.npy", store.projected[:])
+        stores[name] = _import(
+            attributed,
+            name,
+            tmp_path / f"{name}.h5",
+            contributions=tmp_path / f"{name}_proj.npy",
+            kind="projected",
+        )
+    with open_store(stores["observed"]) as got, open_store(attributed / "observed.h5") as ref:
+        np.testing.assert_array_equal(got.hypothetical[:], ref.projected[:])
+        np.testing.assert_array_equal(got.projected[:], ref.projected[:])
+        assert got.attrs["hypothetical"] == "projected" and got.attrs["import_format"] == "npy"
+    expected = _seqlets(
+        attributed / "observed.h5", attributed / "control.h5", tmp_path / "seqsal.bed"
+    )
+    assert _seqlets(stores["observed"], stores["control"], tmp_path / "imported.bed") == expected
+    # a null of hypothetical contributions is not a null for projected-only ones
+    hypothetical = _import(attributed, "control", tmp_path / "hyp_control.h5")
+    with open_store(stores["observed"]) as a, open_store(hypothetical) as b:
+        with pytest.raises(InputError, match=r"hypothetical is 'imported'"):
+            check_control_store(a, b)
+
+
+def test_a_torch_file_and_stranded_regions(attributed, tmp_path):
+    """'-' strand regions: seqsal stores their reverse complements; stranded=True keeps the
+    strand (the store's coordinates equal seqsal's), the default stores '.'."""
+    import torch
+
+    bed = pd.read_csv(attributed / "regions.bed", sep="\t", header=None)
+    bed[3] = [f"r{i}" for i in range(len(bed))]
+    bed[4] = 0
+    bed[5] = np.where(np.arange(len(bed)) % 2 == 0, "+", "-")
+    bed.to_csv(tmp_path / "stranded.bed", sep="\t", header=False, index=False)
+    argv = [
+        "attribute", "--model", attributed / "model", "--fasta", attributed / "genome.fa",
+        "--regions", tmp_path / "stranded.bed", "--out", tmp_path / "ref.h5", "--steps", 2,
+        "--baseline", "shuffle:2", "--seed", 1, "--no-progress",
+    ]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    with open_store(tmp_path / "ref.h5") as ref:
+        torch.save({"X": torch.from_numpy(ref.raw[:])}, tmp_path / "seq.pt")
+        torch.save(torch.from_numpy(ref.hypothetical[:]), tmp_path / "hyp.pt")
+        for stranded in (True, False):
+            out = import_attributions(
+                tmp_path / f"imported_{stranded}.h5",
+                tmp_path / "hyp.pt",
+                tmp_path / "stranded.bed",
+                sequences=tmp_path / "seq.pt",
+                stranded=stranded,
+            )
+            with open_store(out) as got:
+                assert got.attrs["import_format"] == "torch"
+                np.testing.assert_array_equal(got.projected[:], ref.projected[:])
+                if stranded:
+                    pd.testing.assert_frame_equal(got.coords, ref.coords)
+                else:
+                    assert set(got.coords["strand"]) == {"."}
+                    assert list(got.coords["name"]) == list(ref.coords["name"])
