@@ -235,3 +235,109 @@ def test_a_torch_file_and_stranded_regions(attributed, tmp_path):
                 else:
                     assert set(got.coords["strand"]) == {"."}
                     assert list(got.coords["name"]) == list(ref.coords["name"])
+
+
+# --------------------------------------------------------------------------------------------
+# the command
+
+
+def _cli(*argv):
+    return main(["import", *(str(a) for a in argv)])
+
+
+def test_the_command_imports_a_pair_and_a_null(attributed, tmp_path, capsys):
+    root = attributed
+    for name, extra in (("observed", []), ("control", ["--control"])):
+        argv = [
+            "--contributions",
+            root / f"{name}_attr.npz",
+            "--sequences",
+            root / f"{name}_seq.npz",
+        ]
+        argv += ["--regions", root / "regions.bed", "--out", tmp_path / f"{name}.h5", *extra]
+        assert _cli(*argv, "--chunk-size", 7) == 0
+    err = capsys.readouterr().err
+    assert f"seqsal import: {N_REGIONS} windows of {LENGTH} bp from modisco_npz" in err
+    assert "(shuffled controls)" in err
+    expected = _seqlets(root / "observed.h5", root / "control.h5", tmp_path / "seqsal.bed")
+    got = _seqlets(tmp_path / "observed.h5", tmp_path / "control.h5", tmp_path / "imported.bed")
+    assert got == expected
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(attributed, tmp_path_factory):
+    """Files that are wrong in one way each."""
+    root = tmp_path_factory.mktemp("bad_imports")
+    X = np.load(attributed / "observed_seq.npz")["arr_0"]
+    hyp = np.load(attributed / "observed_attr.npz")["arr_0"]
+    bed = pd.read_csv(attributed / "regions.bed", sep="\t", header=None)
+    bed.iloc[:-2].to_csv(root / "short.bed", sep="\t", header=False, index=False)
+    np.save(root / "seq.npy", X)
+    np.save(root / "hyp.npy", hyp)
+    np.save(root / "hyp_short.npy", hyp[:, :, :-1])
+    notonehot = X.copy()
+    notonehot[57, :, 12] = [0.25, 0.25, 0.25, 0.25]
+    np.save(root / "notonehot.npy", notonehot)
+    (root / "hyp.csv").write_text("1,2,3\n")
+    _chrombpnet_h5(attributed / "observed.h5", root / "scores.h5")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            ["--regions", "short.bed"],
+            f"the arrays of seq.npy hold {N_REGIONS} windows but short.bed has "
+            f"{N_REGIONS - 2} regions; expected one BED row per window, in the same order",
+        ),
+        (
+            ["--sequences", "notonehot.npy"],
+            "error: notonehot.npy is not one-hot: window 57, position 12 holds "
+            "[0.25, 0.25, 0.25, 0.25]",
+        ),
+        (
+            ["--contributions", "hyp_short.npy"],
+            f"hyp_short.npy has shape ({N_REGIONS}, 4, {LENGTH - 1}) but seq.npy "
+            f"({N_REGIONS}, 4, {LENGTH}); expected arrays of the same windows",
+        ),
+        (["--contributions", "hyp.csv"], "hyp.csv: unknown format '.csv'; expected one of"),
+        (
+            ["--layout", "NLC"],
+            f"error: seq.npy has shape ({N_REGIONS}, 4, {LENGTH}); layout NLC expects (n, L, 4)",
+        ),
+        (["--width", 2114], f"width 2114; the arrays of seq.npy hold windows of {LENGTH} bp"),
+        (
+            ["--contributions", "scores.h5"],
+            "scores.h5 holds its sequences (raw/seq); sequences seq.npy has no use",
+        ),
+        (["--sequences", None], "hyp.npy holds contributions only; give the one-hot sequences"),
+    ],
+    ids=["count", "onehot", "shapes", "format", "layout", "width", "h5+sequences", "no-seq"],
+)
+def test_bad_input_is_one_line_naming_both_sides_and_nothing_is_written(
+    bad_inputs, attributed, tmp_path, capsys, case, message
+):
+    options = {
+        "--contributions": "hyp.npy",
+        "--sequences": "seq.npy",
+        "--regions": "short.bed",
+        "--chunk-size": 16,
+    }
+    options["--regions"] = attributed / "regions.bed"
+    for key, value in zip(case[::2], case[1::2], strict=True):
+        options[key] = value
+    argv = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in ("--contributions", "--sequences") or value == "short.bed":
+            value = bad_inputs / value
+        argv += [key, value]
+    out = tmp_path / "out.h5"
+    assert _cli(*argv, "--out", out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("seqsal import: error: ")
+    assert message in err[0], err[0]
+    assert list(tmp_path.iterdir()) == []

@@ -237,23 +237,18 @@ def _layout_of(array: _Array, layout: str) -> str:
     """``NCL`` or ``NLC`` for ``array``, checked against ``layout``."""
     shape = array.shape
     if len(shape) != 3 or 4 not in shape[1:]:
-        raise InputError(
-            f"{array.label} has shape {shape}; expected (n, 4, L) or (n, L, 4)", path=array.path
-        )
+        raise InputError(f"{array.label} has shape {shape}; expected (n, 4, L) or (n, L, 4)")
     if layout == "auto":
         if shape[1] == 4 and shape[2] == 4:
             raise InputError(
                 f"{array.label} has shape {shape}: windows of 4 bp, the layout is ambiguous; "
-                "give layout NCL or NLC",
-                path=array.path,
+                "give layout NCL or NLC"
             )
         return "NCL" if shape[1] == 4 else "NLC"
     axis = 1 if layout == "NCL" else 2
     if shape[axis] != 4:
         want = "(n, 4, L)" if layout == "NCL" else "(n, L, 4)"
-        raise InputError(
-            f"{array.label} has shape {shape}; layout {layout} expects {want}", path=array.path
-        )
+        raise InputError(f"{array.label} has shape {shape}; layout {layout} expects {want}")
     return layout
 
 
@@ -274,8 +269,7 @@ def _check_onehot(chunk: np.ndarray, offset: int, label: str, path: Path) -> np.
         raise InputError(
             f"{label} is not one-hot: window {offset + window}, position {position} holds "
             f"[{column}]; expected 0 or 1 per base and at most one 1 per position "
-            "(one-hot sequences, rows A C G T)",
-            path=path,
+            "(one-hot sequences, rows A C G T)"
         )
     return values
 
