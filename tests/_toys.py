@@ -358,3 +358,59 @@ def unwritable_folder(tmp_path: Path) -> Path | None:
     os.close(fd)
     os.unlink(probe)
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# attributions to import
+
+#: Window length and number of regions of :func:`gattaca_attributions`.
+IMPORT_LENGTH = 100
+IMPORT_REGIONS = 100
+
+
+def gattaca_attributions(root: Path) -> Path:
+    """A genome with three GATTACA sites in each of 100 regions of 100 bp, a model counting
+    GATTACA (:func:`motif_counter`), the store and shuffled-control store ``seqsal attribute``
+    writes (``observed.h5``, ``control.h5``; IG, 4 steps, seed 1), and both exported as
+    modisco-lite npz pairs (``observed_seq.npz``/``observed_attr.npz``, ``control_...``).
+    Seqlets called with the control null find the sites (a 7-mer is rare in the shuffles)."""
+    from seqsal.cli import main
+    from seqsal.io.fasta import write_fasta
+    from seqsal.models import save_model
+
+    length, n = IMPORT_LENGTH, IMPORT_REGIONS
+    seq = list(random_dna(n * 150 + 200, 31))
+    starts = np.arange(n) * 150 + 50
+    for i, start in enumerate(starts):
+        for site in (10 + i % 7, 45 + i % 5, 80 - i % 3):
+            seq[start + site : start + site + 7] = "GATTACA"
+    write_fasta([("chr1", "".join(seq))], root / "genome.fa")
+    pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + length}).to_csv(
+        root / "regions.bed", sep="\t", header=False, index=False
+    )
+    save_model(
+        motif_counter(length, "GATTACA"),
+        root / "model",
+        arch="cnn",
+        arch_kwargs=dict(filters=1, kernel_size=7, pool=1, hidden=1, pool_modes=["mean"]),
+        input_length=length,
+        targets=["gattaca"],
+        task="regression",
+    )
+    for name, extra in (("observed", []), ("control", ["--shuffle-control"])):
+        argv = [
+            "attribute",
+            "--model", root / "model",
+            "--fasta", root / "genome.fa",
+            "--regions", root / "regions.bed",
+            "--out", root / f"{name}.h5",
+            "--steps", 4,
+            "--baseline", "shuffle:2",
+            "--seed", 1,
+            "--no-progress",
+            *extra,
+        ]  # fmt: skip
+        assert main([str(a) for a in argv]) == 0
+        export = ["export", "modisco", "--store", root / f"{name}.h5", "--out", root / name]
+        assert main([str(a) for a in export]) == 0
+    return root

@@ -7,60 +7,21 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from _toys import motif_counter, random_dna
+from _toys import IMPORT_LENGTH as LENGTH
+from _toys import IMPORT_REGIONS as N_REGIONS
+from _toys import gattaca_attributions
 
 from seqsal.cli import main
 from seqsal.errors import InputError
-from seqsal.io.fasta import write_fasta
 from seqsal.io.imports import import_attributions
 from seqsal.io.store import open_store
-from seqsal.models import save_model
 from seqsal.seqlets import check_control_store
-
-LENGTH = 100
-N_REGIONS = 100
 
 
 @pytest.fixture(scope="module")
 def attributed(tmp_path_factory):
-    """A genome with GATTACA sites, 100 regions, a GATTACA-counting model, the store and shuffled
-    control store ``seqsal attribute`` writes, and both exported as modisco npz pairs."""
-    root = tmp_path_factory.mktemp("imports")
-    seq = list(random_dna(N_REGIONS * 150 + 200, 31))
-    starts = np.arange(N_REGIONS) * 150 + 50
-    for i, start in enumerate(starts):
-        for site in (10 + i % 7, 45 + i % 5, 80 - i % 3):
-            seq[start + site : start + site + 7] = "GATTACA"
-    write_fasta([("chr1", "".join(seq))], root / "genome.fa")
-    pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + LENGTH}).to_csv(
-        root / "regions.bed", sep="\t", header=False, index=False
-    )
-    save_model(
-        motif_counter(LENGTH, "GATTACA"),
-        root / "model",
-        arch="cnn",
-        arch_kwargs=dict(filters=1, kernel_size=7, pool=1, hidden=1, pool_modes=["mean"]),
-        input_length=LENGTH,
-        targets=["gattaca"],
-        task="regression",
-    )
-    for name, extra in (("observed", []), ("control", ["--shuffle-control"])):
-        argv = [
-            "attribute",
-            "--model", root / "model",
-            "--fasta", root / "genome.fa",
-            "--regions", root / "regions.bed",
-            "--out", root / f"{name}.h5",
-            "--steps", 4,
-            "--baseline", "shuffle:2",
-            "--seed", 1,
-            "--no-progress",
-            *extra,
-        ]  # fmt: skip
-        assert main([str(a) for a in argv]) == 0
-        export = ["export", "modisco", "--store", root / f"{name}.h5", "--out", root / name]
-        assert main([str(a) for a in export]) == 0
-    return root
+    """:func:`_toys.gattaca_attributions`: stores, controls and their modisco npz pairs."""
+    return gattaca_attributions(tmp_path_factory.mktemp("imports"))
 
 
 def _seqlets(store, null, out):
