@@ -114,15 +114,34 @@ def test_attributions_with_a_model_is_a_one_line_error(data, tmp_path, extra, ex
     assert not (tmp_path / "results").exists()
 
 
-def test_contributions_without_their_regions_is_a_one_line_error(data, tmp_path):
-    config = write_config(
-        tmp_path / "config.yaml",
-        attributions={
-            "contributions": str(data / "observed_attr.npz"),
-            "sequences": str(data / "observed_seq.npz"),
-        },
-    )
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ({}, "'attributions.contributions' needs 'attributions.regions', the BED of its rows"),
+        (
+            {
+                "regions": "regions.bed",
+                "control": {"store": "control.h5", "contributions": "control_attr.npz"},
+            },
+            "'attributions.control.store' and 'attributions.control.contributions' are both "
+            "given; give one",
+        ),
+    ],
+    ids=["no-regions", "store-and-files"],
+)
+def test_attributions_that_do_not_go_together_are_a_one_line_error(data, tmp_path, block, expected):
+    settings = {
+        "contributions": str(data / "observed_attr.npz"),
+        "sequences": str(data / "observed_seq.npz"),
+    }
+    for key, value in block.items():
+        if isinstance(value, dict):
+            settings[key] = {k: str(data / v) for k, v in value.items()}
+        else:
+            settings[key] = str(data / value)
+    config = write_config(tmp_path / "config.yaml", attributions=settings)
     result = seqsal("run", "--config", config, "--directory", tmp_path, "--dry-run")
     assert result.returncode == 2, result.stderr[-3000:]
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "needs 'attributions.regions'" in lines[0], result.stderr
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert not (tmp_path / "results").exists()
