@@ -302,3 +302,37 @@ def test_bad_input_is_one_line_naming_both_sides_and_nothing_is_written(
     assert err[0].startswith("seqsal import: error: ")
     assert message in err[0], err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["stored", "deflated"])
+def test_memory_stays_flat_in_the_number_of_windows(tmp_path, compressed):
+    """Chunks of 64 windows: the peak of Python-tracked memory is a small part of one array."""
+    import tracemalloc
+
+    n, length = 2000, 500
+    rng = np.random.default_rng(0)
+    X = np.zeros((n, 4, length), dtype=np.float32)
+    X[np.arange(n)[:, None], rng.integers(0, 4, (n, length)), np.arange(length)] = 1
+    save = np.savez_compressed if compressed else np.savez
+    save(tmp_path / "seq.npz", X)
+    save(tmp_path / "attr.npz", rng.normal(size=X.shape).astype(np.float32))
+    pd.DataFrame(
+        {"chrom": "chr1", "start": np.arange(n) * 10, "end": np.arange(n) * 10 + 5}
+    ).to_csv(tmp_path / "r.bed", sep="\t", header=False, index=False)
+    size = X.nbytes
+    del X
+    tracemalloc.start()
+    try:
+        import_attributions(
+            tmp_path / "out.h5",
+            tmp_path / "attr.npz",
+            tmp_path / "r.bed",
+            sequences=tmp_path / "seq.npz",
+            chunk_size=64,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 4, (peak, size)
+    with open_store(tmp_path / "out.h5") as store:
+        assert store.n == n and store.length == length
