@@ -336,3 +336,44 @@ def test_memory_stays_flat_in_the_number_of_windows(tmp_path, compressed):
     assert peak < size / 4, (peak, size)
     with open_store(tmp_path / "out.h5") as store:
         assert store.n == n and store.length == length
+
+
+def test_a_row_mask_selects_the_bed_rows_the_arrays_hold(attributed, tmp_path, capsys):
+    """bpnet-lite leaves loci out and writes a boolean mask over the BED (idx.npy)."""
+    bed = pd.read_csv(attributed / "regions.bed", sep="\t", header=None)
+    extra = bed.iloc[:5].copy()
+    extra[1] += 7  # five other regions, left out of the arrays
+    extra[2] += 7
+    both = pd.concat([bed, extra]).sort_values([1]).reset_index(drop=True)
+    both.to_csv(tmp_path / "all.bed", sep="\t", header=False, index=False)
+    mask = np.isin(both[1], bed[1])
+    np.save(tmp_path / "idx.npy", mask)
+    np.save(tmp_path / "rows.npy", np.flatnonzero(mask))
+    with open_store(attributed / "observed.h5") as ref:
+        for rows in ("idx.npy", "rows.npy"):
+            out = import_attributions(
+                tmp_path / f"{rows}.h5",
+                attributed / "observed_attr.npz",
+                tmp_path / "all.bed",
+                sequences=attributed / "observed_seq.npz",
+                rows=tmp_path / rows,
+            )
+            with open_store(out) as got:
+                pd.testing.assert_frame_equal(got.coords, ref.coords)
+                assert got.attrs["rows"] == str(tmp_path / rows)
+    argv = ["--contributions", attributed / "observed_attr.npz"]
+    argv += ["--sequences", attributed / "observed_seq.npz", "--out", tmp_path / "x.h5"]
+    np.save(tmp_path / "short.npy", mask[:-1])
+    assert _cli(*argv, "--regions", tmp_path / "all.bed", "--rows", tmp_path / "short.npy") == 2
+    err = capsys.readouterr().err
+    assert (
+        f"short.npy is a mask of {len(mask) - 1} entries but all.bed has {len(mask)} regions" in err
+    )
+    np.save(tmp_path / "fewer.npy", np.flatnonzero(mask)[:-1])
+    assert _cli(*argv, "--regions", tmp_path / "all.bed", "--rows", tmp_path / "fewer.npy") == 2
+    err = capsys.readouterr().err
+    assert (
+        f"hold {N_REGIONS} windows but all.bed has {len(mask)} regions "
+        f"({N_REGIONS - 1} selected by fewer.npy)" in err
+    )
+    assert not (tmp_path / "x.h5").exists()

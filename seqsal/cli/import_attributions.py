@@ -87,6 +87,13 @@ def add_arguments(parser) -> None:
         "instead of the region middle; -1 in it means no summit (middle used)",
     )
     parser.add_argument(
+        "--rows",
+        default=None,
+        metavar="NPY",
+        help="the BED rows the arrays hold when some were left out: a boolean mask with one "
+        "entry per BED row (bpnet-lite's attributions.idx.npy) or 0-based row numbers",
+    )
+    parser.add_argument(
         "--stranded",
         action="store_true",
         help="arrays of '-' strand regions are reverse complements (as seqsal attribute "
@@ -139,6 +146,7 @@ def run(args) -> int:
         sequences_key=args.sequences_key,
         width=args.width,
         summit_column=args.summit_column,
+        rows=args.rows,
         stranded=args.stranded,
         control=args.control,
         method=args.source_method,

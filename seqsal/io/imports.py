@@ -280,6 +280,39 @@ def _source_files(paths: Sequence[Path]) -> list[dict[str, str]]:
     return [{"path": str(p), "sha256": sha256_file(p)} for p in dict.fromkeys(paths)]
 
 
+def _select_rows(table: Any, rows: str | os.PathLike | np.ndarray, bed: str) -> Any:
+    """The BED rows that ``rows`` (a boolean mask or row indices, or an ``.npy`` of them) keeps."""
+    label = "rows"
+    if isinstance(rows, (str, os.PathLike)):
+        path = Path(rows)
+        label = path.name
+        if not path.is_file():
+            raise InputError("no such file", path=path)
+        try:
+            rows = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise InputError(f"not a numpy .npy array ({err})", path=path) from None
+    rows = np.asarray(rows).reshape(-1)
+    if rows.dtype == bool:
+        if rows.shape[0] != len(table):
+            raise InputError(
+                f"{label} is a mask of {rows.shape[0]} entries but {bed} has {len(table)} "
+                "regions; expected one entry per BED row"
+            )
+        index = np.flatnonzero(rows)
+    elif np.issubdtype(rows.dtype, np.integer):
+        index = rows.astype(np.int64)
+        bad = (index < 0) | (index >= len(table))
+        if bad.any():
+            raise InputError(
+                f"{label} holds row {int(index[bad][0])}, outside the {len(table)} regions "
+                f"of {bed}; expected 0-based row numbers"
+            )
+    else:
+        raise InputError(f"{label} is {rows.dtype}; expected a boolean mask or integer row numbers")
+    return table.iloc[index].reset_index(drop=True)
+
+
 def _windows(
     regions: str | os.PathLike,
     n: int,
@@ -288,14 +321,20 @@ def _windows(
     *,
     summit_column: str | int | None,
     stranded: bool,
+    rows: str | os.PathLike | np.ndarray | None = None,
 ) -> Any:
     from seqsal.io.bed import read_bed
     from seqsal.sequence.windows import make_windows
 
     table = read_bed(regions)
+    total, note = len(table), ""
+    if rows is not None:
+        table = _select_rows(table, rows, Path(regions).name)
+        label = Path(rows).name if isinstance(rows, (str, os.PathLike)) else "rows"
+        note = f" ({len(table)} selected by {label})"
     if len(table) != n:
         raise InputError(
-            f"{what} hold {n} windows but {Path(regions).name} has {len(table)} regions; "
+            f"{what} hold {n} windows but {Path(regions).name} has {total} regions{note}; "
             "expected one BED row per window, in the same order"
         )
     windows = make_windows(table, length, summit_column=summit_column, out_of_bounds="pad")
@@ -323,6 +362,7 @@ def import_attributions(
     sequences_key: str | None = None,
     width: int | None = None,
     summit_column: str | int | None = None,
+    rows: str | os.PathLike | np.ndarray | None = None,
     stranded: bool = False,
     control: bool = False,
     method: str = "imported",
@@ -367,6 +407,10 @@ def import_attributions(
         The window length the arrays must have (a check against the wrong files).
     summit_column : str or int, optional
         BED column of the summit offset (narrowPeak: 10), to centre the windows on summits.
+    rows : str, os.PathLike or np.ndarray, optional
+        The BED rows the arrays hold, when the tool left some out: a boolean mask with one
+        entry per BED row (True: row kept, as bpnet-lite's ``attributions.idx.npy``) or
+        0-based row numbers, or an ``.npy`` file of either.
     stranded : bool, default False
         Take the arrays of ``-`` strand regions as reverse complements (as ``seqsal
         attribute`` extracts them).  By default every window is read along the + strand, as
@@ -444,6 +488,7 @@ def import_attributions(
             f"the arrays of {seq.path.name}",
             summit_column=summit_column,
             stranded=stranded,
+            rows=rows,
         )
         contrib_dtype = next(iter(arrays.values())).dtype
         if float16 is None:
@@ -463,6 +508,8 @@ def import_attributions(
         }
         if summit_column is not None:
             attrs["summit_column"] = str(summit_column)
+        if isinstance(rows, (str, os.PathLike)):
+            attrs["rows"] = str(rows)
         if HYPOTHETICAL_KEY not in arrays:
             log.warning(
                 "%s holds projected contributions only: shap/seq stores them too (the "
