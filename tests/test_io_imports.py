@@ -240,6 +240,9 @@ def bad_inputs(attributed, tmp_path_factory):
     notonehot[57, :, 12] = [0.25, 0.25, 0.25, 0.25]
     np.save(root / "notonehot.npy", notonehot)
     (root / "hyp.csv").write_text("1,2,3\n")
+    nan = hyp.copy()
+    nan[71, 2, 5] = np.nan
+    np.save(root / "nan.npy", nan)
     _chrombpnet_h5(attributed / "observed.h5", root / "scores.h5")
     return root
 
@@ -273,8 +276,22 @@ def bad_inputs(attributed, tmp_path_factory):
             "scores.h5 holds its sequences (raw/seq); sequences seq.npy has no use",
         ),
         (["--sequences", None], "hyp.npy holds contributions only; give the one-hot sequences"),
+        (
+            ["--contributions", "nan.npy"],
+            "error: nan.npy holds NaN or infinite contributions in window 71; expected finite",
+        ),
     ],
-    ids=["count", "onehot", "shapes", "format", "layout", "width", "h5+sequences", "no-seq"],
+    ids=[
+        "count",
+        "onehot",
+        "shapes",
+        "format",
+        "layout",
+        "width",
+        "h5+sequences",
+        "no-seq",
+        "nan",
+    ],
 )
 def test_bad_input_is_one_line_naming_both_sides_and_nothing_is_written(
     bad_inputs, attributed, tmp_path, capsys, case, message

@@ -274,6 +274,17 @@ def _check_onehot(chunk: np.ndarray, offset: int, label: str, path: Path) -> np.
     return values
 
 
+def _check_finite(chunk: np.ndarray, offset: int, array: _Array) -> None:
+    """An InputError naming the first window of a contributions chunk with NaN or infinity."""
+    finite = np.isfinite(chunk).all(axis=(1, 2))
+    if not finite.all():
+        window = int(np.flatnonzero(~finite)[0])
+        raise InputError(
+            f"{array.label} holds NaN or infinite contributions in window {offset + window}; "
+            "expected finite values (leave such regions out of the arrays and the BED)"
+        )
+
+
 def _source_files(paths: Sequence[Path]) -> list[dict[str, str]]:
     from seqsal.io.checksum import sha256_file
 
@@ -569,6 +580,8 @@ def _copy(
         for raw in _ncl_chunks(seq, layouts[RAW_KEY], chunk_size):
             X = _check_onehot(raw, offset, seq.label, seq.path)
             parts = {name: next(stream) for name, stream in streams.items()}
+            for name, part in parts.items():
+                _check_finite(part, offset, arrays[name])
             hyp = parts.get(HYPOTHETICAL_KEY)
             proj = parts.get(PROJECTED_KEY)
             if hyp is None:  # projected only: stored as both (see kind)
