@@ -394,3 +394,71 @@ def test_a_row_mask_selects_the_bed_rows_the_arrays_hold(attributed, tmp_path, c
         f"({N_REGIONS - 1} selected by fewer.npy)" in err
     )
     assert not (tmp_path / "x.h5").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# bpnet-lite as the oracle
+
+
+@pytest.mark.parametrize("summits", [False, True], ids=["middle", "summit"])
+def test_bpnet_lite_attributions_import_on_the_windows_tangermeme_cut(
+    attributed, tmp_path, summits
+):
+    """Windows cut by tangermeme's extract_loci (what bpnet-lite's `bpnet attribute` reads)
+    from regions of odd and even widths (and narrowPeak summits), attributed by bpnet-lite's
+    deep_lift_shap and saved as `bpnet attribute` saves them: the imported store's windows are
+    the ones seqsal cuts at the coordinates it records, and its contributions are bpnet-lite's."""
+    import torch
+
+    pytest.importorskip("bpnetlite", reason="bpnet-lite is the oracle (dev extra)")
+    from bpnetlite import BPNet
+    from bpnetlite.attribute import deep_lift_shap
+    from bpnetlite.bpnet import CountWrapper
+    from tangermeme.io import extract_loci
+
+    from seqsal.io.fasta import open_genome
+    from seqsal.sequence.windows import extract_onehot
+
+    rng = np.random.default_rng(4)
+    starts = np.arange(30) * 500 + 200
+    widths = rng.integers(20, 300, size=30)
+    peaks = pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + widths})
+    for column in ("name", "score", "strand", "signal", "p", "q"):
+        peaks[column] = "." if column in ("name", "strand") else 0
+    peaks["summit"] = (rng.random(30) * widths).astype(int)
+    peaks.to_csv(tmp_path / "peaks.narrowPeak", sep="\t", header=False, index=False)
+    X = extract_loci(
+        loci=str(tmp_path / "peaks.narrowPeak"),
+        sequences=str(attributed / "genome.fa"),
+        in_window=LENGTH,
+        summits=summits,
+    )
+    assert X.shape == (30, 4, LENGTH)
+    torch.manual_seed(0)
+    model = BPNet(n_filters=8, n_layers=2, n_outputs=1, n_control_tracks=0, trimming=0)
+    hyp = deep_lift_shap(
+        CountWrapper(model.eval()),
+        X.float(),
+        hypothetical=True,
+        n_shuffles=4,
+        device="cpu",
+        random_state=0,
+        warning_threshold=1e9,
+    )
+    np.savez_compressed(tmp_path / "attributions.ohe.npz", X)  # as `bpnet attribute` does
+    np.savez_compressed(tmp_path / "attributions.attr.npz", hyp)
+    out = import_attributions(
+        tmp_path / "attr.h5",
+        tmp_path / "attributions.attr.npz",
+        tmp_path / "peaks.narrowPeak",
+        sequences=tmp_path / "attributions.ohe.npz",
+        summit_column=10 if summits else None,
+    )
+    with open_store(out) as store, open_genome(attributed / "genome.fa") as genome:
+        np.testing.assert_array_equal(store.raw[:], X.numpy())
+        np.testing.assert_array_equal(store.hypothetical[:], hyp.numpy())
+        np.testing.assert_array_equal(store.projected[:], (hyp * X).numpy())
+        coords = store.coords
+        centre = starts + (peaks["summit"].to_numpy() if summits else widths // 2)
+        np.testing.assert_array_equal(coords["start"], centre - LENGTH // 2)
+        np.testing.assert_array_equal(extract_onehot(genome, coords), X.numpy())
