@@ -3,6 +3,9 @@ seqlets as the store seqsal writes from the same arrays."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -93,17 +96,41 @@ def test_an_imported_null_is_refused_against_a_store_from_another_source(attribu
             check_control_store(a, b)
 
 
-def _chrombpnet_h5(store_path, out, *, projected=True):
+def _chrombpnet_h5(store_path, out, *, projected=True, compression=None):
     """An h5 written the way ChromBPNet writes its contribution scores: int8 one-hot,
     float16 hypothetical and projected contributions, (n, 4, L), no coordinates."""
+    kw = {} if compression is None else dict(compression)
     with open_store(store_path) as store, h5py.File(out, "w") as f:
         X = store.raw[:]
         hyp = store.hypothetical[:]
-        f.create_dataset("raw/seq", data=X.astype(np.int8))
-        f.create_dataset("shap/seq", data=hyp.astype(np.float16))
+        f.create_dataset("raw/seq", data=X.astype(np.int8), **kw)
+        f.create_dataset("shap/seq", data=hyp.astype(np.float16), **kw)
         if projected:
-            f.create_dataset("projected_shap/seq", data=(hyp * X).astype(np.float16))
+            f.create_dataset("projected_shap/seq", data=(hyp * X).astype(np.float16), **kw)
     return out
+
+
+def test_a_blosc_compressed_chrombpnet_h5_imports(attributed, tmp_path):
+    """ChromBPNet saves its scores with deepdish, compression='blosc' (HDF5 filter 32001)."""
+    hdf5plugin = pytest.importorskip("hdf5plugin", reason="blosc filter for h5py")
+    h5 = _chrombpnet_h5(
+        attributed / "observed.h5", tmp_path / "scores.h5", compression=hdf5plugin.Blosc()
+    )
+    with h5py.File(h5, "r") as f:
+        assert "32001" in f["shap/seq"]._filters
+    # a fresh process, where only seqsal can have registered the filter
+    out = tmp_path / "attr.h5"
+    argv = ["import", "--contributions", h5, "--regions", attributed / "regions.bed"]
+    result = subprocess.run(
+        [sys.executable, "-m", "seqsal", *map(str, argv), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    with open_store(out) as got, open_store(attributed / "observed.h5") as ref:
+        np.testing.assert_array_equal(got.raw[:], ref.raw[:])
+        np.testing.assert_array_equal(got.hypothetical[:], ref.hypothetical[:].astype(np.float16))
 
 
 def test_a_float16_chrombpnet_h5_gives_the_seqlets_of_its_float32_source(attributed, tmp_path):

@@ -18,13 +18,16 @@ the BED regions become windows of the arrays' length L centred on each region's 
 summit) exactly as tangermeme's ``extract_loci`` (bpnet-lite) and ChromBPNet centre them, and
 as ``seqsal attribute`` does (:func:`seqsal.sequence.windows.make_windows`).
 
-``.npy`` files and ``.npz`` members (stored or deflated) and HDF5 datasets are read
+ChromBPNet compresses its h5 files with the blosc HDF5 filter, which h5py reads when the
+``hdf5plugin`` package is installed (it is imported when present).  ``.npy`` files and
+``.npz`` members (stored or deflated) and HDF5 datasets are read
 :data:`CHUNK_ROWS` windows at a time, so memory stays flat in n; a ``.pt`` file is loaded whole
 (torch has no partial reads).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import zipfile
@@ -34,7 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from seqsal.errors import InputError
+from seqsal.errors import InputError, first_line
 from seqsal.io.store import HYPOTHETICAL_KEY, PROJECTED_KEY, RAW_KEY, AttributionStore
 
 log = logging.getLogger(__name__)
@@ -134,7 +137,16 @@ class _H5Array(_Array):
 
     def chunks(self, rows: int) -> Iterator[np.ndarray]:
         for start in range(0, self.shape[0], rows):
-            yield np.asarray(self._dataset[start : start + rows])
+            try:
+                chunk = np.asarray(self._dataset[start : start + rows])
+            except (OSError, RuntimeError) as err:
+                raise InputError(
+                    f"cannot read {self.key} ({first_line(err)}); a file compressed with an "
+                    "HDF5 filter h5py lacks (ChromBPNet writes blosc) needs "
+                    "'pip install hdf5plugin'; otherwise the file is damaged",
+                    path=self.path,
+                ) from None
+            yield chunk
 
 
 class _MemoryArray(_Array):
@@ -545,6 +557,10 @@ def _open_h5(path: Path, opened: list[Any]) -> tuple[_Array, dict[str, _Array], 
 
     if not path.is_file():
         raise InputError("no such file", path=path)
+    try:  # registers the HDF5 compression filters (blosc, ...) that ChromBPNet's files use
+        importlib.import_module("hdf5plugin")
+    except ImportError:
+        pass
     try:
         handle = h5py.File(path, "r")
     except OSError as err:
