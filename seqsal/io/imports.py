@@ -61,7 +61,7 @@ CHUNK_ROWS = 1024
 
 
 class _Array:
-    """One array of a file, read in row chunks: ``shape`` as stored, ``read(rows)`` as stored."""
+    """One array of a file: ``shape`` and ``dtype`` as stored, read ``chunks(rows)`` at a time."""
 
     def __init__(self, path: Path, key: str | None, shape: tuple[int, ...], dtype: Any):
         self.path = path
