@@ -489,3 +489,24 @@ def test_bpnet_lite_attributions_import_on_the_windows_tangermeme_cut(
         centre = starts + (peaks["summit"].to_numpy() if summits else widths // 2)
         np.testing.assert_array_equal(coords["start"], centre - LENGTH // 2)
         np.testing.assert_array_equal(extract_onehot(genome, coords), X.numpy())
+
+
+def test_the_output_is_checked_before_any_input_is_read(attributed, tmp_path, capsys):
+    from _toys import unwritable_folder
+
+    argv = ["--contributions", tmp_path / "missing_attr.npz", "--sequences", tmp_path / "s.npz"]
+    argv += ["--regions", attributed / "regions.bed"]
+    assert _cli(*argv, "--out", tmp_path / "attr.txt") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seqsal import: error: --out") and "expected an .h5 file" in err
+    folder = unwritable_folder(tmp_path)
+    if folder is not None:
+        assert _cli(*argv, "--out", folder / "attr.h5") == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(folder) in err[0] and "missing_attr" not in err[0]
+    h5 = _chrombpnet_h5(attributed / "observed.h5", tmp_path / "scores.h5")
+    before = h5.read_bytes()
+    same = ["--contributions", h5, "--regions", attributed / "regions.bed"]
+    assert _cli(*same, "--out", h5) == 2
+    assert h5.read_bytes() == before
+    assert "is one of the inputs" in capsys.readouterr().err
