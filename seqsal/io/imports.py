@@ -18,8 +18,8 @@ the BED regions become windows of the arrays' length L centred on each region's 
 summit) exactly as tangermeme's ``extract_loci`` (bpnet-lite) and ChromBPNet centre them, and
 as ``seqsal attribute`` does (:func:`seqsal.sequence.windows.make_windows`).
 
-ChromBPNet compresses its h5 files with the blosc HDF5 filter, which h5py reads when the
-``hdf5plugin`` package is installed (it is imported when present).  ``.npy`` files and
+ChromBPNet compresses its h5 files with the blosc HDF5 filter, which h5py reads through the
+``hdf5plugin`` package (a dependency of seqsal; imported when an h5 file is opened).  ``.npy`` files and
 ``.npz`` members (stored or deflated) and HDF5 datasets are read
 :data:`CHUNK_ROWS` windows at a time, so memory stays flat in n; a ``.pt`` file is loaded whole
 (torch has no partial reads).
