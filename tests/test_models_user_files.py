@@ -2,6 +2,7 @@
 specs, forwards with further inputs, channels-last models."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import torch
 from _toys import conv_relu_linear, onehot_codes, save_as_if_on_cuda
 from torch import nn
 
-from seqsal.errors import ModelError
+from seqsal.errors import InputError, ModelError
 from seqsal.models import load_model, predict, save_model
 from seqsal.models.files import MODEL_JSON, WEIGHTS
 from seqsal.models.load import read_model
@@ -115,3 +116,151 @@ def test_pickled_bpnet_lite_model_saved_on_a_gpu_loads_on_the_cpu(tmp_path):
     with torch.no_grad():
         want = bpnet(xb)[1].numpy()
     np.testing.assert_array_equal(predict(loaded, xb.numpy()), want)
+
+
+# --------------------------------------------------------------------------- path/file.py:Class
+
+MODEL_FILE = """
+import torch
+from torch import nn
+
+import seqsal_test_sibling_helpers as helpers
+from .blocks import ConvBlock
+
+
+class FileNet(nn.Module):
+    def __init__(self, input_length, channels=5, n_targets=2):
+        super().__init__()
+        self.block = ConvBlock(channels)
+        self.linear = nn.Linear(channels * (input_length - 4), n_targets)
+
+    def forward(self, x):
+        return helpers.scale(self.linear(self.block(x).flatten(1)))
+"""
+
+BLOCKS_FILE = """
+import torch
+from torch import nn
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv1d(4, channels, 5)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x))
+"""
+
+HELPERS_FILE = """
+def scale(y):
+    return 2.0 * y
+"""
+
+
+def _model_files(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "filenet.py").write_text(MODEL_FILE)
+    (folder / "blocks.py").write_text(BLOCKS_FILE)
+    (folder / "seqsal_test_sibling_helpers.py").write_text(HELPERS_FILE)
+    return folder / "filenet.py"
+
+
+def test_file_spec_with_state_dict_and_kwargs(tmp_path, x, monkeypatch):
+    from seqsal.models.classes import import_class
+
+    path = _model_files(tmp_path / "code")
+    cls = import_class(f"{path}:FileNet")
+    torch.manual_seed(7)
+    reference = cls(input_length=L, channels=3).eval()
+    torch.save(reference.state_dict(), tmp_path / "state.pt")
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+
+    loaded = load_model(
+        f"{path}:FileNet",
+        state_dict=tmp_path / "state.pt",
+        kwargs={"input_length": L, "channels": 3},
+    )
+    assert loaded.arch == f"{path}:FileNet" and loaded.input_length == L
+    _assert_same_weights(loaded.module, reference)
+    np.testing.assert_array_equal(predict(loaded, x), expected)
+    assert str(tmp_path / "code") not in sys.path  # the folder was on it only briefly
+
+    # A relative path is relative to the working directory; the CLI options take it as it is.
+    import argparse
+
+    from seqsal.cli._options import add_model_options, load_model_from_args
+
+    monkeypatch.chdir(tmp_path)
+    parser = argparse.ArgumentParser()
+    add_model_options(parser)
+    args = parser.parse_args(
+        [
+            "--model",
+            "code/filenet.py:FileNet",
+            "--state-dict",
+            "state.pt",
+            "--model-kwargs",
+            json.dumps({"input_length": L, "channels": 3}),
+        ]
+    )
+    np.testing.assert_array_equal(predict(load_model_from_args(args), x), expected)
+
+
+def test_file_spec_errors_are_one_line(tmp_path):
+    torch.save({}, tmp_path / "state.pt")
+    state = tmp_path / "state.pt"
+    path = _model_files(tmp_path / "code")
+
+    with pytest.raises(ModelError, match=r"file '.*missing\.py' not found") as err:
+        load_model(f"{tmp_path}/missing.py:Net", state_dict=state)
+    assert "\n" not in str(err.value)
+
+    with pytest.raises(
+        ModelError, match=r"has no attribute 'Nett'; its torch\.nn\.Module classes: FileNet"
+    ):
+        load_model(f"{path}:Nett", state_dict=state)
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch\n\n\nclass Net(torch.nn.Module:\n    pass\n")
+    with pytest.raises(ModelError, match=r"broken\.py, line 4: syntax error") as err:
+        load_model(f"{broken}:Net", state_dict=state)
+    assert "\n" not in str(err.value)
+
+    failing = tmp_path / "failing.py"
+    failing.write_text("import torch\n\nraise RuntimeError('no GPU here')\n")
+    with pytest.raises(ModelError, match=r"failing\.py, line 3 failed: RuntimeError: no GPU here"):
+        load_model(f"{failing}:Net", state_dict=state)
+    assert not [k for k in sys.modules if k.startswith("_seqsal_user_") and "failing" in k]
+
+    with pytest.raises(InputError, match=r"names a Python file; a model folder records only"):
+        save_model(
+            nn.Linear(4, 1),
+            tmp_path / "folder",
+            arch=f"{path}:FileNet",
+            arch_kwargs={"length": L},
+            input_length=L,
+            targets=["a"],
+            task="regression",
+        )
+    assert not (tmp_path / "folder").exists()
+
+
+def test_model_folder_naming_a_python_file_is_refused(tmp_path):
+    from _toys import ConvReluLinear
+
+    folder = save_model(
+        ConvReluLinear(length=L),
+        tmp_path / "m",
+        arch="_toys:ConvReluLinear",
+        arch_kwargs={"length": L},
+        input_length=L,
+        targets=["a", "b"],
+        task="regression",
+    )
+    info = json.loads((folder / MODEL_JSON).read_text())
+    info["arch"] = "/elsewhere/model.py:Net"
+    (folder / MODEL_JSON).write_text(json.dumps(info))
+    with pytest.raises(ModelError, match=r"arch '/elsewhere/model.py:Net' names a Python file"):
+        load_model(folder)

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from torch import nn
 from seqsal._runtime import check_positive_int, model_on
 from seqsal.errors import InputError, ModelError, first_line
 from seqsal.io.checksum import sha256_file
+from seqsal.models.classes import import_class, is_class_spec, is_file_spec
 from seqsal.models.files import (
     IMAGE_KIND,
     MODEL_JSON,
@@ -54,8 +53,6 @@ from seqsal.models.probe import probe
 from seqsal.models.zoo import ARCHITECTURES, build
 
 log = logging.getLogger(__name__)
-
-_CLASS_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclasses.dataclass
@@ -164,8 +161,8 @@ def save_model(
     path : str or os.PathLike
         The folder to create (replaced if it is already a seqsal model folder).
     arch : str
-        A zoo name (``"cnn"``, ``"dilated"``) or ``"package.module:Class"``: how to rebuild the
-        module before loading the weights.
+        A zoo name (``"cnn"``, ``"dilated"``) or an importable ``"package.module:Class"``: how
+        to rebuild the module before loading the weights.
     arch_kwargs : mapping
         JSON-serializable keyword arguments of the architecture (for zoo names, besides
         ``input_length``, ``n_targets`` and ``task``; for a class, all of them).
@@ -181,7 +178,21 @@ def save_model(
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    InputError
+        ``arch`` is ``"path/to/file.py:Class"``: a folder names only a zoo architecture or an
+        importable ``"package.module:Class"``, so that it does not break when the file moves
+        and loading it runs no file from disk.  Make the file part of an installed package, or
+        save the model with :func:`save_torchscript`.
     """
+    if is_file_spec(str(arch)):
+        raise InputError(
+            f"arch={arch!r} names a Python file; a model folder records only a zoo name or an "
+            "importable 'package.module:Class' (a folder must not depend on a file outside it): "
+            "install the file as a package, or use save_torchscript"
+        )
     with model_folder(path) as tmp:
         write_model_files(
             tmp,
@@ -240,8 +251,10 @@ def load_model(
           model's folder (its metadata records ``input_shape``) is checked on
           ``(2, C, H, W)``;
         * a TorchScript file (``.pt``/``.pth``), loaded with ``torch.jit.load``;
-        * ``"package.module:Class"`` or a zoo name (``"cnn"``), with ``state_dict`` and
-          ``kwargs``: the class is imported, built with ``kwargs`` and given the weights;
+        * ``"package.module:Class"``, ``"path/to/file.py:Class"`` (the file is imported, its
+          sibling files importable from it; :mod:`seqsal.models.classes`) or a zoo name
+          (``"cnn"``), with ``state_dict`` and ``kwargs``: the class is imported, built with
+          ``kwargs`` and given the weights;
         * a file holding a full pickled ``nn.Module``, only with ``trust_pickle=True``;
         * an ``nn.Module`` already in memory (wrapped, probed) or a ``LoadedModel`` (returned
           as it is unless ``input_shape`` is given).
@@ -320,15 +333,17 @@ def read_model(
         )
     text = os.fspath(spec)
     path = Path(text)
-    if not path.exists() and (text in ARCHITECTURES or _CLASS_SPEC.match(text)):
+    if not path.exists() and (text in ARCHITECTURES or is_class_spec(text)):
         return _read_class(text, state_dict, kwargs)
     if state_dict is not None:
         raise InputError(
-            f"state_dict={os.fspath(state_dict)!r} given, but model {text!r} is not 'package.module:Class' or a zoo name"
+            f"state_dict={os.fspath(state_dict)!r} given, but model {text!r} is not "
+            "'package.module:Class', 'path/to/file.py:Class' or a zoo name"
         )
     if not path.exists():
         raise ModelError(
-            f"model {text!r} not found: expected a seqsal model folder, a TorchScript file or 'package.module:Class'"
+            f"model {text!r} not found: expected a seqsal model folder, a TorchScript file, "
+            "'package.module:Class' or 'path/to/file.py:Class'"
         )
     if path.is_dir():
         return _read_folder(path)
@@ -484,7 +499,13 @@ def _read_folder(path: Path) -> ModelSource:
             raise ModelError(
                 f"{path / MODEL_JSON}: cannot rebuild architecture {arch!r}: {err}"
             ) from err
-    elif isinstance(arch, str) and _CLASS_SPEC.match(arch):
+    elif isinstance(arch, str) and is_file_spec(arch):
+        raise ModelError(
+            f"{path / MODEL_JSON}: arch {arch!r} names a Python file; a model folder names only a "
+            "zoo architecture or an installed 'package.module:Class', so that loading it runs no "
+            "file from disk"
+        )
+    elif isinstance(arch, str) and is_class_spec(arch):
         module = _instantiate(arch, arch_kwargs)
     else:
         raise ModelError(
@@ -565,27 +586,8 @@ def _unpickle_module(path: Path) -> nn.Module:
     return obj
 
 
-def _import_class(spec: str):
-    module_name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ModelError(
-            f"model class {spec!r}: cannot import module {module_name!r}: {err}"
-        ) from err
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ModelError(
-                f"model class {spec!r}: module {module_name!r} has no attribute {attr!r}"
-            )
-        obj = getattr(obj, part)
-    if not (isinstance(obj, type) and issubclass(obj, nn.Module)) and not callable(obj):
-        raise ModelError(f"model class {spec!r} is not a torch.nn.Module class")
-    return obj
-
-
 def _instantiate(spec: str, kwargs: dict) -> nn.Module:
-    cls = _import_class(spec)
+    cls = import_class(spec)
     try:
         module = cls(**kwargs)
     except (TypeError, ValueError) as err:
