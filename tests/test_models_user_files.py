@@ -12,7 +12,7 @@ from torch import nn
 
 from seqsal.errors import InputError, ModelError
 from seqsal.models import load_model, predict, save_model
-from seqsal.models.files import MODEL_JSON, WEIGHTS
+from seqsal.models.files import MODEL_JSON, WEIGHTS, quiet_jit_deprecation
 from seqsal.models.load import read_model
 
 L = 20
@@ -264,3 +264,84 @@ def test_model_folder_naming_a_python_file_is_refused(tmp_path):
     (folder / MODEL_JSON).write_text(json.dumps(info))
     with pytest.raises(ModelError, match=r"arch '/elsewhere/model.py:Net' names a Python file"):
         load_model(folder)
+
+
+# --------------------------------------------------------------------------- further forward inputs
+
+
+class WithControl(nn.Module):
+    """forward(x, ctl=None, scale=1.0): the control track is optional."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(5)
+        self.conv = nn.Conv1d(4, 2, 5)
+
+    def forward(self, x, ctl: torch.Tensor | None = None, scale: float = 1.0):
+        y = self.conv(x).mean(-1)
+        if ctl is not None:
+            y = y + ctl.sum(-1)
+        return scale * y
+
+
+class NeedsControl(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 2, 5)
+
+    def forward(self, x, ctl):
+        return self.conv(x).mean(-1) + ctl.sum(-1)
+
+
+class NeedsKeyword(NeedsControl):
+    def forward(self, x, *, bias):
+        return self.conv(x).mean(-1) + bias
+
+
+def test_optional_forward_inputs_keep_their_defaults(tmp_path, x):
+    net = WithControl().eval()
+    loaded = load_model(net, input_length=L)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(predict(loaded, x), expected)
+
+    with quiet_jit_deprecation():
+        torch.jit.save(torch.jit.script(net), str(tmp_path / "scripted.pt"))
+    from_file = load_model(tmp_path / "scripted.pt", input_length=L)
+    np.testing.assert_allclose(predict(from_file, x), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls, name", [(NeedsControl, "'ctl'"), (NeedsKeyword, "'bias'")])
+def test_a_further_required_input_is_refused_by_name(tmp_path, cls, name):
+    with pytest.raises(ModelError, match=f"forward needs input {name} besides the sequence") as err:
+        load_model(cls(), input_length=L)
+    assert "seqsal passes only the sequence" in str(err.value) and "\n" not in str(err.value)
+    if cls is NeedsControl:  # the TorchScript schema says the same
+        with quiet_jit_deprecation():
+            torch.jit.save(torch.jit.script(cls()), str(tmp_path / "needs.pt"))
+        with pytest.raises(ModelError, match=f"needs input {name} besides the sequence"):
+            load_model(tmp_path / "needs.pt", input_length=L)
+
+
+def test_bpnet_lite_with_and_without_control_tracks(x):
+    bpnetlite = pytest.importorskip("bpnetlite")
+    from bpnetlite.bpnet import CountWrapper
+
+    torch.manual_seed(0)
+    plain = bpnetlite.BPNet(n_filters=8, n_layers=2, n_control_tracks=0, verbose=False).eval()
+    length = 2 * plain.trimming + 40
+    g = np.random.default_rng(2)
+    xb = onehot_codes(g.integers(0, 4, size=(4, length)))
+    loaded = load_model(CountWrapper(plain), input_length=length)
+    with torch.no_grad():
+        expected = plain(torch.from_numpy(xb))[1].numpy()
+    np.testing.assert_array_equal(predict(loaded, xb), expected)
+
+    torch.manual_seed(0)
+    controlled = bpnetlite.BPNet(n_filters=8, n_layers=2, n_control_tracks=2, verbose=False)
+    with pytest.raises(ModelError) as err:
+        load_model(CountWrapper(controlled.eval()), input_length=length)
+    message = str(err.value)
+    assert "\n" not in message
+    assert f"model fails on input of shape (2, 4, {length})" in message
+    assert "forward also takes X_ctl=None" in message and "passes only the sequence" in message

@@ -49,6 +49,7 @@ from seqsal.models.files import (
     write_model_files,
     write_torchscript,
 )
+from seqsal.models.inputs import check_forward_inputs, explain_optional_inputs
 from seqsal.models.probe import probe
 from seqsal.models.zoo import ARCHITECTURES, build
 
@@ -367,8 +368,10 @@ def check_model(
     Raises
     ------
     ModelError
-        The module fails on the probe input or returns something other than ``(n, T)`` or
-        ``(n,)``; the number of target names does not match T.
+        The module's forward needs a further input besides the sequence
+        (:mod:`seqsal.models.inputs`); it fails on the probe input (the message then names the
+        optional inputs that kept their defaults) or returns something other than ``(n, T)``
+        or ``(n,)``; the number of target names does not match T.
     InputError
         ``input_length`` or ``input_shape`` is not valid.
     """
@@ -377,11 +380,13 @@ def check_model(
     if not isinstance(module, nn.Module):
         raise ModelError(f"{where}: loaded a {type(module).__name__}, expected a torch.nn.Module")
     module = module.cpu().eval()
+    inputs = check_forward_inputs(module, where)
     shape = input_shape if input_shape is not None else recorded.input_shape
     metadata = dict(recorded.metadata)
     if shape is not None:
         shape = _check_image_shape(shape)
-        probed = probe(module, source=where, input_shape=shape)
+        with explain_optional_inputs(inputs):
+            probed = probe(module, source=where, input_shape=shape)
         length = None
     else:
         length = recorded.input_length
@@ -395,7 +400,8 @@ def check_model(
             isinstance(length, bool) or not isinstance(length, int) or length < 1
         ):
             raise ModelError(f"{where}: input_length={length!r}; expected a positive integer")
-        probed = probe(module, source=where, input_length=length)
+        with explain_optional_inputs(inputs):
+            probed = probe(module, source=where, input_length=length)
         length = probed.input_length
     names = recorded.targets or targets
     if names is None:
