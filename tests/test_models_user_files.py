@@ -345,3 +345,184 @@ def test_bpnet_lite_with_and_without_control_tracks(x):
     assert "\n" not in message
     assert f"model fails on input of shape (2, 4, {length})" in message
     assert "forward also takes X_ctl=None" in message and "passes only the sequence" in message
+
+
+# --------------------------------------------------------------------------- channels-last models
+
+
+class PermuteFirst(nn.Module):
+    """A channels-last port: (n, L, 4) -> permute -> the channels-first layers."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x.permute(0, 2, 1))
+
+
+class DenseFirst(nn.Module):
+    """Keras-like: Dense(4 -> H) on the last axis of (n, L, 4), ReLU, Flatten, Dense."""
+
+    def __init__(self, hidden=3, length=L, n_targets=2, seed=4):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.dense = nn.Linear(4, hidden)
+        self.out = nn.Linear(length * hidden, n_targets)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.dense(x)).flatten(1))
+
+
+def dense_first_channels_first(model: DenseFirst) -> nn.Sequential:
+    """The same weights as a channels-first model: Conv1d(k=1), ReLU, Flatten, Linear."""
+    hidden, length = model.dense.out_features, model.out.in_features // model.dense.out_features
+    conv = nn.Conv1d(4, hidden, 1)
+    out = nn.Linear(length * hidden, model.out.out_features)
+    with torch.no_grad():
+        conv.weight.copy_(model.dense.weight[:, :, None])
+        conv.bias.copy_(model.dense.bias)
+        # Flatten of (n, L, H) is position-major, of (n, H, L) channel-major.
+        weight = model.out.weight.reshape(-1, length, hidden).permute(0, 2, 1)
+        out.weight.copy_(weight.reshape(model.out.out_features, -1))
+        out.bias.copy_(model.out.bias)
+    return nn.Sequential(conv, nn.ReLU(), nn.Flatten(), out).eval()
+
+
+def _layout_pairs():
+    first = conv_relu_linear(seed=6, n_targets=2, length=L).eval()
+    dense = DenseFirst().eval()
+    return [(PermuteFirst(first).eval(), first), (dense, dense_first_channels_first(dense))]
+
+
+@pytest.mark.parametrize("pair", [0, 1], ids=["permute-first", "dense-first"])
+def test_channels_last_model_equals_its_channels_first_twin(pair, x):
+    from seqsal.attribution import attribute
+
+    nlc, ncl = _layout_pairs()[pair]
+    loaded = load_model(nlc, layout="NLC", input_length=L)
+    assert loaded.layout == "NLC" and loaded.input_length == L
+    reference = load_model(ncl, input_length=L)
+    assert reference.layout == "NCL"
+    np.testing.assert_allclose(predict(loaded, x), predict(reference, x), rtol=1e-6, atol=1e-6)
+    for method, options in [("saliency", {}), ("ig", {"steps": 8}), ("occlusion", {"window": 3})]:
+        got = attribute(loaded.module, x, method, target=1, **options)
+        want = attribute(reference.module, x, method, target=1, **options)
+        assert got.shape == (len(x), 4, L)
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_gradcam_and_the_scan_see_through_the_wrapper(x):
+    from seqsal.attribution import attribute
+    from seqsal.scan.genome import trunk_plan_for
+
+    nlc, ncl = _layout_pairs()[0]
+    loaded = load_model(nlc, layout="NLC", input_length=L)
+    # The model's own layer names reach its layers; the last conv is found by default.
+    assert loaded.module.get_submodule("net.2") is nlc.net[2]
+    got = attribute(loaded.module, x, "gradcam", target=0, layer="net.2")
+    want = attribute(ncl, x, "gradcam", target=0, layer="2")
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(attribute(loaded.module, x, "gradcam", target=0), want)
+    plan, reason = trunk_plan_for(loaded.module, L)
+    assert plan is None and "not a zoo model" in reason
+
+
+def test_a_layout_that_contradicts_the_first_layer_is_named():
+    nlc = _layout_pairs()[1][0]
+    with pytest.raises(ModelError) as err:
+        load_model(nlc, input_length=L)  # channels-last given (n, 4, L)
+    message = str(err.value)
+    assert "\n" not in message
+    assert (
+        "layout 'NCL' contradicts the model: its first layer dense (Linear(in_features=4" in message
+    )
+    assert f"fails on input (2, 4, {L})" in message and "--layout NLC" in message
+
+    first = _layout_pairs()[0][1]
+    with pytest.raises(
+        ModelError, match=r"layout 'NLC' contradicts the model: its first layer 0 \(Conv1d\(4, 6"
+    ):
+        load_model(first, layout="NLC", input_length=L)
+    torch.manual_seed(0)
+    pooled = nn.Sequential(nn.Conv1d(4, 3, 5), nn.AdaptiveAvgPool1d(1), nn.Flatten())
+    with pytest.raises(ModelError, match=r"fails on input \(2, 1000, 4\), and the model runs"):
+        load_model(pooled, layout="NLC")  # no length: the probe lengths are tried
+    with pytest.raises(InputError, match=r"layout='CNL'; expected one of NCL, NLC"):
+        load_model(first, layout="CNL", input_length=L)
+
+
+def test_model_folder_records_the_layout(tmp_path, x):
+    dense = DenseFirst().eval()
+    kwargs = {"hidden": 3, "length": L, "n_targets": 2}
+    folder = save_model(
+        dense,
+        tmp_path / "nlc",
+        arch="test_models_user_files:DenseFirst",
+        arch_kwargs=kwargs,
+        input_length=L,
+        targets=["a", "b"],
+        task="regression",
+        layout="NLC",
+    )
+    assert json.loads((folder / MODEL_JSON).read_text())["layout"] == "NLC"
+    loaded = load_model(folder)
+    assert loaded.layout == "NLC"
+    np.testing.assert_allclose(
+        predict(loaded, x), predict(dense_first_channels_first(dense), x), rtol=1e-6, atol=1e-6
+    )
+    assert load_model(folder, layout="NLC").layout == "NLC"
+    with pytest.raises(InputError, match=r"layout='NCL', but .*nlc records layout 'NLC'"):
+        load_model(folder, layout="NCL")
+    # A LoadedModel goes back in unwrapped, with its layout.
+    again = load_model(loaded, layout="NLC")
+    assert again.layout == "NLC" and type(again.module) is type(loaded.module)
+
+    plain = save_model(
+        conv_relu_linear(length=L, n_targets=2),
+        tmp_path / "ncl",
+        arch="_toys:ConvReluLinear",
+        arch_kwargs={"length": L},
+        input_length=L,
+        targets=["a", "b"],
+        task="regression",
+    )
+    assert "layout" not in json.loads((plain / MODEL_JSON).read_text())
+    assert load_model(plain).layout == "NCL"
+
+    with pytest.raises(InputError, match=r"layout='nlc'; expected one of NCL, NLC"):
+        save_model(
+            dense,
+            tmp_path / "bad",
+            arch="x:Y",
+            arch_kwargs={},
+            input_length=L,
+            targets=["a", "b"],
+            task="regression",
+            layout="nlc",
+        )
+    assert not (tmp_path / "bad").exists()
+    info = json.loads((folder / MODEL_JSON).read_text())
+    info["layout"] = "LCN"
+    (folder / MODEL_JSON).write_text(json.dumps(info))
+    with pytest.raises(ModelError, match=r"model.json: layout='LCN'; expected one of NCL, NLC"):
+        load_model(folder)
+
+
+def test_integrated_gradients_of_a_model_that_transposes_its_input(x):
+    """The input gradient of a model that transposes its input first is not contiguous."""
+    from seqsal.attribution import attribute
+
+    dense = DenseFirst().eval()
+
+    class Transposing(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = dense
+
+        def forward(self, x):
+            return self.inner(x.transpose(1, 2))
+
+    got = attribute(Transposing(), x, "ig", target=1, steps=8)
+    want = attribute(dense_first_channels_first(dense), x, "ig", target=1, steps=8)
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)

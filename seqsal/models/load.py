@@ -50,6 +50,13 @@ from seqsal.models.files import (
     write_torchscript,
 )
 from seqsal.models.inputs import check_forward_inputs, explain_optional_inputs
+from seqsal.models.layout import (
+    DEFAULT_LAYOUT,
+    apply_layout,
+    check_layout,
+    explain_layout,
+    unwrap_layout,
+)
 from seqsal.models.probe import probe
 from seqsal.models.zoo import ARCHITECTURES, build
 
@@ -85,6 +92,9 @@ class LoadedModel:
         Keyword arguments the architecture was built with.
     source : str
         Where it was loaded from.
+    layout : {"NCL", "NLC"}
+        The input layout of the model as loaded; ``module`` takes ``(n, 4, L)`` either way (an
+        ``"NLC"`` model is wrapped in :class:`seqsal.models.layout.ChannelsLast`).
     """
 
     module: nn.Module
@@ -96,6 +106,7 @@ class LoadedModel:
     arch: str | None = None
     arch_kwargs: dict = dataclasses.field(default_factory=dict)
     source: str = ""
+    layout: str = DEFAULT_LAYOUT
 
     @property
     def n_targets(self) -> int:
@@ -152,6 +163,7 @@ def save_model(
     targets: list[str],
     task: str,
     metadata: Mapping | None = None,
+    layout: str | None = None,
 ) -> Path:
     """Save ``model`` as a seqsal model folder, atomically.
 
@@ -174,6 +186,10 @@ def save_model(
     task : {"regression", "classification"}
     metadata : mapping, optional
         JSON-serializable training metadata and metrics, returned as ``LoadedModel.metadata``.
+    layout : {"NCL", "NLC"}, optional
+        The input layout ``model`` takes: ``"NLC"`` for a channels-last model ``(n, L, 4)``
+        (recorded as ``layout`` in ``model.json``, so :func:`load_model` wraps it again); not
+        recorded when None.  Give the model itself, not the wrapper of a loaded model.
 
     Returns
     -------
@@ -194,6 +210,8 @@ def save_model(
             "importable 'package.module:Class' (a folder must not depend on a file outside it): "
             "install the file as a package, or use save_torchscript"
         )
+    if layout is not None:
+        check_layout(layout)
     with model_folder(path) as tmp:
         write_model_files(
             tmp,
@@ -204,6 +222,7 @@ def save_model(
             targets=targets,
             task=task,
             metadata=metadata,
+            layout=layout,
         )
     log.info("saved model to %s", path)
     return Path(path)
@@ -242,6 +261,7 @@ def load_model(
     input_length: int | None = None,
     targets: list[str] | None = None,
     input_shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> LoadedModel:
     """Load a model from a seqsal folder, a TorchScript file or a class + state dict.
 
@@ -276,6 +296,11 @@ def load_model(
         Target names, when the model files do not record them.
     input_shape : (C, H, W), optional
         Load an image model whose files do not record its input shape.
+    layout : {"NCL", "NLC"}, optional
+        The input layout of a DNA model: ``"NLC"`` for a channels-last model ``(n, L, 4)``
+        (a Keras port), which is then wrapped to take ``(n, 4, L)``
+        (:mod:`seqsal.models.layout`).  Default: the layout its files record, else
+        ``"NCL"``; one that contradicts the recorded layout is an error.
 
     Returns
     -------
@@ -289,12 +314,14 @@ def load_model(
         Missing file, checksum mismatch, state dict keys that do not fit, an output that is not
         ``(n, T)`` or ``(n,)``, a pickle without ``trust_pickle``.
     """
-    if isinstance(spec, LoadedModel) and input_shape is None:
+    if isinstance(spec, LoadedModel) and input_shape is None and layout is None:
         return spec
     if input_length is not None:
         input_length = check_positive_int(input_length, "input_length")
     source = read_model(spec, state_dict=state_dict, kwargs=kwargs, trust_pickle=trust_pickle)
-    return check_model(source, input_length=input_length, input_shape=input_shape, targets=targets)
+    return check_model(
+        source, input_length=input_length, input_shape=input_shape, targets=targets, layout=layout
+    )
 
 
 def read_model(
@@ -314,8 +341,9 @@ def read_model(
     ModelSource
     """
     if isinstance(spec, LoadedModel):
+        module, layout = unwrap_layout(spec.module)
         return ModelSource(
-            spec.module,
+            module,
             ModelFiles(
                 source=spec.source,
                 input_length=spec.input_length,
@@ -325,6 +353,7 @@ def read_model(
                 checksum=spec.checksum,
                 arch=spec.arch,
                 arch_kwargs=dict(spec.arch_kwargs),
+                layout=layout,
             ),
         )
     kwargs = _parse_kwargs(kwargs)
@@ -357,6 +386,7 @@ def check_model(
     input_length: int | None = None,
     input_shape: Sequence[int] | None = None,
     targets: list[str] | None = None,
+    layout: str | None = None,
 ) -> LoadedModel:
     """Probe a module read by :func:`read_model` and describe it as a :class:`LoadedModel`.
 
@@ -364,6 +394,8 @@ def check_model(
     silent (see :func:`load_model`).  A model whose files record an ``input_shape``, or given
     ``input_shape``, is an image model: probed on ``(2, C, H, W)``, with ``input_length``
     None and its image metadata completed (normalisation mean 0, std 1 when not recorded).
+    A channels-last DNA model (``layout="NLC"``, given or recorded) is wrapped to take
+    ``(n, 4, L)`` before the probe.
 
     Raises
     ------
@@ -372,8 +404,10 @@ def check_model(
         (:mod:`seqsal.models.inputs`); it fails on the probe input (the message then names the
         optional inputs that kept their defaults) or returns something other than ``(n, T)``
         or ``(n,)``; the number of target names does not match T.
+        A layout that contradicts the model (it fails in that layout and runs in the other).
     InputError
-        ``input_length`` or ``input_shape`` is not valid.
+        ``input_length``, ``input_shape`` or ``layout`` is not valid, or ``layout`` contradicts
+        the layout the model's files record.
     """
     module, recorded = source.module, source.files
     where = recorded.source
@@ -381,10 +415,15 @@ def check_model(
         raise ModelError(f"{where}: loaded a {type(module).__name__}, expected a torch.nn.Module")
     module = module.cpu().eval()
     inputs = check_forward_inputs(module, where)
+    layout = _layout(layout, recorded.layout, where)
     shape = input_shape if input_shape is not None else recorded.input_shape
     metadata = dict(recorded.metadata)
     if shape is not None:
         shape = _check_image_shape(shape)
+        if layout != DEFAULT_LAYOUT:
+            raise InputError(
+                f"{where}: layout={layout!r} is for DNA models; an image model takes (n, C, H, W)"
+            )
         with explain_optional_inputs(inputs):
             probed = probe(module, source=where, input_shape=shape)
         length = None
@@ -400,8 +439,10 @@ def check_model(
             isinstance(length, bool) or not isinstance(length, int) or length < 1
         ):
             raise ModelError(f"{where}: input_length={length!r}; expected a positive integer")
-        with explain_optional_inputs(inputs):
-            probed = probe(module, source=where, input_length=length)
+        wrapped = apply_layout(module, layout)
+        with explain_optional_inputs(inputs), explain_layout(module, layout, length, where):
+            probed = probe(wrapped, source=where, input_length=length)
+        module = wrapped
         length = probed.input_length
     names = recorded.targets or targets
     if names is None:
@@ -437,7 +478,18 @@ def check_model(
         arch=recorded.arch,
         arch_kwargs=dict(recorded.arch_kwargs),
         source=where,
+        layout=layout,
     )
+
+
+def _layout(given, recorded, where: str) -> str:
+    """The layout to load with: ``given`` (checked) or ``recorded``, else ``"NCL"``."""
+    if given is None:
+        return recorded or DEFAULT_LAYOUT
+    given = check_layout(given)
+    if recorded is not None and given != recorded:
+        raise InputError(f"layout={given!r}, but {where} records layout {recorded!r}")
+    return given
 
 
 def _check_image_shape(shape) -> list[int]:
