@@ -526,3 +526,66 @@ def test_integrated_gradients_of_a_model_that_transposes_its_input(x):
     got = attribute(Transposing(), x, "ig", target=1, steps=8)
     want = attribute(dense_first_channels_first(dense), x, "ig", target=1, steps=8)
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_cli_layout_option(tmp_path, capsys):
+    import pandas as pd
+
+    from seqsal.cli import main
+    from seqsal.models import save_torchscript
+
+    def status(argv):
+        try:
+            return main([str(a) for a in argv])
+        except SystemExit as exit:
+            return int(exit.code)
+
+    g = np.random.default_rng(3)
+    (tmp_path / "g.fa").write_text(">chr1\n" + "".join(g.choice(list("ACGT"), 300)) + "\n")
+    (tmp_path / "r.bed").write_text("".join(f"chr1\t{s}\t{s + L}\n" for s in (10, 95, 200)))
+    dense = DenseFirst().eval()
+    folder = save_model(
+        dense,
+        tmp_path / "nlc",
+        arch="test_models_user_files:DenseFirst",
+        arch_kwargs={"hidden": 3, "length": L, "n_targets": 2},
+        input_length=L,
+        targets=["a", "b"],
+        task="regression",
+        layout="NLC",
+    )
+    twin = save_torchscript(
+        dense_first_channels_first(dense),
+        tmp_path / "twin.pt",
+        input_length=L,
+        targets=["a", "b"],
+        task="regression",
+    )
+    common = ["--fasta", tmp_path / "g.fa", "--regions", tmp_path / "r.bed", "--no-progress"]
+    assert status(["predict", "--model", folder, *common, "--out", tmp_path / "nlc.tsv"]) == 0
+    assert status(["predict", "--model", twin, *common, "--out", tmp_path / "ncl.tsv"]) == 0
+    got = pd.read_csv(tmp_path / "nlc.tsv", sep="\t")
+    want = pd.read_csv(tmp_path / "ncl.tsv", sep="\t")
+    np.testing.assert_allclose(got[["a", "b"]], want[["a", "b"]], rtol=1e-5, atol=1e-6)
+
+    # Layout given on the command line for a module spec; a contradiction; a bad value.
+    torch.save(dense.state_dict(), tmp_path / "state.pt")
+    spec = ["--model", "test_models_user_files:DenseFirst", "--state-dict", tmp_path / "state.pt"]
+    spec += ["--model-kwargs", json.dumps({"length": L}), "--width", L]
+    assert status(["predict", *spec, "--layout", "NLC", *common, "--out", tmp_path / "s.tsv"]) == 0
+    np.testing.assert_allclose(
+        pd.read_csv(tmp_path / "s.tsv", sep="\t")[["target_0", "target_1"]].to_numpy(),
+        want[["a", "b"]].to_numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    capsys.readouterr()
+    for layout, expected in [
+        ("NCL", "layout 'NCL' contradicts the model: its first layer dense"),
+        ("nlc", "argument --layout: invalid choice: 'nlc' (choose from 'NCL', 'NLC')"),
+    ]:
+        out = tmp_path / f"refused_{layout}.tsv"
+        assert status(["predict", *spec, "--layout", layout, *common, "--out", out]) == 2
+        err = capsys.readouterr().err.strip()
+        assert expected in err and "\n" not in err and "Traceback" not in err
+        assert not out.exists()
