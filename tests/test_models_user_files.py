@@ -589,3 +589,47 @@ def test_cli_layout_option(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert expected in err and "\n" not in err and "Traceback" not in err
         assert not out.exists()
+
+
+# --------------------------------------------------------------------------- TorchScript outputs
+
+
+class TupleOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(8)
+        self.conv = nn.Conv1d(4, 2, 3)
+
+    def forward(self, x):
+        profile = self.conv(x)
+        return profile, profile.logsumexp(-1)
+
+
+class DictOut(TupleOut):
+    def forward(self, x):
+        profile = self.conv(x)
+        return {"profile": profile, "counts": profile.logsumexp(-1)}
+
+
+@pytest.mark.parametrize("cls", [TupleOut, DictOut])
+@pytest.mark.parametrize("how", ["traced", "scripted"])
+def test_torchscript_with_tuple_and_dict_outputs_loads(tmp_path, x, cls, how):
+    from seqsal.models import save_torchscript
+
+    net = cls().eval()
+    path = tmp_path / "m.pt"
+    if how == "traced":
+        save_torchscript(net, path, input_length=L, targets=["a", "b"], task="regression")
+    else:
+        with quiet_jit_deprecation():
+            torch.jit.save(torch.jit.script(net), str(path))
+    module = read_model(path).module
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        got, want = module(xt), net(xt)
+    assert type(got) is type(want)
+    if isinstance(want, dict):
+        assert list(got) == list(want)
+        got, want = list(got.values()), list(want.values())
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-6, atol=1e-6)

@@ -240,10 +240,29 @@ def save_torchscript(
     """Trace ``model`` on a ``(1, 4, input_length)`` input and save it as TorchScript, atomically.
 
     Input length, targets, task and metadata travel inside the file (as the extra file
-    ``seqsal.json``), so :func:`load_model` recovers them.
+    ``seqsal.json``), so :func:`load_model` recovers them.  A model may return a tensor, a
+    tuple or a dict of tensors (a dict is traced with ``strict=False``: its keys must not
+    depend on the input).
+
+    Raises
+    ------
+    ModelError
+        The model cannot be traced on that input.
     """
     with model_on(model, "cpu"), torch.no_grad(), quiet_jit_deprecation():
-        traced = torch.jit.trace(model, torch.zeros(1, 4, int(input_length)), check_trace=False)
+        x = torch.zeros(1, 4, int(input_length))
+        try:
+            try:
+                traced = torch.jit.trace(model, x, check_trace=False)
+            except RuntimeError as err:
+                if "dict at the output of the tracer" not in str(err):
+                    raise
+                traced = torch.jit.trace(model, x, check_trace=False, strict=False)
+        except Exception as err:  # any tracing failure of a user model is reported in one line
+            raise ModelError(
+                f"cannot trace {type(model).__name__} on input (1, 4, {int(input_length)}) for "
+                f"TorchScript: {first_line(err)}"
+            ) from err
     return write_torchscript(
         traced, path, input_length=input_length, targets=targets, task=task, metadata=metadata
     )
