@@ -633,3 +633,33 @@ def test_torchscript_with_tuple_and_dict_outputs_loads(tmp_path, x, cls, how):
         got, want = list(got.values()), list(want.values())
     for g, w in zip(got, want, strict=True):
         torch.testing.assert_close(g, w, rtol=1e-6, atol=1e-6)
+
+
+def test_torchscript_metadata_may_record_the_layout(tmp_path, x):
+    import json as _json
+
+    nlc, ncl = _layout_pairs()[1]
+    with quiet_jit_deprecation():
+        traced = torch.jit.trace(nlc, torch.zeros(1, L, 4))
+        torch.jit.save(
+            traced,
+            str(tmp_path / "nlc.pt"),
+            _extra_files={"seqsal.json": _json.dumps({"input_length": L, "layout": "NLC"})},
+        )
+    loaded = load_model(tmp_path / "nlc.pt")
+    assert loaded.layout == "NLC" and loaded.input_length == L
+    np.testing.assert_allclose(predict(loaded, x), predict(ncl, x), rtol=1e-6, atol=1e-6)
+
+
+def test_a_model_that_cannot_be_traced_is_one_line(tmp_path):
+    from seqsal.models import save_torchscript
+
+    class Branching(nn.Module):
+        def forward(self, x):
+            return {"n": "text"}  # not tensors: the tracer cannot record it
+
+    with pytest.raises(ModelError, match=r"cannot trace Branching on input \(1, 4, 20\)") as err:
+        save_torchscript(
+            Branching(), tmp_path / "b.pt", input_length=L, targets=["n"], task="regression"
+        )
+    assert "\n" not in str(err.value) and not (tmp_path / "b.pt").exists()
