@@ -663,3 +663,11 @@ def test_a_model_that_cannot_be_traced_is_one_line(tmp_path):
             Branching(), tmp_path / "b.pt", input_length=L, targets=["n"], task="regression"
         )
     assert "\n" not in str(err.value) and not (tmp_path / "b.pt").exists()
+
+
+def test_layout_is_for_dna_models_only():
+    from _toys import image_cnn
+
+    with pytest.raises(InputError, match=r"layout='NLC' is for DNA models; an image model takes"):
+        load_model(image_cnn(), input_shape=(3, 14, 16), layout="NLC")
+    assert load_model(image_cnn(), input_shape=(3, 14, 16), layout="NCL").layout == "NCL"
