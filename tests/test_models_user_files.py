@@ -477,6 +477,9 @@ def test_model_folder_records_the_layout(tmp_path, x):
     # A LoadedModel goes back in unwrapped, with its layout.
     again = load_model(loaded, layout="NLC")
     assert again.layout == "NLC" and type(again.module) is type(loaded.module)
+    assert again.module.model is loaded.module.model  # not wrapped twice
+    with pytest.raises(InputError, match=r"records layout 'NLC'"):
+        load_model(loaded, layout="NCL")
 
     plain = save_model(
         conv_relu_linear(length=L, n_targets=2),

@@ -372,7 +372,7 @@ def read_model(
                 checksum=spec.checksum,
                 arch=spec.arch,
                 arch_kwargs=dict(spec.arch_kwargs),
-                layout=layout,
+                layout=None if layout == DEFAULT_LAYOUT else layout,
             ),
         )
     kwargs = _parse_kwargs(kwargs)
