@@ -76,6 +76,14 @@ def conv_relu_linear(seed=0, n_targets=3, length=20, channels=(6, 5)):
     )
 
 
+class ConvReluLinear(nn.Sequential):
+    """:func:`conv_relu_linear` as a class (the same layers and state dict keys), for the
+    ``"module:Class"`` specs of the loader tests (``"_toys:ConvReluLinear"``)."""
+
+    def __init__(self, length=20, n_targets=2, seed=0):
+        super().__init__(*conv_relu_linear(seed=seed, n_targets=n_targets, length=length))
+
+
 def smooth_cnn(seed=0, n_targets=2, length=20):
     """A smooth (Softplus / Tanh) CNN, so quadrature converges fast."""
     torch.manual_seed(seed)
@@ -250,6 +258,22 @@ def plain_torchscript(module: nn.Module, length: int, path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(torch.jit.trace(module.eval(), torch.zeros(1, 4, length)), str(path))
+    return path
+
+
+def save_as_if_on_cuda(obj, path, device: str = "cuda:0"):
+    """``torch.save(obj, path)`` with every tensor storage tagged as living on ``device``.
+
+    The file is what ``torch.save`` writes on a GPU machine (the storage records of its
+    ``data.pkl`` name ``"cuda:0"``), made without a GPU: plain ``torch.load`` on a CPU-only
+    machine refuses it with torch's CUDA error, exactly as it refuses a file from a GPU.
+    """
+    from unittest import mock
+
+    import torch.serialization as serialization
+
+    with mock.patch.object(serialization, "location_tag", lambda storage: device):
+        torch.save(obj, path)
     return path
 
 

@@ -160,7 +160,7 @@ def _check(tmp_path: Path, text: str, inputs: Path) -> str:
         (
             "genome: {inputs}/genome.fa\nregions: {inputs}/regions.bed\nzzz: 1\n",
             ", line 3: zzz: unknown key; expected one of attribute, attributions, device, genome, "
-            "gpus, mem_mb, mode, model, motifs, predict, regions, report, results, runtime, "
+            "gpus, layout, mem_mb, mode, model, motifs, predict, regions, report, results, runtime, "
             "sample, samples, scan, seqlets, threads, train, trust_pickle, width",
         ),
         (

@@ -257,6 +257,13 @@ def model_of(wildcards):
     return SAMPLES.loc[wildcards.sample, "model"]
 
 
+def layout_of(wildcards):
+    """``--layout`` for a given model (config ``layout``); nothing for a model trained here."""
+    if trained(wildcards.sample):
+        return ""
+    return option("--layout", config["layout"])
+
+
 def model_input(wildcards):
     """Model as an input of a job: the trained folder (a dependency) or nothing for a given model."""
     return [out(wildcards.sample, "model")] if trained(wildcards.sample) else []
