@@ -38,11 +38,8 @@ def _child(argv: list[str]) -> None:
     )
 
 
-def _make_inputs(root: Path, n_max: int, length: int, seed: int = 0) -> tuple[Path, Path]:
-    """A genome with ``n_max`` non-overlapping windows' worth of sequence, and a model."""
-    from seqsal.models import zoo
-    from seqsal.models.load import save_model
-
+def write_genome(root: Path, n_max: int, length: int, seed: int = 0) -> Path:
+    """``root/genome.fa``: random sequence with room for ``n_max`` windows (``write_regions``)."""
     rng = np.random.default_rng(seed)
     n_chroms = 4
     per_chrom = -(-n_max // n_chroms)
@@ -53,6 +50,15 @@ def _make_inputs(root: Path, n_max: int, length: int, seed: int = 0) -> tuple[Pa
             handle.write(f">chr{c + 1}\n")
             for start in range(0, chrom_length, 60):
                 handle.write("".join(seq[start : start + 60]) + "\n")
+    return root / "genome.fa"
+
+
+def _make_inputs(root: Path, n_max: int, length: int, seed: int = 0) -> tuple[Path, Path]:
+    """A genome with ``n_max`` non-overlapping windows' worth of sequence, and a model."""
+    from seqsal.models import zoo
+    from seqsal.models.load import save_model
+
+    fasta = write_genome(root, n_max, length, seed)
     model = zoo.build("cnn", input_length=length, n_targets=1, seed=0)
     save_model(
         model,
@@ -63,10 +69,10 @@ def _make_inputs(root: Path, n_max: int, length: int, seed: int = 0) -> tuple[Pa
         targets=["y"],
         task="regression",
     )
-    return root / "genome.fa", root / "model"
+    return fasta, root / "model"
 
 
-def _write_regions(path: Path, n: int, length: int, n_max: int) -> None:
+def write_regions(path: Path, n: int, length: int, n_max: int) -> None:
     n_chroms = 4
     per_chrom = -(-n_max // n_chroms)
     with open(path, "w") as handle:
@@ -95,7 +101,7 @@ def main() -> None:
         runs = {}
         for label, n in (("floor", 1), ("small", args.n), ("large", n_large)):
             regions = root / f"{label}.bed"
-            _write_regions(regions, n, args.length, n_large)
+            write_regions(regions, n, args.length, n_large)
             argv = [
                 "attribute", "--model", str(model), "--fasta", str(fasta), "--regions", str(regions),
                 "--out", str(root / f"{label}.h5"), "--method", args.method,

@@ -42,9 +42,20 @@ from seqsal.errors import ConfigError, SeqsalError
 
 log = logging.getLogger(__name__)
 
+#: Keys of the workflow's ``attributions`` block (and of its ``control``) that name files.
+ATTRIBUTION_FILES = ("store", "contributions", "sequences", "regions")
+
 #: Config keys holding paths that are resolved before Snakemake changes directory (a dot
 #: names a key inside a block: ``scan.regions``).
-PATH_KEYS = ("genome", "regions", "samples", "model", "scan.regions")
+PATH_KEYS = (
+    "genome",
+    "regions",
+    "samples",
+    "model",
+    "scan.regions",
+    *(f"attributions.{k}" for k in ATTRIBUTION_FILES),
+    *(f"attributions.control.{k}" for k in ATTRIBUTION_FILES),
+)
 
 #: Snakemake options (given in ``extra_args``) that do something other than run the workflow;
 #: with them :func:`run_workflow` skips its planning dry run and hands over to Snakemake.
@@ -398,6 +409,31 @@ def _sheet_problems(sheet: Path, config_file: Path, directory: Path) -> list[_Pr
     return problems
 
 
+def _attributions_problems(
+    config: dict[str, Any], lines: dict[tuple[str, ...], int]
+) -> list[_Problem]:
+    """``attributions`` given with what it replaces (a model, a sample sheet, scan mode)."""
+    block = config.get("attributions")
+    if not isinstance(block, dict) or not (block.get("store") or block.get("contributions")):
+        return []
+    given = [key for key in ("model", "samples") if config.get(key)]
+    if config.get("mode") == "scan":
+        given.append("mode")
+    if not given:
+        return []
+    where = ", ".join(
+        f"{key!r} (line {lines[(key,)]})" if (key,) in lines else repr(key) for key in given
+    )
+    return [
+        _Problem(
+            "attributions",
+            f"given with {where}; attributions replace the model (train, predict and "
+            "attribute are skipped) and explain one region set in regions mode: give one",
+            lines.get(("attributions",)),
+        )
+    ]
+
+
 def check_config(config: dict[str, Any], config_file: Path, directory: Path) -> None:
     """Check a workflow config before Snakemake starts; raise the first problem found.
 
@@ -405,8 +441,9 @@ def check_config(config: dict[str, Any], config_file: Path, directory: Path) -> 
     only when a job fails: the workflow's JSON schema (``workflows/schemas/
     config.schema.yaml``: unknown or misspelt keys with the closest key suggested, types,
     ranges, choices, the sample name), that input files exist (``genome``, ``regions``,
-    ``samples``, ``model``, ``scan.regions``, looked up as :func:`resolve_path` and the run
-    folder do), and that the sample sheet is readable, with the columns and the sample names
+    ``samples``, ``model``, ``scan.regions``, the files of ``attributions``, looked up as
+    :func:`resolve_path` and the run folder do), that ``attributions`` does not come with a
+    ``model``, a sample sheet or scan mode, and that the sample sheet is readable, with the columns and the sample names
     of ``workflows/schemas/samples.schema.yaml``.  How keys go together (``width`` with
     ``train.context``, scan mode's model, repeated sample names) stays with the workflow
     (``rules/common.smk``), whose errors :func:`plan_workflow` turns into one line too.
@@ -450,6 +487,20 @@ def check_config(config: dict[str, Any], config_file: Path, directory: Path) -> 
                     lines.get(tuple(key.split("."))),
                 )
             )
+    for key in PATH_KEYS:
+        if not key.startswith("attributions."):
+            continue
+        value = _lookup(config, key)
+        if isinstance(value, str) and value and not _exists(value, config_file, directory):
+            problems.append(
+                _Problem(
+                    key,
+                    f"{value!r} not found (looked in the current folder, the run folder, and "
+                    "beside the config file and above); give an existing file or null",
+                    lines.get(tuple(key.split("."))),
+                )
+            )
+    problems += _attributions_problems(config, lines)
     model = config.get("model")
     source = _model_path(model) if isinstance(model, str) and model else None
     if source and not _exists(source, config_file, directory):

@@ -77,6 +77,14 @@ def conv_relu_linear(seed=0, n_targets=3, length=20, channels=(6, 5)):
     )
 
 
+class ConvReluLinear(nn.Sequential):
+    """:func:`conv_relu_linear` as a class (the same layers and state dict keys), for the
+    ``"module:Class"`` specs of the loader tests (``"_toys:ConvReluLinear"``)."""
+
+    def __init__(self, length=20, n_targets=2, seed=0):
+        super().__init__(*conv_relu_linear(seed=seed, n_targets=n_targets, length=length))
+
+
 def smooth_cnn(seed=0, n_targets=2, length=20):
     """A smooth (Softplus / Tanh) CNN, so quadrature converges fast."""
     torch.manual_seed(seed)
@@ -256,6 +264,22 @@ def plain_torchscript(module: nn.Module, length: int, path):
     return path
 
 
+def save_as_if_on_cuda(obj, path, device: str = "cuda:0"):
+    """``torch.save(obj, path)`` with every tensor storage tagged as living on ``device``.
+
+    The file is what ``torch.save`` writes on a GPU machine (the storage records of its
+    ``data.pkl`` name ``"cuda:0"``), made without a GPU: plain ``torch.load`` on a CPU-only
+    machine refuses it with torch's CUDA error, exactly as it refuses a file from a GPU.
+    """
+    from unittest import mock
+
+    import torch.serialization as serialization
+
+    with mock.patch.object(serialization, "location_tag", lambda storage: device):
+        torch.save(obj, path)
+    return path
+
+
 # --------------------------------------------------------------------------------------------
 # planted attribution maps
 
@@ -425,3 +449,59 @@ class OneHead(nn.Module):
         if isinstance(self.key, str) and hasattr(output, "_fields"):
             return getattr(output, self.key)
         return output[self.key]
+
+
+# --------------------------------------------------------------------------------------------
+# attributions to import
+
+#: Window length and number of regions of :func:`gattaca_attributions`.
+IMPORT_LENGTH = 100
+IMPORT_REGIONS = 100
+
+
+def gattaca_attributions(root: Path) -> Path:
+    """A genome with three GATTACA sites in each of 100 regions of 100 bp, a model counting
+    GATTACA (:func:`motif_counter`), the store and shuffled-control store ``seqsal attribute``
+    writes (``observed.h5``, ``control.h5``; IG, 4 steps, seed 1), and both exported as
+    modisco-lite npz pairs (``observed_seq.npz``/``observed_attr.npz``, ``control_...``).
+    Seqlets called with the control null find the sites (a 7-mer is rare in the shuffles)."""
+    from seqsal.cli import main
+    from seqsal.io.fasta import write_fasta
+    from seqsal.models import save_model
+
+    length, n = IMPORT_LENGTH, IMPORT_REGIONS
+    seq = list(random_dna(n * 150 + 200, 31))
+    starts = np.arange(n) * 150 + 50
+    for i, start in enumerate(starts):
+        for site in (10 + i % 7, 45 + i % 5, 80 - i % 3):
+            seq[start + site : start + site + 7] = "GATTACA"
+    write_fasta([("chr1", "".join(seq))], root / "genome.fa")
+    pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + length}).to_csv(
+        root / "regions.bed", sep="\t", header=False, index=False
+    )
+    save_model(
+        motif_counter(length, "GATTACA"),
+        root / "model",
+        arch="cnn",
+        arch_kwargs=dict(filters=1, kernel_size=7, pool=1, hidden=1, pool_modes=["mean"]),
+        input_length=length,
+        targets=["gattaca"],
+        task="regression",
+    )
+    for name, extra in (("observed", []), ("control", ["--shuffle-control"])):
+        argv = [
+            "attribute",
+            "--model", root / "model",
+            "--fasta", root / "genome.fa",
+            "--regions", root / "regions.bed",
+            "--out", root / f"{name}.h5",
+            "--steps", 4,
+            "--baseline", "shuffle:2",
+            "--seed", 1,
+            "--no-progress",
+            *extra,
+        ]  # fmt: skip
+        assert main([str(a) for a in argv]) == 0
+        export = ["export", "modisco", "--store", root / f"{name}.h5", "--out", root / name]
+        assert main([str(a) for a in export]) == 0
+    return root

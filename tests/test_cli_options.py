@@ -46,8 +46,9 @@ EXCEPTIONS = {
         "as for the help",
     ),
     ("--width", "help"): (
-        {"seqsal train", "seqsal extract"},
-        "no model to take the length from: train derives it from the regions, extract needs it",
+        {"seqsal train", "seqsal extract", "seqsal import"},
+        "no model to take the length from: train derives it from the regions, extract needs "
+        "it, import takes it from the arrays and only checks it",
     ),
     ("--regions", "help"): (
         {"seqsal scan", "seqsal merge"},

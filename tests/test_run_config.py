@@ -159,12 +159,34 @@ def _check(tmp_path: Path, text: str, inputs: Path) -> str:
         ),
         (
             "genome: {inputs}/genome.fa\nregions: {inputs}/regions.bed\nzzz: 1\n",
-            ", line 3: zzz: unknown key; expected one of attribute, device, genome, gpus, "
-            "mem_mb, mode, model, motifs, predict, regions, report, results, runtime, sample, "
-            "samples, scan, seqlets, threads, train, trust_pickle, width",
+            ", line 3: zzz: unknown key; expected one of attribute, attributions, device, genome, "
+            "gpus, layout, mem_mb, mode, model, motifs, predict, regions, report, results, runtime, "
+            "sample, samples, scan, seqlets, threads, train, trust_pickle, width",
+        ),
+        (
+            "attributions:\n  control:\n    store: nowhere.h5\n",
+            ", line 3: attributions.control.store: 'nowhere.h5' not found (looked in the "
+            "current folder, the run folder, and beside the config file and above); give an "
+            "existing file or null",
+        ),
+        (
+            "regions: {inputs}/regions.bed\nmodel: {inputs}/genome.fa\n"
+            "attributions:\n  contributions: {inputs}/regions.bed\n",
+            ", line 3: attributions: given with 'model' (line 2); attributions replace the "
+            "model (train, predict and attribute are skipped) and explain one region set in "
+            "regions mode: give one",
         ),
     ],
-    ids=["nested-key", "enum", "type", "minimum", "model", "no-close-key"],
+    ids=[
+        "nested-key",
+        "enum",
+        "type",
+        "minimum",
+        "model",
+        "no-close-key",
+        "attributions-file",
+        "attributions-and-model",
+    ],
 )
 def test_check_config_messages(tmp_path, inputs, text, expected):
     assert _check(tmp_path, text, inputs) == expected

@@ -201,7 +201,7 @@ def integrated_gradients(
                         a.view((1, -1) + (1,) * len(feature_shape)),
                         direction.unsqueeze(1),
                     ).reshape(-1, *feature_shape)
-                    grads = path.gradients(H).view(n_targets, len(pair), len(a), -1)
+                    grads = path.gradients(H).reshape(n_targets, len(pair), len(a), -1)
                     part = torch.matmul(w, grads).view(
                         n_targets, len(pair), *feature_shape
                     )  # sum_s w_s g_s
@@ -287,7 +287,7 @@ class _Path:
             (grad,) = torch.autograd.grad(
                 out, z, grad_outputs=grad_sum.reshape(n_targets * m, *grad_sum.shape[2:])
             )
-        return grad.view(n_targets, m, *self.input_shape)
+        return grad.reshape(n_targets, m, *self.input_shape)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """seqsal's command line: one subcommand per stage, thin over the library.
 
-Each subcommand lives in its own module ``seqsal.cli.<name>`` that defines
+Each subcommand lives in its own module ``seqsal.cli.<name>`` (``import``:
+``seqsal.cli.import_attributions``, see :data:`MODULES`) that defines
 
 * ``HELP``: a one-line description for ``seqsal --help``;
 * ``add_arguments(parser)``: its options, every one with ``help=``;
@@ -35,6 +36,7 @@ SUBCOMMANDS = [
     "predict",
     "attribute",
     "merge",
+    "import",
     "export",
     "seqlets",
     "motifs",
@@ -45,6 +47,9 @@ SUBCOMMANDS = [
     "image",
     "evaluate",
 ]
+
+#: Subcommands whose module cannot have their name (``import`` is a Python keyword).
+MODULES = {"import": "import_attributions"}
 
 #: Seconds between repeats of a stop signal that the program has not acted on yet.
 STOP_REPEAT_S = 0.25
@@ -210,9 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"seqsal.cli.{name}")
+            module = importlib.import_module(f"seqsal.cli.{MODULES.get(name, name)}")
         except ModuleNotFoundError as err:
-            if err.name == f"seqsal.cli.{name}":
+            if err.name == f"seqsal.cli.{MODULES.get(name, name)}":
                 continue
             raise
         p = sub.add_parser(

@@ -103,30 +103,41 @@ def add_store_option(parser, *, required: bool = True) -> None:
 
 
 def add_model_options(parser) -> None:
-    """--model, --state-dict, --model-kwargs, --trust-pickle (see :func:`load_model_from_args`)."""
+    """--model, --state-dict, --model-kwargs, --trust-pickle, --layout (see
+    :func:`load_model_from_args`)."""
     parser.add_argument(
         "--model",
         required=True,
         metavar="M",
-        help="seqsal model folder, TorchScript file, or package.module:Class with --state-dict",
+        help="seqsal model folder, TorchScript file, or package.module:Class or "
+        "path/to/file.py:Class with --state-dict",
     )
     parser.add_argument(
         "--state-dict",
         default=None,
         metavar="PT",
-        help="weights for a package.module:Class model (read with weights_only)",
+        help="weights for a package.module:Class or file.py:Class model (read with weights_only)",
     )
     parser.add_argument(
         "--model-kwargs",
         default=None,
         metavar="JSON",
-        help="keyword arguments of a package.module:Class model (JSON object or file)",
+        help="keyword arguments of a package.module:Class or file.py:Class model (JSON object "
+        "or file)",
     )
     parser.add_argument(
         "--trust-pickle",
         action="store_true",
         help="allow loading a fully pickled model, which runs code from the file; only for "
         "files you trust",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=["NCL", "NLC"],
+        default=None,
+        help="the model's input layout: NCL (n, 4, L) or NLC (n, L, 4), channels last as in "
+        "Keras ports; outputs stay (n, 4, L) (default: the layout the model folder records, "
+        "else NCL)",
     )
 
 
@@ -147,6 +158,7 @@ def load_model_from_args(args):
         kwargs=args.model_kwargs,
         trust_pickle=args.trust_pickle,
         input_length=width,
+        layout=getattr(args, "layout", None),
     )
 
 

@@ -13,8 +13,11 @@ An image model is the same folder with ``input_length`` null and, in ``metadata`
 ``input_kind: "image"``, ``input_shape: [C, H, W]`` and ``normalisation: {"mean": [...],
 "std": [...]}`` (per channel; the model's input is ``(pixel / 255 - mean) / std``).
 
+A channels-last model (input ``(n, L, 4)``, e.g. a Keras port) has ``layout: "NLC"`` in
+``model.json``; a folder without the key holds a channels-first model (``(n, 4, L)``).
+
 A TorchScript file carries the same facts as the extra file ``seqsal.json``:
-``{"input_length", "targets", "task", "metadata"}``.
+``{"input_length", "targets", "task", "metadata"}`` and, optionally, ``"layout"``.
 
 Every function that opens these files lives here; building a module from what they say and
 checking it on an input is :mod:`seqsal.models.load`'s job.
@@ -87,6 +90,9 @@ class ModelFiles:
         The folder's weights file.
     module : nn.Module or None
         The TorchScript module of a file.
+    layout : str or None
+        ``"NCL"`` or ``"NLC"``: the input layout the model takes, as recorded (None: not
+        recorded, i.e. channels first unless the loader is told otherwise).
     """
 
     source: str
@@ -100,6 +106,7 @@ class ModelFiles:
     state: dict | None = None
     weights: Path | None = None
     module: nn.Module | None = None
+    layout: str | None = None
 
     @property
     def input_shape(self) -> list | None:
@@ -201,6 +208,9 @@ def read_torchscript(path: str | os.PathLike) -> ModelFiles:
         checksum=sha256_file(path),
         arch="torchscript",
         module=module,
+        layout=_checked_layout(
+            info.get("layout"), f"{path}: {TORCHSCRIPT_METADATA} layout", model=True
+        ),
     )
 
 
@@ -250,12 +260,15 @@ def write_model_files(
     targets: Sequence[str],
     task: str,
     metadata: Mapping | None = None,
+    layout: str | None = None,
 ) -> dict:
     """Write ``model.json`` and ``weights.pt`` into an existing ``folder`` (not atomic).
 
     Use :func:`seqsal.models.save_model` unless you assemble a larger output folder inside
     :func:`model_folder`.  For a zoo architecture every option is recorded, defaults
     included, so a later change of a default cannot change what the folder rebuilds.
+    ``layout`` (``"NCL"`` or ``"NLC"``, the input layout the model takes) is written as the
+    key ``layout`` when given; a folder without it holds a channels-first model.
 
     Returns
     -------
@@ -284,6 +297,8 @@ def write_model_files(
         "weights_sha256": sha256_file(folder / WEIGHTS),
         "metadata": metadata,
     }
+    if layout is not None:
+        info["layout"] = _checked_layout(layout, "layout")
     (folder / MODEL_JSON).write_text(json.dumps(info, indent=2) + "\n")
     return info
 
@@ -406,6 +421,7 @@ def read_model_folder(folder: str | os.PathLike) -> ModelFiles:
         arch_kwargs=arch_kwargs,
         state=state,
         weights=weights,
+        layout=_checked_layout(info.get("layout"), f"{folder / MODEL_JSON}: layout", model=True),
     )
 
 
@@ -525,6 +541,19 @@ def _read_json(path: Path) -> dict:
     return content
 
 
+#: Input layouts a model file may record (:mod:`seqsal.models.layout` wraps them).
+LAYOUTS = ("NCL", "NLC")
+
+
+def _checked_layout(layout, name: str, *, model: bool = False) -> str | None:
+    """``layout`` (None passes) if it is one of :data:`LAYOUTS`; else InputError, or
+    ModelError when ``model`` (a file records it)."""
+    if layout is None or layout in LAYOUTS:
+        return layout
+    error = ModelError if model else InputError
+    raise error(f"{name}={layout!r}; expected one of {', '.join(LAYOUTS)}")
+
+
 def _json_ready(value: Mapping | None, name: str) -> dict:
     value = dict(value or {})
     try:
@@ -539,6 +568,7 @@ __all__ = [
     "FORMAT_VERSION",
     "HISTORY_TSV",
     "IMAGE_KIND",
+    "LAYOUTS",
     "METRICS_JSON",
     "MODEL_JSON",
     "TORCHSCRIPT_METADATA",

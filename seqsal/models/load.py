@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from torch import nn
 from seqsal._runtime import check_positive_int, model_on
 from seqsal.errors import InputError, ModelError, first_line
 from seqsal.io.checksum import sha256_file
+from seqsal.models.classes import import_class, is_class_spec, is_file_spec
 from seqsal.models.files import (
     IMAGE_KIND,
     MODEL_JSON,
@@ -50,12 +49,18 @@ from seqsal.models.files import (
     write_model_files,
     write_torchscript,
 )
+from seqsal.models.inputs import check_forward_inputs, explain_optional_inputs
+from seqsal.models.layout import (
+    DEFAULT_LAYOUT,
+    apply_layout,
+    check_layout,
+    explain_layout,
+    unwrap_layout,
+)
 from seqsal.models.probe import Head, column_names, probe
 from seqsal.models.zoo import ARCHITECTURES, build
 
 log = logging.getLogger(__name__)
-
-_CLASS_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclasses.dataclass
@@ -91,6 +96,9 @@ class LoadedModel:
         The heads of the model's output, as probed: one (key None) for a model returning one
         tensor; several for a tuple, list, dict or namedtuple output, each with its key and
         its shape per example (``()``, ``(T,)`` or ``(C, L')``).  Empty when not probed.
+    layout : {"NCL", "NLC"}
+        The input layout of the model as loaded; ``module`` takes ``(n, 4, L)`` either way (an
+        ``"NLC"`` model is wrapped in :class:`seqsal.models.layout.ChannelsLast`).
     """
 
     module: nn.Module
@@ -103,6 +111,7 @@ class LoadedModel:
     arch_kwargs: dict = dataclasses.field(default_factory=dict)
     source: str = ""
     heads: tuple[Head, ...] = ()
+    layout: str = DEFAULT_LAYOUT
 
     @property
     def n_targets(self) -> int:
@@ -174,6 +183,7 @@ def save_model(
     targets: list[str],
     task: str,
     metadata: Mapping | None = None,
+    layout: str | None = None,
 ) -> Path:
     """Save ``model`` as a seqsal model folder, atomically.
 
@@ -184,8 +194,8 @@ def save_model(
     path : str or os.PathLike
         The folder to create (replaced if it is already a seqsal model folder).
     arch : str
-        A zoo name (``"cnn"``, ``"dilated"``) or ``"package.module:Class"``: how to rebuild the
-        module before loading the weights.
+        A zoo name (``"cnn"``, ``"dilated"``) or an importable ``"package.module:Class"``: how
+        to rebuild the module before loading the weights.
     arch_kwargs : mapping
         JSON-serializable keyword arguments of the architecture (for zoo names, besides
         ``input_length``, ``n_targets`` and ``task``; for a class, all of them).
@@ -196,12 +206,32 @@ def save_model(
     task : {"regression", "classification"}
     metadata : mapping, optional
         JSON-serializable training metadata and metrics, returned as ``LoadedModel.metadata``.
+    layout : {"NCL", "NLC"}, optional
+        The input layout ``model`` takes: ``"NLC"`` for a channels-last model ``(n, L, 4)``
+        (recorded as ``layout`` in ``model.json``, so :func:`load_model` wraps it again); not
+        recorded when None.  Give the model itself, not the wrapper of a loaded model.
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    InputError
+        ``arch`` is ``"path/to/file.py:Class"``: a folder names only a zoo architecture or an
+        importable ``"package.module:Class"``, so that it does not break when the file moves
+        and loading it runs no file from disk.  Make the file part of an installed package, or
+        save the model with :func:`save_torchscript`.
     """
+    if is_file_spec(str(arch)):
+        raise InputError(
+            f"arch={arch!r} names a Python file; a model folder records only a zoo name or an "
+            "importable 'package.module:Class' (a folder must not depend on a file outside it): "
+            "install the file as a package, or use save_torchscript"
+        )
+    if layout is not None:
+        check_layout(layout)
     with model_folder(path) as tmp:
         write_model_files(
             tmp,
@@ -212,6 +242,7 @@ def save_model(
             targets=targets,
             task=task,
             metadata=metadata,
+            layout=layout,
         )
     log.info("saved model to %s", path)
     return Path(path)
@@ -229,10 +260,29 @@ def save_torchscript(
     """Trace ``model`` on a ``(1, 4, input_length)`` input and save it as TorchScript, atomically.
 
     Input length, targets, task and metadata travel inside the file (as the extra file
-    ``seqsal.json``), so :func:`load_model` recovers them.
+    ``seqsal.json``), so :func:`load_model` recovers them.  A model may return a tensor, a
+    tuple or a dict of tensors (a dict is traced with ``strict=False``: its keys must not
+    depend on the input).
+
+    Raises
+    ------
+    ModelError
+        The model cannot be traced on that input.
     """
     with model_on(model, "cpu"), torch.no_grad(), quiet_jit_deprecation():
-        traced = torch.jit.trace(model, torch.zeros(1, 4, int(input_length)), check_trace=False)
+        x = torch.zeros(1, 4, int(input_length))
+        try:
+            try:
+                traced = torch.jit.trace(model, x, check_trace=False)
+            except RuntimeError as err:
+                if "dict at the output of the tracer" not in str(err):
+                    raise
+                traced = torch.jit.trace(model, x, check_trace=False, strict=False)
+        except Exception as err:  # any tracing failure of a user model is reported in one line
+            raise ModelError(
+                f"cannot trace {type(model).__name__} on input (1, 4, {int(input_length)}) for "
+                f"TorchScript: {first_line(err)}"
+            ) from err
     return write_torchscript(
         traced, path, input_length=input_length, targets=targets, task=task, metadata=metadata
     )
@@ -250,6 +300,7 @@ def load_model(
     input_length: int | None = None,
     targets: list[str] | None = None,
     input_shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> LoadedModel:
     """Load a model from a seqsal folder, a TorchScript file or a class + state dict.
 
@@ -260,8 +311,10 @@ def load_model(
           model's folder (its metadata records ``input_shape``) is checked on
           ``(2, C, H, W)``;
         * a TorchScript file (``.pt``/``.pth``), loaded with ``torch.jit.load``;
-        * ``"package.module:Class"`` or a zoo name (``"cnn"``), with ``state_dict`` and
-          ``kwargs``: the class is imported, built with ``kwargs`` and given the weights;
+        * ``"package.module:Class"``, ``"path/to/file.py:Class"`` (the file is imported, its
+          sibling files importable from it; :mod:`seqsal.models.classes`) or a zoo name
+          (``"cnn"``), with ``state_dict`` and ``kwargs``: the class is imported, built with
+          ``kwargs`` and given the weights;
         * a file holding a full pickled ``nn.Module``, only with ``trust_pickle=True``;
         * an ``nn.Module`` already in memory (wrapped, probed) or a ``LoadedModel`` (returned
           as it is unless ``input_shape`` is given).
@@ -282,6 +335,11 @@ def load_model(
         Target names, when the model files do not record them.
     input_shape : (C, H, W), optional
         Load an image model whose files do not record its input shape.
+    layout : {"NCL", "NLC"}, optional
+        The input layout of a DNA model: ``"NLC"`` for a channels-last model ``(n, L, 4)``
+        (a Keras port), which is then wrapped to take ``(n, 4, L)``
+        (:mod:`seqsal.models.layout`).  Default: the layout its files record, else
+        ``"NCL"``; one that contradicts the recorded layout is an error.
 
     Returns
     -------
@@ -295,12 +353,14 @@ def load_model(
         Missing file, checksum mismatch, state dict keys that do not fit, an output that is not
         ``(n, T)`` or ``(n,)``, a pickle without ``trust_pickle``.
     """
-    if isinstance(spec, LoadedModel) and input_shape is None:
+    if isinstance(spec, LoadedModel) and input_shape is None and layout is None:
         return spec
     if input_length is not None:
         input_length = check_positive_int(input_length, "input_length")
     source = read_model(spec, state_dict=state_dict, kwargs=kwargs, trust_pickle=trust_pickle)
-    return check_model(source, input_length=input_length, input_shape=input_shape, targets=targets)
+    return check_model(
+        source, input_length=input_length, input_shape=input_shape, targets=targets, layout=layout
+    )
 
 
 def read_model(
@@ -320,8 +380,9 @@ def read_model(
     ModelSource
     """
     if isinstance(spec, LoadedModel):
+        module, layout = unwrap_layout(spec.module)
         return ModelSource(
-            spec.module,
+            module,
             ModelFiles(
                 source=spec.source,
                 input_length=spec.input_length,
@@ -331,6 +392,7 @@ def read_model(
                 checksum=spec.checksum,
                 arch=spec.arch,
                 arch_kwargs=dict(spec.arch_kwargs),
+                layout=None if layout == DEFAULT_LAYOUT else layout,
             ),
         )
     kwargs = _parse_kwargs(kwargs)
@@ -340,15 +402,17 @@ def read_model(
         )
     text = os.fspath(spec)
     path = Path(text)
-    if not path.exists() and (text in ARCHITECTURES or _CLASS_SPEC.match(text)):
+    if not path.exists() and (text in ARCHITECTURES or is_class_spec(text)):
         return _read_class(text, state_dict, kwargs)
     if state_dict is not None:
         raise InputError(
-            f"state_dict={os.fspath(state_dict)!r} given, but model {text!r} is not 'package.module:Class' or a zoo name"
+            f"state_dict={os.fspath(state_dict)!r} given, but model {text!r} is not "
+            "'package.module:Class', 'path/to/file.py:Class' or a zoo name"
         )
     if not path.exists():
         raise ModelError(
-            f"model {text!r} not found: expected a seqsal model folder, a TorchScript file or 'package.module:Class'"
+            f"model {text!r} not found: expected a seqsal model folder, a TorchScript file, "
+            "'package.module:Class' or 'path/to/file.py:Class'"
         )
     if path.is_dir():
         return _read_folder(path)
@@ -361,6 +425,7 @@ def check_model(
     input_length: int | None = None,
     input_shape: Sequence[int] | None = None,
     targets: list[str] | None = None,
+    layout: str | None = None,
 ) -> LoadedModel:
     """Probe a module read by :func:`read_model` and describe it as a :class:`LoadedModel`.
 
@@ -368,25 +433,38 @@ def check_model(
     silent (see :func:`load_model`).  A model whose files record an ``input_shape``, or given
     ``input_shape``, is an image model: probed on ``(2, C, H, W)``, with ``input_length``
     None and its image metadata completed (normalisation mean 0, std 1 when not recorded).
+    A channels-last DNA model (``layout="NLC"``, given or recorded) is wrapped to take
+    ``(n, 4, L)`` before the probe.
 
     Raises
     ------
     ModelError
-        The module fails on the probe input or returns something other than ``(n, T)`` or
-        ``(n,)``; the number of target names does not match T.
+        The module's forward needs a further input besides the sequence
+        (:mod:`seqsal.models.inputs`); it fails on the probe input (the message then names the
+        optional inputs that kept their defaults) or returns something other than ``(n, T)``
+        or ``(n,)``; the number of target names does not match T.
+        A layout that contradicts the model (it fails in that layout and runs in the other).
     InputError
-        ``input_length`` or ``input_shape`` is not valid.
+        ``input_length``, ``input_shape`` or ``layout`` is not valid, or ``layout`` contradicts
+        the layout the model's files record.
     """
     module, recorded = source.module, source.files
     where = recorded.source
     if not isinstance(module, nn.Module):
         raise ModelError(f"{where}: loaded a {type(module).__name__}, expected a torch.nn.Module")
     module = module.cpu().eval()
+    inputs = check_forward_inputs(module, where)
+    layout = _layout(layout, recorded.layout, where)
     shape = input_shape if input_shape is not None else recorded.input_shape
     metadata = dict(recorded.metadata)
     if shape is not None:
         shape = _check_image_shape(shape)
-        probed = probe(module, source=where, input_shape=shape)
+        if layout != DEFAULT_LAYOUT:
+            raise InputError(
+                f"{where}: layout={layout!r} is for DNA models; an image model takes (n, C, H, W)"
+            )
+        with explain_optional_inputs(inputs):
+            probed = probe(module, source=where, input_shape=shape)
         length = None
     else:
         length = recorded.input_length
@@ -400,7 +478,10 @@ def check_model(
             isinstance(length, bool) or not isinstance(length, int) or length < 1
         ):
             raise ModelError(f"{where}: input_length={length!r}; expected a positive integer")
-        probed = probe(module, source=where, input_length=length)
+        wrapped = apply_layout(module, layout)
+        with explain_optional_inputs(inputs), explain_layout(module, layout, length, where):
+            probed = probe(wrapped, source=where, input_length=length)
+        module = wrapped
         length = probed.input_length
     names = recorded.targets or targets
     if names is None:
@@ -441,7 +522,18 @@ def check_model(
         arch_kwargs=dict(recorded.arch_kwargs),
         source=where,
         heads=probed.heads,
+        layout=layout,
     )
+
+
+def _layout(given, recorded, where: str) -> str:
+    """The layout to load with: ``given`` (checked) or ``recorded``, else ``"NCL"``."""
+    if given is None:
+        return recorded or DEFAULT_LAYOUT
+    given = check_layout(given)
+    if recorded is not None and given != recorded:
+        raise InputError(f"layout={given!r}, but {where} records layout {recorded!r}")
+    return given
 
 
 def _check_image_shape(shape) -> list[int]:
@@ -509,7 +601,13 @@ def _read_folder(path: Path) -> ModelSource:
             raise ModelError(
                 f"{path / MODEL_JSON}: cannot rebuild architecture {arch!r}: {err}"
             ) from err
-    elif isinstance(arch, str) and _CLASS_SPEC.match(arch):
+    elif isinstance(arch, str) and is_file_spec(arch):
+        raise ModelError(
+            f"{path / MODEL_JSON}: arch {arch!r} names a Python file; a model folder names only a "
+            "zoo architecture or an installed 'package.module:Class', so that loading it runs no "
+            "file from disk"
+        )
+    elif isinstance(arch, str) and is_class_spec(arch):
         module = _instantiate(arch, arch_kwargs)
     else:
         raise ModelError(
@@ -590,27 +688,8 @@ def _unpickle_module(path: Path) -> nn.Module:
     return obj
 
 
-def _import_class(spec: str):
-    module_name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ModelError(
-            f"model class {spec!r}: cannot import module {module_name!r}: {err}"
-        ) from err
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ModelError(
-                f"model class {spec!r}: module {module_name!r} has no attribute {attr!r}"
-            )
-        obj = getattr(obj, part)
-    if not (isinstance(obj, type) and issubclass(obj, nn.Module)) and not callable(obj):
-        raise ModelError(f"model class {spec!r} is not a torch.nn.Module class")
-    return obj
-
-
 def _instantiate(spec: str, kwargs: dict) -> nn.Module:
-    cls = _import_class(spec)
+    cls = import_class(spec)
     try:
         module = cls(**kwargs)
     except (TypeError, ValueError) as err:

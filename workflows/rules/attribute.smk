@@ -24,6 +24,7 @@ rule attribute:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        layout=layout_of,
         width=option("--width", config["width"]),
         control=lambda wildcards: switch("--shuffle-control", wildcards.kind == "null"),
         method=config["attribute"]["method"],
@@ -36,7 +37,7 @@ rule attribute:
         seed=config["attribute"]["seed"],
         device=config["device"],
     shell:
-        "seqsal attribute --model {params.model:q} {params.trust} {params.width}"
+        "seqsal attribute --model {params.model:q} {params.trust} {params.layout} {params.width}"
         " --fasta {input.genome:q} --regions {input.regions:q} --out {output.store:q}"
         " {params.control} --method {params.method} {params.target}"
         " --steps {params.steps} --baseline {params.baseline} {params.rc} {params.float16}"

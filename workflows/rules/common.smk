@@ -14,6 +14,12 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 RESULTS = config["results"]
 SCAN = config["mode"] == "scan"
+# Attributions mode: start from a store or imported files; no model (rules/import.smk).
+ATTRIBUTIONS = bool(
+    config["attributions"]["store"] or config["attributions"]["contributions"]
+)
+if ATTRIBUTIONS and config["genome"] is None:
+    config["genome"] = []  # no rule that reads the genome runs; the rules still name it
 
 
 def _path_near(path, anchor):
@@ -27,6 +33,8 @@ def _path_near(path, anchor):
 
 def _sample_table():
     """Sample name -> regions BED and model (None: train one), from the sheet or the config."""
+    if ATTRIBUTIONS:
+        return _attributions_sample()
     if config["genome"] is None:
         raise WorkflowError("config: 'genome' is required (a FASTA file); it is null")
     if config["width"] is not None and config["train"]["context"] is not None:
@@ -73,6 +81,35 @@ def _sample_table():
         if row["model"] is None:
             row["model"] = config["model"]
     return pd.DataFrame(rows, dtype=object).set_index("sample", drop=False)
+
+
+def _attributions_sample():
+    """The one sample of attributions mode: no model, regions only as the import's BED."""
+    given = [k for k in ("model", "samples") if config[k]]
+    if SCAN:
+        given.insert(0, "mode: scan")
+    if given:
+        raise WorkflowError(
+            f"config: 'attributions' and {', '.join(map(repr, given))} are both given; "
+            "attributions replace the model (train, predict and attribute are skipped): "
+            "give one"
+        )
+    for block, name in (
+        (config["attributions"], "attributions"),
+        (config["attributions"]["control"], "attributions.control"),
+    ):
+        if block["store"] and block["contributions"]:
+            raise WorkflowError(
+                f"config: '{name}.store' and '{name}.contributions' are both given; give one"
+            )
+    settings = config["attributions"]
+    if settings["contributions"] and not settings["regions"]:
+        raise WorkflowError(
+            "config: 'attributions.contributions' needs 'attributions.regions', the BED of "
+            "its rows"
+        )
+    row = {"sample": config["sample"], "regions": settings["regions"], "model": None}
+    return pd.DataFrame([row], dtype=object).set_index("sample", drop=False)
 
 
 def _scan_sample():
@@ -132,7 +169,9 @@ N_SHARDS = {
     s: max(1, math.ceil(n / config["attribute"]["shard_size"]))
     for s, n in N_REGIONS.items()
 }
-CHROM_SIZES = _index_genome(config["genome"])
+CHROM_SIZES = (
+    {} if ATTRIBUTIONS and not config["genome"] else _index_genome(config["genome"])
+)
 
 
 def _scan_spans():
@@ -198,7 +237,8 @@ def regions_of(wildcards):
     """Regions explained: the sample's BED, or in scan mode the top candidates' windows."""
     if SCAN:
         return out(wildcards.sample, "scan/top.bed")
-    return SAMPLES.loc[wildcards.sample, "regions"]
+    # attributions mode: a store may come without its BED (no rule needs it then)
+    return SAMPLES.loc[wildcards.sample, "regions"] or []
 
 
 def training_regions_of(wildcards):
@@ -207,7 +247,7 @@ def training_regions_of(wildcards):
 
 
 def trained(sample):
-    return SAMPLES.loc[sample, "model"] is None
+    return not ATTRIBUTIONS and SAMPLES.loc[sample, "model"] is None
 
 
 def model_of(wildcards):
@@ -215,6 +255,13 @@ def model_of(wildcards):
     if trained(wildcards.sample):
         return out(wildcards.sample, "model")
     return SAMPLES.loc[wildcards.sample, "model"]
+
+
+def layout_of(wildcards):
+    """``--layout`` for a given model (config ``layout``); nothing for a model trained here."""
+    if trained(wildcards.sample):
+        return ""
+    return option("--layout", config["layout"])
 
 
 def model_input(wildcards):
@@ -269,11 +316,12 @@ def shard_stores(wildcards):
 
 def null_store(wildcards):
     """The shuffled-control store when the config asks for one (else the seqlet fallback)."""
-    return (
-        [out(wildcards.sample, "null.h5")]
-        if config["attribute"]["shuffle_control"]
-        else []
-    )
+    if ATTRIBUTIONS:
+        control = config["attributions"]["control"]
+        wanted = bool(control["store"] or control["contributions"])
+    else:
+        wanted = config["attribute"]["shuffle_control"]
+    return [out(wildcards.sample, "null.h5")] if wanted else []
 
 
 def option(flag, value):
@@ -333,8 +381,52 @@ def final_outputs():
             targets.append(out(sample, "scores.bw"))
         targets.append(out(sample, "report.html"))
         targets.append(out(sample, "logos"))
+        if ATTRIBUTIONS:  # no model, no genome needed: no predictions, no windows
+            continue
         if config["predict"]["enabled"]:
             targets.append(out(sample, "predictions.tsv"))
         if config["width"] is not None:
             targets.append(out(sample, "sequences.fa"))
     return targets
+
+
+# --- attributions mode (rules/import.smk) ---
+
+
+def attributions_block(kind):
+    """The config block of a store kind: the attributions ("attr") or their control ("null")."""
+    settings = config["attributions"]
+    return settings if kind == "attr" else settings["control"]
+
+
+def attributions_inputs(wildcards):
+    """The files a store kind is made from."""
+    block = attributions_block(wildcards.kind)
+    if block["store"]:
+        return {"store": block["store"]}
+    regions = block.get("regions") or config["attributions"]["regions"]
+    files = {"contributions": block["contributions"], "regions": regions}
+    if block["sequences"]:
+        files["sequences"] = block["sequences"]
+    return files
+
+
+def import_command(wildcards, input, output):
+    """``ln -s`` of a given store, or the ``seqsal import`` command line."""
+    if "store" in input.keys():
+        source = shlex.quote(str(Path(input.store).resolve()))
+        return f"ln -sfn {source} {shlex.quote(output.store)}"
+    settings = config["attributions"]
+    words = [
+        "seqsal import",
+        f"--contributions {shlex.quote(input.contributions)}",
+        option("--sequences", input.get("sequences")),
+        f"--regions {shlex.quote(input.regions)}",
+        f"--out {shlex.quote(output.store)}",
+        f"--kind {settings['kind']} --layout {settings['layout']}",
+        option("--summit-column", settings["summit_column"]),
+        switch("--stranded", settings["stranded"]),
+        switch("--control", wildcards.kind == "null"),
+        option("--source-method", settings["method"]),
+    ]
+    return " ".join(w for w in words if w)

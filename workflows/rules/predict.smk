@@ -25,11 +25,12 @@ rule predict:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        layout=layout_of,
         width=option("--width", config["width"]),
         batch_size=config["predict"]["batch_size"],
         device=config["device"],
     shell:
-        "seqsal predict --model {params.model:q} {params.trust} {params.width}"
+        "seqsal predict --model {params.model:q} {params.trust} {params.layout} {params.width}"
         " --fasta {input.genome:q} --regions {input.regions:q} --out {output.table:q}"
         " --batch-size {params.batch_size} --device {params.device} --no-progress"
         " > {log:q} 2>&1"

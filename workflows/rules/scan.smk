@@ -23,6 +23,7 @@ rule scan:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        layout=layout_of,
         width=option("--width", config["width"]),
         spans=lambda wildcards, input: option(
             "--regions", input.spans if input.spans else None
@@ -34,7 +35,7 @@ rule scan:
         target=target_options(),
         device=config["device"],
     shell:
-        "seqsal scan --model {params.model:q} {params.trust} {params.width}"
+        "seqsal scan --model {params.model:q} {params.trust} {params.layout} {params.width}"
         " --fasta {input.genome:q} {params.spans} --region {params.span:q}"
         " --stride {params.stride} --strand {params.strand} --max-n {params.max_n}"
         " {params.target} --device {params.device} --threads {threads}"
@@ -62,6 +63,7 @@ rule candidates:
     params:
         model=model_of,
         trust=switch("--trust-pickle", config["trust_pickle"]),
+        layout=layout_of,
         width=option("--width", config["width"]),
         threshold=(
             f"--fdr {config['scan']['fdr']}"
@@ -76,6 +78,7 @@ rule candidates:
         device=config["device"],
     shell:
         "seqsal candidates --scores {input.scores:q} --model {params.model:q} {params.trust}"
+        " {params.layout}"
         " {params.width} --fasta {input.genome:q} {params.threshold}"
         " --null-windows {params.null_windows} --merge-gap {params.merge_gap}"
         " --seed {params.seed} --strand {params.strand} {params.target}"
@@ -104,6 +107,7 @@ checkpoint scan_regions:
     params:
         model=model_of,
         trust_pickle=config["trust_pickle"],
+        layout=lambda wildcards: None if trained(wildcards.sample) else config["layout"],
         top=config["scan"]["top"],
         width=config["width"],
     script:

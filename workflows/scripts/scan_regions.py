@@ -24,13 +24,13 @@ log = logging.getLogger("scan_regions")
 INTEGER_COLUMNS = ("score", "rank", "n_windows", "peak_start", "peak_end")
 
 
-def model_length(model, *, trust_pickle: bool = False, width=None) -> int:
+def model_length(model, *, trust_pickle: bool = False, width=None, layout=None) -> int:
     """The window length: ``width`` from the config, else the model's input length.
 
     The model is loaded (and checked at ``width`` when its files record no length) either way,
     so a model that cannot run fails here, naming the file.
     """
-    loaded = load_model(model, trust_pickle=trust_pickle, input_length=width)
+    loaded = load_model(model, trust_pickle=trust_pickle, input_length=width, layout=layout)
     length = width if width is not None else loaded.input_length
     if length is None:
         raise InputError(
@@ -76,7 +76,10 @@ if __name__ == "__main__":
     sizes = dict(genome.chrom_sizes)
     genome.close()
     length = model_length(
-        smk.params.model, trust_pickle=bool(smk.params.trust_pickle), width=smk.params.width
+        smk.params.model,
+        trust_pickle=bool(smk.params.trust_pickle),
+        width=smk.params.width,
+        layout=smk.params.layout,
     )
     n = top_windows(
         smk.input.candidates,
