@@ -50,6 +50,13 @@ EXCEPTIONS = {
         "no model to take the length from: train derives it from the regions, extract needs "
         "it, import takes it from the arrays and only checks it",
     ),
+    ("--layout", "help"): (
+        {"seqsal import"},
+        "the same NCL/NLC axis orders; import says it of the arrays it reads (and can find it: "
+        "auto), the other commands of the model's input",
+    ),
+    ("--layout", "choices"): ({"seqsal import"}, "as for the help"),
+    ("--layout", "default"): ({"seqsal import"}, "as for the help"),
     ("--regions", "help"): (
         {"seqsal scan", "seqsal merge"},
         "scan tiles the regions' stretches; merge only records the whole BED as provenance",
