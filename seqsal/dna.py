@@ -457,6 +457,8 @@ def attribute_dna(
     model : torch.nn.Module
         ``model(X) -> (n, T)`` or ``(n,)``, or several heads (tuple, dict, namedtuple) of
         ``(n,)``, ``(n, T)``, ``(n, C, L')``; its device and train/eval state are restored.
+        An ensemble's module (:class:`seqsal.models.ensemble.MeanOutput`) is explained by the
+        mean of its members' attributions (see Notes).
     X : np.ndarray or torch.Tensor, shape (n, 4, L)
         One-hot DNA, rows A, C, G, T; an all-zero column is N and gets zero attribution.
     method : {"ig", "saliency", "grad_x_input", "smoothgrad", "ism"}, default "ig"
@@ -506,8 +508,18 @@ def attribute_dna(
     gradient methods use the (corrected) gradient; IG uses the DeepLIFT/SHAP convention
     (:func:`hypothetical_from_ig`); ISM uses ``delta_b - mean_b' delta_b'``, so the projected
     value of the base present is minus the mean effect of mutating it.
+
+    An ensemble (:mod:`seqsal.models.ensemble`) is explained member by member with the same
+    target, references and seeds, and the hypothetical and projected contributions and the IG
+    delta are averaged: the mean of the members' attributions, as averaging per-fold
+    contribution files gives.  It is not the attribution of the mean output whenever the
+    target is not linear in the output: the profile target weights each member by its own
+    softmax, not by the softmax of the mean logits.  The mean IG delta is the completeness delta
+    of the averaged contributions against the mean output.
     """
     import torch
+
+    from seqsal.models.ensemble import MeanOutput
 
     if method not in METHODS:
         raise InputError(f"method={method!r}; expected one of {list(METHODS)}")
@@ -516,6 +528,25 @@ def attribute_dna(
             f"target={target!r}; the DNA layer explains one target at a time (run it once per target)"
         )
     X = as_onehot(X)
+    if isinstance(model, MeanOutput):
+        settings = dict(
+            method=method,
+            target=target,
+            target_names=target_names,
+            steps=steps,
+            rule=rule,
+            baseline=baseline,
+            correction=correction,
+            rc_average=rc_average,
+            n_samples=n_samples,
+            noise=noise,
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
+            seed=seed,
+            max_memory=max_memory,
+        )
+        return _mean_attribution([attribute_dna(m, X, **settings) for m in model.members])
     core_kwargs: dict[str, Any] = {
         "target_names": target_names,
         "batch_size": batch_size,
@@ -575,6 +606,22 @@ def attribute_dna(
     return DNAAttribution(
         hypothetical.numpy().astype(np.float32, copy=False),
         projected.numpy().astype(np.float32, copy=False),
+        delta,
+    )
+
+
+def _mean_attribution(parts: Sequence[DNAAttribution]) -> DNAAttribution:
+    """The mean of the members' attributions of an ensemble, array by array."""
+    n = len(parts)
+    hypothetical = sum(p.hypothetical.astype(np.float64) for p in parts) / n
+    projected = sum(p.projected.astype(np.float64) for p in parts) / n
+    deltas = [p.delta for p in parts]
+    delta = None
+    if all(d is not None for d in deltas):
+        delta = (sum(d.astype(np.float64) for d in deltas) / n).astype(np.float32)  # type: ignore[union-attr]
+    return DNAAttribution(
+        np.asarray(hypothetical, dtype=np.float32),
+        np.asarray(projected, dtype=np.float32),
         delta,
     )
 
@@ -758,7 +805,11 @@ def attribute_to_store(
     ----------
     model : LoadedModel or torch.nn.Module
         A :func:`seqsal.models.load.load_model` result (its targets name the outputs and its
-        checksum goes into the provenance) or a bare module.
+        checksum goes into the provenance) or a bare module.  An
+        :class:`seqsal.models.ensemble.Ensemble` is attributed chunk by chunk as the mean of
+        its members' attributions (:func:`attribute_dna`); the store records
+        ``model_checksum`` (the members' checksums joined by ``","``), ``n_models``,
+        ``model_checksums`` and ``model_sources`` (JSON lists, in order).
     genome : Genome or path
         The FASTA the windows come from.
     windows : pandas.DataFrame
@@ -846,6 +897,13 @@ def attribute_to_store(
         if method == "ig"
         else ("ism_centred" if method == "ism" else "gradient"),
     }
+    members = getattr(model, "members", None)
+    if members:
+        # an ensemble: model_checksum joins the members' checksums in order (the null check
+        # compares it); the lists name every member
+        attrs["n_models"] = len(members)
+        attrs["model_checksums"] = [m.checksum for m in members]
+        attrs["model_sources"] = [m.source for m in members]
     if method == "smoothgrad":
         attrs["n_samples"] = int(kwargs.get("n_samples", 25))
         attrs["noise"] = float(kwargs.get("noise", 0.15))

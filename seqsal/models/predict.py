@@ -15,6 +15,7 @@ from torch import nn
 
 from seqsal._runtime import batch_slices, check_positive_int, model_on, progress_bar
 from seqsal.errors import InputError, ModelError, first_line
+from seqsal.models.ensemble import Ensemble, MemberColumns, member_columns
 from seqsal.models.load import LoadedModel, load_model
 from seqsal.models.probe import output_matrix
 
@@ -190,7 +191,9 @@ def predict_regions(
         ``pad_right`` and the BED's extra columns) plus one column per scalar target (a model
         returning ``(n, T)``: its target names; several heads: ``counts``, ``profile.0.sum``,
         ... see docs/formats.md), named ``pred_<name>`` when the BED already has a column of
-        that name.
+        that name.  An :class:`seqsal.models.ensemble.Ensemble` gives these columns for the
+        mean prediction, then the same columns of each member, named ``model{i}:<name>``
+        (i from 0, in the members' order).
         ``attrs["nonfinite_regions"]``: names of the regions with a NaN or infinite
         prediction; they are kept in the table (NaN stays visible there, unlike in an
         attribution store) and a warning names the first of them.
@@ -219,13 +222,17 @@ def predict_regions(
         windows = make_windows(
             table, width, chrom_sizes=genome.chrom_sizes, out_of_bounds=out_of_bounds
         )
+        runner, run_select = loaded, select
+        if isinstance(loaded, Ensemble):
+            # the mean's columns, then every member's, in one pass over the windows
+            runner, run_select = MemberColumns(loaded.module, select), _identity
         values = predict(
-            loaded,
+            runner,
             iter_onehot(genome, windows, batch_size=max(batch_size, 1024)),
             batch_size=batch_size,
             device=device,
             progress=progress,
-            select=select,
+            select=run_select,
         )
     finally:
         if genome is not fasta:
@@ -235,6 +242,8 @@ def predict_regions(
     result = windows.reset_index(drop=True).copy()
     nonfinite = _nonfinite_regions(result, values)
     names = loaded.columns if select is None else list(columns or [])
+    if isinstance(loaded, Ensemble):
+        names = names + member_columns(names, len(loaded.members))
     if len(names) != values.shape[1]:
         raise InputError(
             f"columns={names!r} names {len(names)} column(s) but the model gave {values.shape[1]}"
@@ -248,7 +257,10 @@ def predict_regions(
     return result
 
 
-# Regions named in the non-finite warning; the count covers the rest.
+def _identity(matrix):
+    return matrix
+
+
 def write_predictions(table, path) -> None:
     """Write a :func:`predict_regions` table as TSV, atomically.
 
@@ -270,6 +282,7 @@ def write_predictions(table, path) -> None:
         write_rows(handle, table, float_format="%.6g", na_rep="")
 
 
+# Regions named in the non-finite warning; the count covers the rest.
 _NAMED_REGIONS = 3
 
 
