@@ -529,7 +529,7 @@ def attribute_dna(
         )
     X = as_onehot(X)
     if isinstance(model, MeanOutput):
-        settings = dict(
+        settings: dict[str, Any] = dict(
             method=method,
             target=target,
             target_names=target_names,
@@ -612,17 +612,15 @@ def attribute_dna(
 
 def _mean_attribution(parts: Sequence[DNAAttribution]) -> DNAAttribution:
     """The mean of the members' attributions of an ensemble, array by array."""
-    n = len(parts)
-    hypothetical = sum(p.hypothetical.astype(np.float64) for p in parts) / n
-    projected = sum(p.projected.astype(np.float64) for p in parts) / n
-    deltas = [p.delta for p in parts]
-    delta = None
-    if all(d is not None for d in deltas):
-        delta = (sum(d.astype(np.float64) for d in deltas) / n).astype(np.float32)  # type: ignore[union-attr]
+
+    def mean(arrays: list[np.ndarray]) -> np.ndarray:
+        return np.mean(np.stack(arrays).astype(np.float64), axis=0).astype(np.float32)
+
+    deltas = [p.delta for p in parts if p.delta is not None]
     return DNAAttribution(
-        np.asarray(hypothetical, dtype=np.float32),
-        np.asarray(projected, dtype=np.float32),
-        delta,
+        mean([p.hypothetical for p in parts]),
+        mean([p.projected for p in parts]),
+        mean(deltas) if len(deltas) == len(parts) else None,
     )
 
 

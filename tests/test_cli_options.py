@@ -27,6 +27,15 @@ EXCEPTIONS = {
         "report only reads a model folder's metrics (it runs no model); image models also "
         "come as the built-in digits-demo",
     ),
+    ("--model", "nargs"): (
+        {"seqsal report", "seqsal image attribute", "seqsal image evaluate", "seqsal image sanity"},
+        "the DNA commands that run a model take several (a fold ensemble); report reads one "
+        "folder's metrics and the image commands explain one image model",
+    ),
+    ("--model", "action"): (
+        {"seqsal report", "seqsal image attribute", "seqsal image evaluate", "seqsal image sanity"},
+        "as for nargs",
+    ),
     ("--target", "help"): (
         {
             "seqsal evaluate",

@@ -108,15 +108,21 @@ def add_model_options(parser) -> None:
     parser.add_argument(
         "--model",
         required=True,
+        nargs="+",
+        action="extend",
         metavar="M",
         help="seqsal model folder, TorchScript file, or package.module:Class or "
-        "path/to/file.py:Class with --state-dict",
+        "path/to/file.py:Class with --state-dict; several (--model A B or --model A --model "
+        "B) are a fold ensemble: the mean prediction and the mean of their attributions",
     )
     parser.add_argument(
         "--state-dict",
         default=None,
+        nargs="+",
+        action="extend",
         metavar="PT",
-        help="weights for a package.module:Class or file.py:Class model (read with weights_only)",
+        help="weights for a package.module:Class or file.py:Class model (read with "
+        "weights_only); for an ensemble, one per --model, in the same order",
     )
     parser.add_argument(
         "--model-kwargs",
@@ -145,21 +151,43 @@ def load_model_from_args(args):
     """Load the model named by :func:`add_model_options`' options (a LoadedModel).
 
     A subcommand with ``--width`` passes it on as the input length of a model whose files do
-    not record one (the model is checked at that length).
+    not record one (the model is checked at that length).  Several ``--model`` values load
+    a :class:`seqsal.models.ensemble.Ensemble` (every model with the same options; one
+    ``--state-dict`` per model when they are classes).
     """
     from seqsal.models.load import load_model
 
     width = getattr(args, "width", None)
     if width is not None and width < 1:
         raise InputError(f"--width {width}; must be a positive integer")
-    return load_model(
-        args.model,
-        state_dict=args.state_dict,
-        kwargs=args.model_kwargs,
-        trust_pickle=args.trust_pickle,
-        input_length=width,
-        layout=getattr(args, "layout", None),
-    )
+    models = model_specs(args)
+    dicts = list(args.state_dict) if args.state_dict else None
+    options = {
+        "kwargs": args.model_kwargs,
+        "trust_pickle": args.trust_pickle,
+        "input_length": width,
+        "layout": getattr(args, "layout", None),
+    }
+    if len(models) > 1:
+        from seqsal.models.ensemble import load_ensemble
+
+        if dicts is not None and len(dicts) != len(models):
+            raise InputError(
+                f"--state-dict got {len(dicts)} file(s) for {len(models)} --model values; "
+                "give one state dict per model, in the same order"
+            )
+        return load_ensemble(models, state_dicts=dicts, **options)
+    if dicts is not None and len(dicts) > 1:
+        raise InputError(
+            f"--state-dict got {len(dicts)} files for one --model; give one state dict per model"
+        )
+    return load_model(models[0], state_dict=None if dicts is None else dicts[0], **options)
+
+
+def model_specs(args) -> list[str]:
+    """The ``--model`` values, as a list (one or more)."""
+    value = args.model
+    return [value] if isinstance(value, str) else list(value)
 
 
 def add_width_option(parser) -> None:

@@ -17,6 +17,7 @@ from seqsal.cli._options import (
     add_seed_option,
     add_store_option,
     load_model_from_args,
+    model_specs,
     one_line_errors,
     parse_target,
     positive_int,
@@ -143,6 +144,11 @@ def run(args) -> int:
     from seqsal.store_evaluation import evaluate_store, write_store_evaluation
 
     _check(args)
+    if args.sanity and len(model_specs(args)) > 1:
+        raise InputError(
+            f"--sanity with {len(model_specs(args))} --model values; the randomisation test "
+            "randomises the layers of one model: run it on each model alone"
+        )
     model = load_model_from_args(args)
     result = evaluate_store(
         args.store,
@@ -163,7 +169,7 @@ def run(args) -> int:
         device=args.device,
         progress=args.progress,
         seed=args.seed,
-        model_name=str(args.model),
+        model_name=", ".join(model_specs(args)),
     )
     with atomic_directory(args.out) as tmp:
         write_store_evaluation(result, tmp)

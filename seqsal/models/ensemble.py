@@ -51,7 +51,8 @@ def mean_output(outputs: Sequence[Any]) -> Any:
     if isinstance(first, torch.Tensor):
         return torch.stack(list(outputs)).mean(dim=0)
     if isinstance(first, Mapping):
-        return type(first)({k: mean_output([o[k] for o in outputs]) for k in first})
+        kind: Any = type(first)
+        return kind({k: mean_output([o[k] for o in outputs]) for k in first})
     if isinstance(first, tuple) and hasattr(first, "_fields"):
         return type(first)(*(mean_output([o[i] for o in outputs]) for i in range(len(first))))
     if isinstance(first, (tuple, list)):
@@ -84,8 +85,12 @@ class MemberColumns(nn.Module):
     to predict the mean and every member in one pass over the data.
     """
 
-    def __init__(self, mean: MeanOutput, select=None):
+    def __init__(self, mean: nn.Module, select=None):
         super().__init__()
+        if not isinstance(mean, MeanOutput):
+            raise ModelError(
+                f"MemberColumns needs an ensemble's MeanOutput, got {type(mean).__name__}"
+            )
         self.mean = mean
         self.select = select
 

@@ -222,7 +222,8 @@ def predict_regions(
         windows = make_windows(
             table, width, chrom_sizes=genome.chrom_sizes, out_of_bounds=out_of_bounds
         )
-        runner, run_select = loaded, select
+        runner: LoadedModel | nn.Module = loaded
+        run_select = select
         if isinstance(loaded, Ensemble):
             # the mean's columns, then every member's, in one pass over the windows
             runner, run_select = MemberColumns(loaded.module, select), _identity
