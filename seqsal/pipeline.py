@@ -199,15 +199,21 @@ def _lookup(config: dict[str, Any], key: str) -> Any:
     return value
 
 
-def resolved_paths(config: dict[str, Any], config_file: Path) -> dict[str, str]:
-    """``{key: absolute path}`` for the (dotted) path keys of ``config`` that were found."""
-    resolved = {}
+def resolved_paths(config: dict[str, Any], config_file: Path) -> dict[str, Any]:
+    """``{key: absolute path}`` for the (dotted) path keys of ``config`` that were found (a
+    list of paths, such as a ``model`` list, becomes a list)."""
+    resolved: dict[str, Any] = {}
     for key in PATH_KEYS:
         value = _lookup(config, key)
         if isinstance(value, str) and value:
             found = resolve_path(value, config_file)
             if found != value:
                 resolved[key] = found
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            # a list of models (a fold ensemble): resolved one by one, passed on as a list
+            paths = [resolve_path(v, config_file) if v else v for v in value]
+            if paths != value:
+                resolved[key] = paths
     return resolved
 
 
@@ -502,16 +508,20 @@ def check_config(config: dict[str, Any], config_file: Path, directory: Path) -> 
             )
     problems += _attributions_problems(config, lines)
     model = config.get("model")
-    source = _model_path(model) if isinstance(model, str) and model else None
-    if source and not _exists(source, config_file, directory):
-        problems.append(
-            _Problem(
-                "model",
-                f"{model!r} not found; give a seqsal model folder, a TorchScript file, "
-                "package.module:Class, or null to train one",
-                lines.get(("model",)),
+    models = model if isinstance(model, list) else [model]
+    for i, each in enumerate(models):
+        source = _model_path(each) if isinstance(each, str) and each else None
+        if source and not _exists(source, config_file, directory):
+            where = "" if len(models) == 1 and not isinstance(model, list) else f" (model {i})"
+            problems.append(
+                _Problem(
+                    "model",
+                    f"{each!r}{where} not found; give a seqsal model folder, a TorchScript "
+                    "file, package.module:Class, a list of them (a fold ensemble), or null to "
+                    "train one",
+                    lines.get(("model",)),
+                )
             )
-        )
     sheet = config.get("samples")
     if isinstance(sheet, str) and sheet and not scan and _exists(sheet, config_file, directory):
         found = Path(resolve_path(sheet, config_file))
@@ -540,11 +550,12 @@ def sample_names(config: dict[str, Any]) -> list[str]:
 # --- Snakemake ---------------------------------------------------------------------------
 
 
-def config_overrides(overrides: dict[str, str]) -> list[str]:
+def config_overrides(overrides: dict[str, Any]) -> list[str]:
     """``KEY=VALUE`` arguments of Snakemake's ``--config`` for resolved (dotted) path keys.
 
     A key inside a block is given as the block in JSON (``scan={"regions": "/abs/r.bed"}``),
-    which Snakemake merges into the config file's block, keeping its other keys.
+    which Snakemake merges into the config file's block, keeping its other keys; a list
+    (a ``model`` list) as JSON too.
     """
     nested: dict[str, Any] = {}
     for key, value in overrides.items():
@@ -554,7 +565,7 @@ def config_overrides(overrides: dict[str, str]) -> list[str]:
             level = level.setdefault(block, {})
         level[last] = value
     return [
-        f"{key}={json.dumps(value) if isinstance(value, dict) else value}"
+        f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}"
         for key, value in nested.items()
     ]
 
@@ -571,7 +582,7 @@ def snakemake_command(
     config_file: Path,
     *,
     directory: str | os.PathLike[str] = ".",
-    overrides: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
     profile: str | None = None,
     cores: int | str | None = None,
     dry_run: bool = False,

@@ -15,6 +15,7 @@ import logging
 from seqsal.errors import InputError
 from seqsal.io.bed import read_bed, write_bed
 from seqsal.io.fasta import open_genome
+from seqsal.models.ensemble import load_ensemble
 from seqsal.models.load import load_model
 from seqsal.sequence.windows import make_windows
 
@@ -28,9 +29,15 @@ def model_length(model, *, trust_pickle: bool = False, width=None, layout=None) 
     """The window length: ``width`` from the config, else the model's input length.
 
     The model is loaded (and checked at ``width`` when its files record no length) either way,
-    so a model that cannot run fails here, naming the file.
+    so a model that cannot run fails here, naming the file; a list of models (a fold
+    ensemble) is loaded as one, so models that disagree fail here too.
     """
-    loaded = load_model(model, trust_pickle=trust_pickle, input_length=width, layout=layout)
+    models = list(model) if isinstance(model, (list, tuple)) else [model]
+    options = {"trust_pickle": trust_pickle, "input_length": width, "layout": layout}
+    if len(models) > 1:  # a fold ensemble: every model loads and they agree
+        loaded = load_ensemble(models, **options)
+    else:
+        loaded = load_model(models[0], **options)
     length = width if width is not None else loaded.input_length
     if length is None:
         raise InputError(
