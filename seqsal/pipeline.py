@@ -517,8 +517,7 @@ def check_config(config: dict[str, Any], config_file: Path, directory: Path) -> 
                 _Problem(
                     "model",
                     f"{each!r}{where} not found; give a seqsal model folder, a TorchScript "
-                    "file, package.module:Class, a list of them (a fold ensemble), or null to "
-                    "train one",
+                    "file, package.module:Class, or null to train one",
                     lines.get(("model",)),
                 )
             )
