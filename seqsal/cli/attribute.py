@@ -35,7 +35,10 @@ DESCRIPTION = (
     "stream them to an HDF5 store with the keys ChromBPNet writes (raw/seq, shap/seq = "
     "hypothetical, projected_shap/seq), coordinates and provenance (docs/formats.md). "
     "modisco-lite reads the store as it is (modisco motifs -i). The store appears only when "
-    "complete. A model file from elsewhere is code: load only models whose source you trust."
+    "complete. Several --model values (a fold ensemble) store the mean of the models' "
+    "attributions, each computed with the same target, references and seed, and record every "
+    "model's checksum. A model file from elsewhere is code: load only models whose source you "
+    "trust."
 )
 
 

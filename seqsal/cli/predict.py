@@ -33,7 +33,9 @@ DESCRIPTION = (
     "BED's extra columns, then one column per target (pred_<name> if the BED has a column of "
     "that name): a model with several heads gives one per scalar target of every head (a head "
     "with a position axis: the sum over positions per channel; docs/formats.md), --target / "
-    "--output / --reduce / --positions give the one column chosen. Classification models give logits. The table appears only when complete. "
+    "--output / --reduce / --positions give the one column chosen. Several --model values (a "
+    "fold ensemble) give the mean's columns, then each model's, named model<i>:<column> (i "
+    "from 0). Classification models give logits. The table appears only when complete. "
     "A model file from elsewhere is code: load only models whose source you trust."
 )
 
