@@ -546,6 +546,9 @@ def attribute_dna(
             seed=seed,
             max_memory=max_memory,
         )
+        if method == "ig":
+            # the same references for every member, even unseeded or from a callable
+            settings["baseline"] = dna_references(baseline, X, seed=seed)
         return _mean_attribution([attribute_dna(m, X, **settings) for m in model.members])
     core_kwargs: dict[str, Any] = {
         "target_names": target_names,
@@ -855,6 +858,7 @@ def attribute_to_store(
     from seqsal.attribution import Target
     from seqsal.io.bed import write_table
     from seqsal.io.store import AttributionStore
+    from seqsal.models.ensemble import Ensemble
     from seqsal.sequence.geometry import window_geometry
     from seqsal.sequence.windows import iter_onehot
 
@@ -895,7 +899,7 @@ def attribute_to_store(
         if method == "ig"
         else ("ism_centred" if method == "ism" else "gradient"),
     }
-    members = getattr(model, "members", None)
+    members = model.members if isinstance(model, Ensemble) else None
     if members:
         # an ensemble: model_checksum joins the members' checksums in order (the null check
         # compares it); the lists name every member

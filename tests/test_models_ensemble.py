@@ -141,3 +141,24 @@ def test_members_with_different_heads_are_refused(folds):
 def test_one_state_dict_per_model(folds):
     with pytest.raises(InputError, match="1 state dict\\(s\\) for 2 models"):
         load_ensemble(["a:B", "c:D"], state_dicts=["x.pt"])
+
+
+def test_every_member_gets_the_same_references_even_unseeded(folds, ensemble, X):
+    """A random baseline without a seed is drawn once per chunk, not once per member."""
+    drawn = []
+
+    def random_references(x):
+        rng = np.random.default_rng()  # unseeded on purpose
+        refs = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(x.shape[0], 2, L))]
+        drawn.append(torch.from_numpy(refs.transpose(0, 1, 3, 2).copy()))
+        return drawn[-1]
+
+    ours = attribute_dna(
+        ensemble.module, X, method="ig", target=COUNTS, steps=4, baseline=random_references
+    )
+    assert len(drawn) == 1
+    parts = [
+        attribute_dna(f, X, method="ig", target=COUNTS, steps=4, baseline=drawn[0]) for f in folds
+    ]
+    expected = np.mean([p.hypothetical for p in parts], axis=0)
+    np.testing.assert_allclose(ours.hypothetical, expected, rtol=1e-6, atol=1e-6)
