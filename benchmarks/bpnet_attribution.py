@@ -213,6 +213,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=16, help="IG steps on both sides")
     parser.add_argument("--references", type=int, default=4, help="IG shuffled references")
     parser.add_argument("--memory-n", type=int, default=200, help="regions in the small run")
+    parser.add_argument(
+        "--part", choices=["all", "time", "memory"], default="all", help="what to measure"
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -227,11 +230,13 @@ def main(argv=None):
         "length": LENGTH,
     }
     n_grad, n_ig, repeats = (4, 1, 1) if args.quick else (32, 4, 2)
-    for name, wrapper in wrappers(model).items():
-        report[name] = time_head(
-            model, wrapper, HEADS[name], n_grad, n_ig, args.steps, args.references, repeats
-        )
-    report["memory"] = memory(model, 10 if args.quick else args.memory_n, args.threads)
+    if args.part in ("all", "time"):
+        for name, wrapper in wrappers(model).items():
+            report[name] = time_head(
+                model, wrapper, HEADS[name], n_grad, n_ig, args.steps, args.references, repeats
+            )
+    if args.part in ("all", "memory"):
+        report["memory"] = memory(model, 10 if args.quick else args.memory_n, args.threads)
     report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(report))
     return 0

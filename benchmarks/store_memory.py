@@ -2,7 +2,7 @@
 
 Each size runs in a fresh Python process doing exactly what ``seqsal attribute`` does (it
 calls the CLI entry point in-process: read BED, make windows, stream one-hot chunks through
-the DNA layer into the HDF5 store), and reports its own peak RSS (``ru_maxrss``).  A third
+the DNA layer into the HDF5 store), and reports its own peak RSS (``VmHWM``).  A third
 process runs the same command on 1 region: the floor (interpreter, torch, model, imports).
 Streaming is flat when the 10 N run's peak is within 1.5x of the N run's.
 
@@ -30,12 +30,29 @@ def _child(argv: list[str]) -> None:
 
     began = time.perf_counter()
     code = main(argv)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = _peak_rss_kb()
     print(
         json.dumps(
             {"rc": code, "peak_rss_mb": peak_kb / 1024, "seconds": time.perf_counter() - began}
         )
     )
+
+
+def _peak_rss_kb() -> int:
+    """This process's own peak RSS in KiB.
+
+    Linux's ``VmHWM`` belongs to the process's own address space; ``ru_maxrss`` can carry the
+    parent's peak over a fork + exec, so a child started by a large parent would report the
+    parent's size.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def write_genome(root: Path, n_max: int, length: int, seed: int = 0) -> Path:
