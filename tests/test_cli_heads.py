@@ -307,3 +307,13 @@ def test_scan_without_a_head_is_a_one_line_error(data, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "returns 2 heads: 0 (n, 2, 60), 1 (n, 1)" in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "attribute"])
+def test_a_model_without_a_length_asks_for_the_width_option(data, tmp_path, capsys, command):
+    out = tmp_path / ("p.tsv" if command == "predict" else "a.h5")
+    code = run(data, command, "--model", str(data / "bpnet.pt"), "--output", "1", "--out", str(out))
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--width" in err, err
+    assert not out.exists()

@@ -210,7 +210,7 @@ def predict_regions(
     if width is None:
         width = loaded.input_length
     if width is None:
-        raise InputError("the model does not record its input length; give width=")
+        raise InputError("the model does not record its input length; give width= (--width)")
     if loaded.input_length is not None and width != loaded.input_length:
         log.warning("width=%d differs from the model's input length %d", width, loaded.input_length)
     genome = fasta if isinstance(fasta, Genome) else open_genome(fasta)
