@@ -505,3 +505,22 @@ def gattaca_attributions(root: Path) -> Path:
         export = ["export", "modisco", "--store", root / f"{name}.h5", "--out", root / name]
         assert main([str(a) for a in export]) == 0
     return root
+
+
+def two_chromosomes_five_regions(root, seed: int = 1):
+    """``root/genome.fa`` (chr1 400 bp, chr2 240 bp, random bases from ``seed``) and
+    ``root/regions.bed``: five 40-50 bp regions on both strands, none near a chromosome end."""
+    rng = np.random.default_rng(seed)
+    with open(root / "genome.fa", "w") as handle:
+        for chrom, n in {"chr1": 400, "chr2": 240}.items():
+            handle.write(f">{chrom}\n{''.join(rng.choice(list('ACGT'), size=n))}\n")
+    pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr1", "chr1", "chr2", "chr2"],
+            "start": [20, 120, 250, 30, 140],
+            "end": [60, 160, 300, 70, 180],
+            "name": [f"r{i}" for i in range(5)],
+            "score": 0,
+            "strand": ["+", "-", "+", "-", "+"],
+        }
+    ).to_csv(root / "regions.bed", sep="\t", header=False, index=False)

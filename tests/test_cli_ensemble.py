@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _toys import TwoHeads, plain_torchscript, small_bpnet
+from _toys import TwoHeads, plain_torchscript, small_bpnet, two_chromosomes_five_regions
 
 from seqsal.cli import main
 from seqsal.errors import InputError
@@ -38,20 +38,7 @@ COLUMNS = ["0.0.sum", "0.1.sum", "1"]
 def data(tmp_path_factory):
     """A genome, 5 regions, two BPNet folds as TorchScript and as state dicts."""
     root = tmp_path_factory.mktemp("ensemble")
-    rng = np.random.default_rng(2)
-    with open(root / "genome.fa", "w") as handle:
-        for chrom, n in {"chr1": 400, "chr2": 240}.items():
-            handle.write(f">{chrom}\n{''.join(rng.choice(list('ACGT'), size=n))}\n")
-    pd.DataFrame(
-        {
-            "chrom": ["chr1", "chr1", "chr1", "chr2", "chr2"],
-            "start": [20, 120, 250, 30, 140],
-            "end": [60, 160, 300, 70, 180],
-            "name": [f"r{i}" for i in range(5)],
-            "score": 0,
-            "strand": ["+", "-", "+", "-", "+"],
-        }
-    ).to_csv(root / "regions.bed", sep="\t", header=False, index=False)
+    two_chromosomes_five_regions(root, seed=2)
     for i, seed in enumerate(SEEDS):
         model = small_bpnet(seed=seed, trimming=10)
         plain_torchscript(model, L, root / f"fold{i}.pt")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _toys import plain_torchscript, small_bpnet
+from _toys import plain_torchscript, small_bpnet, two_chromosomes_five_regions
 
 from seqsal.attribution import Target
 from seqsal.cli import main
@@ -36,20 +36,7 @@ def data(tmp_path_factory):
     """A 2-chromosome genome, 5 regions (both strands), a BPNet as TorchScript and as a
     class spec with its state dict."""
     root = tmp_path_factory.mktemp("heads")
-    rng = np.random.default_rng(1)
-    with open(root / "genome.fa", "w") as handle:
-        for chrom, n in {"chr1": 400, "chr2": 240}.items():
-            handle.write(f">{chrom}\n{''.join(rng.choice(list('ACGT'), size=n))}\n")
-    pd.DataFrame(
-        {
-            "chrom": ["chr1", "chr1", "chr1", "chr2", "chr2"],
-            "start": [20, 120, 250, 30, 140],
-            "end": [60, 160, 300, 70, 180],
-            "name": [f"r{i}" for i in range(5)],
-            "score": 0,
-            "strand": ["+", "-", "+", "-", "+"],
-        }
-    ).to_csv(root / "regions.bed", sep="\t", header=False, index=False)
+    two_chromosomes_five_regions(root, seed=1)
     model = small_bpnet(seed=7, trimming=10)
     plain_torchscript(model, L, root / "bpnet.pt")
     torch.save(model.state_dict(), root / "bpnet.state.pt")
