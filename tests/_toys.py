@@ -391,6 +391,17 @@ def unwritable_folder(tmp_path: Path) -> Path | None:
 # models with several heads
 
 
+#: The constructor arguments of :func:`small_bpnet` (``--model-kwargs`` of a class spec).
+SMALL_BPNET_KWARGS = {
+    "n_filters": 16,
+    "n_layers": 4,
+    "n_outputs": 2,
+    "n_control_tracks": 0,
+    "trimming": 10,
+    "verbose": False,
+}
+
+
 def small_bpnet(seed=0, trimming=10):
     """A randomly initialised bpnet-lite BPNet (16 filters, 4 dilated layers, 2 strands, no
     control track): ``(n, 4, L) -> (profile logits (n, 2, L - 2 trimming), log counts (n, 1))``,
@@ -400,14 +411,7 @@ def small_bpnet(seed=0, trimming=10):
     torch.manual_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = bpnetlite.BPNet(
-            n_filters=16,
-            n_layers=4,
-            n_outputs=2,
-            n_control_tracks=0,
-            trimming=trimming,
-            verbose=False,
-        )
+        model = bpnetlite.BPNet(**(SMALL_BPNET_KWARGS | {"trimming": trimming}))
     return model.eval()
 
 

@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _toys import TwoHeads, plain_torchscript, small_bpnet, two_chromosomes_five_regions
+from _toys import (
+    SMALL_BPNET_KWARGS,
+    TwoHeads,
+    plain_torchscript,
+    small_bpnet,
+    two_chromosomes_five_regions,
+)
 
 from seqsal.cli import main
 from seqsal.errors import InputError
@@ -23,14 +29,7 @@ pytest.importorskip("bpnetlite")
 
 L = 80
 SEEDS = (21, 22)
-KWARGS = {
-    "n_filters": 16,
-    "n_layers": 4,
-    "n_outputs": 2,
-    "n_control_tracks": 0,
-    "trimming": 10,
-    "verbose": False,
-}
+KWARGS = SMALL_BPNET_KWARGS
 COLUMNS = ["0.0.sum", "0.1.sum", "1"]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _toys import plain_torchscript, small_bpnet, two_chromosomes_five_regions
+from _toys import SMALL_BPNET_KWARGS, plain_torchscript, small_bpnet, two_chromosomes_five_regions
 
 from seqsal.attribution import Target
 from seqsal.cli import main
@@ -21,14 +21,7 @@ from seqsal.io.store import open_store
 pytest.importorskip("bpnetlite")
 
 L = 80
-KWARGS = {
-    "n_filters": 16,
-    "n_layers": 4,
-    "n_outputs": 2,
-    "n_control_tracks": 0,
-    "trimming": 10,
-    "verbose": False,
-}
+KWARGS = SMALL_BPNET_KWARGS
 
 
 @pytest.fixture(scope="module")
