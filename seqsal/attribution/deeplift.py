@@ -120,7 +120,8 @@ class DeepShapResult(NamedTuple):
         Contributions averaged over the references (or hypothetical contributions).
     delta : torch.Tensor, shape (n,) or (n_targets, n)
         Convergence delta ``sum(m * (x - r)) - (f(x) - mean_k f(r_k))`` per example, averaged
-        over the references: zero up to rounding when every nonlinearity has a rule.
+        over the references: zero up to rounding when every nonlinearity has a rule.  With
+        ``hypothetical=True``, the same for the projected contributions ``h * x``.
     """
 
     attributions: torch.Tensor
@@ -165,7 +166,8 @@ def deepshap(
         contributions ``h[c] = mean_k (m_k[c] - sum_c' m_k[c'] r_k[c'])`` at every position,
         the contribution the position would make if it held category ``c``; ``h * X`` then
         holds the contributions of the observed bases (what tangermeme returns with
-        ``hypothetical=True`` and ``False``).  False: ``mean_k m_k * (x - r_k)``.
+        ``hypothetical=True`` and ``False``), and ``delta`` is the delta of ``h * X``.
+        False: ``mean_k m_k * (x - r_k)``.
     batch_size : int, optional
         Model rows per call (two per pair: the example and its reference); None chooses it
         from ``max_memory``.  Results do not depend on it.
@@ -217,6 +219,9 @@ def deepshap(
                     # sum over categories of m * r, broadcast back over the category axis
                     base = (multipliers * r).sum(dim=2, keepdim=True)
                     contributions = multipliers - base
+                    # the delta of the projected contributions h * x (equal to the plain one
+                    # where every position of x is one-hot; not where a position is all zero)
+                    delta = (contributions * x).sum(dim=feature_dims) - (f_x - f_r)
                 sums.index_add_(1, example, contributions.float().cpu())
                 delta_sums.index_add_(1, example, delta.double().cpu())
                 bar.update(1)
