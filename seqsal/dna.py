@@ -905,6 +905,10 @@ def attribute_to_store(
     if nonfinite not in NONFINITE:
         raise InputError(f"nonfinite={nonfinite!r}; expected one of {list(NONFINITE)}")
     module = cast("nn.Module", getattr(model, "module", model))
+    if method == "deepshap":  # before anything is written: a module without a DeepLIFT rule
+        from seqsal.attribution.deeplift import check_supported
+
+        check_supported(module)
     single_head = bool(getattr(model, "single_head", True))
     # A LoadedModel's targets name the channels of a model returning one tensor only.
     target_names = (list(getattr(model, "targets", None) or []) or None) if single_head else None

@@ -421,11 +421,6 @@ def deeplift_rules(model: nn.Module) -> Iterator[None]:
     """
     import torch
 
-    if isinstance(model, torch.jit.ScriptModule):
-        raise ModelError(
-            "method 'deepshap' needs a Python nn.Module (its modules carry the DeepLIFT rules); "
-            "this model is TorchScript: use another method, e.g. ig"
-        )
     check_supported(model)
     rescale, max_rule, softmax_rule = _rescale_function(), _max_function(), _softmax_function()
     handles, inplace = [], []
@@ -491,6 +486,13 @@ def _describe(model: nn.Module, module: nn.Module) -> str:
 
 def check_supported(model: nn.Module) -> None:
     """Raise a one-line ModelError naming the first leaf module DeepLIFT has no rule for."""
+    import torch
+
+    if isinstance(model, torch.jit.ScriptModule):
+        raise ModelError(
+            "method 'deepshap' needs a Python nn.Module (its modules carry the DeepLIFT rules); "
+            "this model is TorchScript: use another method, e.g. ig"
+        )
     known = set(LINEAR_MODULES) | set(RESCALE_MODULES) | set(MAX_MODULES) | {"Softmax"}
     for name, module in model.named_modules():
         kind = type(module).__name__
