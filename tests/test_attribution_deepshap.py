@@ -200,3 +200,23 @@ def test_references_of_the_wrong_shape_and_k_zero_are_errors():
         deepshap(model, X, baseline=torch.zeros(2, 3, 4, L - 1))
     with pytest.raises(InputError, match=r"baseline has shape \(2, 0, 4, 60\)"):
         deepshap(model, X, baseline=torch.zeros(2, 0, 4, L))
+
+
+class TensorMax(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 3, 3)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).amax(dim=-1))
+
+
+def test_tensor_method_nonlinearity_is_an_error_and_the_guard_is_removed():
+    model = TensorMax()
+    X = random_onehot(n=2, length=20)
+    with pytest.raises(ModelError, match=r"Tensor\.amax"):
+        deepshap(model, X, baseline="zeros", target=None)
+    # outside deepshap the model runs as before, and another method still works on it
+    assert model(X).shape == (2, 1)
+    assert attribute(model, X, "saliency", target=None).abs().max() > 0

@@ -129,3 +129,24 @@ def test_store_records_the_delta_and_warns_above_the_threshold(tmp_path, caplog,
             Squared(), tmp_path / "genome.fa", windows, tmp_path / "b.h5", **settings
         )
     assert f"above {DEEPSHAP_DELTA_WARNING:g}" in caplog.text
+
+
+def test_an_ensemble_is_the_mean_of_its_members_with_one_draw_of_references():
+    from seqsal.models.ensemble import MeanOutput
+
+    members = [zoo.build("cnn", input_length=L, n_targets=1, seed=s).eval() for s in (1, 2)]
+    X = random_onehot(n=3, length=L, seed=9)
+    settings = {"method": "deepshap", "baseline": "shuffle:2", "seed": 5}
+    mean = attribute_dna(MeanOutput(members), X, **settings)
+    parts = [attribute_dna(m, X, **settings) for m in members]
+    np.testing.assert_allclose(
+        mean.hypothetical, (parts[0].hypothetical + parts[1].hypothetical) / 2, atol=1e-6
+    )
+    np.testing.assert_allclose(mean.delta, (parts[0].delta + parts[1].delta) / 2, atol=1e-7)
+    # an unseeded draw is shared too: the members see the same references
+    R = dna_references("shuffle:2", X, seed=5)
+    np.testing.assert_allclose(
+        attribute_dna(MeanOutput(members), X, method="deepshap", baseline=R).hypothetical,
+        mean.hypothetical,
+        atol=1e-6,
+    )
