@@ -424,6 +424,7 @@ def deeplift_rules(model: nn.Module) -> Iterator[None]:
     check_supported(model)
     rescale, max_rule, softmax_rule = _rescale_function(), _max_function(), _softmax_function()
     handles, inplace = [], []
+    rules: set[nn.Module] = set()
 
     def elementwise_hook(module: nn.Module, inputs: Any, output: Any) -> Any:
         return rescale.apply(inputs[0], output, module.forward)
@@ -467,8 +468,12 @@ def deeplift_rules(model: nn.Module) -> Iterator[None]:
                 inplace.append(module)
                 module.inplace = False
             handles.append(module.register_forward_hook(hook))
-            handles.append(module.register_forward_pre_hook(_enter_rule))
-            handles.append(module.register_forward_hook(_leave_rule, prepend=True))
+            rules.add(module)
+        for name, module in model.named_modules():
+            label = f"module {name or '<model>'!r} ({type(module).__name__})"
+            entry = (label, module in rules)
+            handles.append(module.register_forward_pre_hook(_entering(entry)))
+            handles.append(module.register_forward_hook(_leaving, prepend=True))
         yield
     finally:
         for handle in handles:
@@ -513,15 +518,20 @@ def check_supported(model: nn.Module) -> None:
 # --------------------------------------------------------------------------------------------
 # nonlinear torch functions called outside a module with a rule
 
-_RULE_DEPTH = [0]
+#: The modules whose forward is running, innermost last: (label, has a rule).
+_RUNNING: list[tuple[str, bool]] = []
 
 
-def _enter_rule(module: nn.Module, inputs: Any) -> None:
-    _RULE_DEPTH[0] += 1
+def _entering(entry: tuple[str, bool]) -> Callable[..., None]:
+    def hook(module: nn.Module, inputs: Any) -> None:
+        _RUNNING.append(entry)
+
+    return hook
 
 
-def _leave_rule(module: nn.Module, inputs: Any, output: Any) -> None:
-    _RULE_DEPTH[0] -= 1
+def _leaving(module: nn.Module, inputs: Any, output: Any) -> None:
+    if _RUNNING:
+        _RUNNING.pop()
 
 
 def _nonlinear_functions() -> dict[Any, str]:
@@ -559,14 +569,15 @@ def _functional_guard() -> Iterator[None]:
     class Guard(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             name = functions.get(func)
-            if name is not None and _RULE_DEPTH[0] == 0:
+            if name is not None and not any(rule for _, rule in _RUNNING):
+                where = _RUNNING[-1][0] if _RUNNING else "the model"
                 raise ModelError(
-                    f"method 'deepshap' has no DeepLIFT rule for {name}, which the model calls "
-                    "outside a module (the rules attach to modules such as nn.ReLU or "
-                    "nn.MaxPool1d): use modules in the model, or another method (e.g. ig)"
+                    f"method 'deepshap' has no DeepLIFT rule for {name}, called in the forward "
+                    f"of {where} (the rules attach to modules such as nn.ReLU or "
+                    "nn.MaxPool1d): use such modules in the model, or another method (e.g. ig)"
                 )
             return func(*args, **(kwargs or {}))
 
-    _RULE_DEPTH[0] = 0
+    _RUNNING.clear()  # a call that raised may have left entries
     with Guard():
         yield
