@@ -222,3 +222,20 @@ def test_tensor_method_nonlinearity_is_an_error_and_the_guard_is_removed():
     # outside deepshap the model runs as before, and another method still works on it
     assert model(X).shape == (2, 1)
     assert attribute(model, X, "saliency", target=None).abs().max() > 0
+
+
+def test_adaptive_max_pool_and_inplace_relu():
+    torch.manual_seed(1)
+    conv, fc = nn.Conv2d(2, 3, 3), nn.Linear(3 * 2 * 2, 2)
+    relu = nn.ReLU(inplace=True)
+    adaptive = nn.Sequential(conv, relu, nn.AdaptiveMaxPool2d(2), nn.Flatten(), fc).eval()
+    fixed = nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(5), nn.Flatten(), fc).eval()
+    X = torch.rand(3, 2, 12, 12, generator=torch.Generator().manual_seed(2))
+    R = torch.rand(3, 2, 2, 12, 12, generator=torch.Generator().manual_seed(3))
+    ours = deepshap(adaptive, X, target=1, baseline=R)
+    # AdaptiveMaxPool2d(2) on 10 x 10 is MaxPool2d(5): the same max rule
+    torch.testing.assert_close(
+        ours.attributions, deepshap(fixed, X, target=1, baseline=R).attributions
+    )
+    assert ours.delta.abs().max() < 1e-5 and ours.attributions.abs().max() > 1e-4
+    assert relu.inplace  # restored
