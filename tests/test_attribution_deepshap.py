@@ -239,3 +239,24 @@ def test_adaptive_max_pool_and_inplace_relu():
     )
     assert ours.delta.abs().max() < 1e-5 and ours.attributions.abs().max() > 1e-4
     assert relu.inplace  # restored
+
+
+def test_equals_tangermeme_on_bpnet_profile_head():
+    bpnet = pytest.importorskip("bpnetlite.bpnet")
+
+    class DetachedProfile(bpnet.ProfileWrapper):
+        """bpnet-lite's profile wrapper with the softmax weights detached, as
+        Target(reduce="profile") defines the profile explanation."""
+
+        def forward(self, X, X_ctl=None, **kwargs):
+            logits = self.flatten(self.model(X, X_ctl, **kwargs)[0])
+            logits = logits - torch.mean(logits, dim=-1, keepdim=True)
+            return (logits * torch.softmax(logits, dim=-1).detach()).sum(dim=-1, keepdim=True)
+
+    model = small_bpnet(seed=4, trimming=10)
+    X, R = random_onehot(n=2, length=80, seed=3), references(2, 3, length=80, seed=11)
+    target = Target(output=0, reduce="profile")
+    ours = deepshap(model, X, target=target, baseline=R, hypothetical=True).attributions
+    expected = tangermeme_shap(DetachedProfile(model), X, R, 0, hypothetical=True)
+    assert expected.abs().max() > 1e-4
+    torch.testing.assert_close(ours, expected, **TOL)
