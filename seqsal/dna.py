@@ -45,13 +45,21 @@ _ArrayT = TypeVar("_ArrayT", np.ndarray, "torch.Tensor")
 
 log = logging.getLogger(__name__)
 
-METHODS = ("ig", "saliency", "grad_x_input", "smoothgrad", "ism")
+METHODS = ("ig", "deepshap", "saliency", "grad_x_input", "smoothgrad", "ism")
 """Methods :func:`attribute_dna` offers."""
 
 GRADIENT_METHODS = ("ig", "saliency", "grad_x_input", "smoothgrad")
 """Methods whose hypothetical contributions come from gradients (gradient correction applies)."""
 
 DEFAULT_SHUFFLES = 10
+
+#: Methods that draw references (``baseline``) and report a convergence delta.
+REFERENCE_METHODS = ("ig", "deepshap")
+
+#: :func:`attribute_to_store` logs a warning when a DeepSHAP ``|delta|`` exceeds this (in the
+#: target's units; tangermeme's threshold): the contributions should add up to
+#: ``f(x) - mean f(r)`` to rounding, so the model holds an operation DeepLIFT treats wrongly.
+DEEPSHAP_DELTA_WARNING = 1e-3
 
 
 class DNAAttribution(NamedTuple):
@@ -330,6 +338,16 @@ def _ig_pass(model, X, references, *, target, steps, rule, correction, core_kwar
     return hypothetical_from_ig(attributions, gradients, X), result.delta, ig_sum
 
 
+def _deepshap_pass(model, X, references, *, target, core_kwargs):
+    """Hypothetical contributions and delta of one strand by DeepSHAP (tangermeme's convention)."""
+    from seqsal.attribution.deeplift import deepshap
+
+    result = deepshap(
+        model, X, target=target, baseline=references, hypothetical=True, **core_kwargs
+    )
+    return result.attributions, result.delta
+
+
 def _gradient_pass(model, X, *, method, target, n_samples, noise, seed, core_kwargs):
     """Gradient of the target (or its SmoothGrad average) for one strand, shape (n, 4, L)."""
     import torch
@@ -461,9 +479,13 @@ def attribute_dna(
         mean of its members' attributions (see Notes).
     X : np.ndarray or torch.Tensor, shape (n, 4, L)
         One-hot DNA, rows A, C, G, T; an all-zero column is N and gets zero attribution.
-    method : {"ig", "saliency", "grad_x_input", "smoothgrad", "ism"}, default "ig"
+    method : {"ig", "deepshap", "saliency", "grad_x_input", "smoothgrad", "ism"}, default "ig"
         ``"ig"``: Integrated Gradients, contributions that add up to ``f(x) - f(reference)``
-        (the default for motif discovery).  ``"saliency"`` and ``"grad_x_input"``: one
+        (the default for motif discovery).  ``"deepshap"``: DeepLIFT averaged over the
+        references (:func:`seqsal.attribution.deepshap`), contributions that add up exactly
+        at the cost of one gradient pass per reference; hypothetical contributions as
+        tangermeme's ``deep_lift_shap(hypothetical=True)``; ``correction`` is not applied
+        (with one-hot references it would change nothing).  ``"saliency"`` and ``"grad_x_input"``: one
         gradient; for one-hot DNA both give hypothetical = gradient (grad x input is its
         projection).  ``"smoothgrad"``: gradient averaged over noisy copies.  ``"ism"``:
         saturation mutagenesis, exact but ``3 L`` passes per sequence.
@@ -477,7 +499,7 @@ def attribute_dna(
     rule : str, default "riemann_middle"
         IG quadrature rule (``seqsal.attribution.RULES``).
     baseline : str, float, array or callable, default "shuffle:10"
-        IG references: ``"shuffle:K"`` (K dinucleotide shuffles per sequence, seeded: the
+        IG and DeepSHAP references: ``"shuffle:K"`` (K dinucleotide shuffles per sequence, seeded: the
         ChromBPNet/DeepLIFT practice), ``"zeros"``, ``"uniform"`` (0.25), a number, an array
         ``(n, 4, L)`` or ``(n, k, 4, L)``, or a callable ``f(X) -> (n, k, 4, L)``.
     correction : bool, default True
@@ -500,7 +522,7 @@ def attribute_dna(
     -------
     DNAAttribution
         ``hypothetical`` and ``projected`` (float32 numpy, ``(n, 4, L)``) and ``delta``
-        (``(n,)`` for IG, else None).
+        (``(n,)`` for IG and DeepSHAP: ``sum(projected) - (f(x) - mean_k f(r_k))``, else None).
 
     Notes
     -----
@@ -546,7 +568,7 @@ def attribute_dna(
             seed=seed,
             max_memory=max_memory,
         )
-        if method == "ig":
+        if method in REFERENCE_METHODS:
             # the same references for every member, even unseeded or from a callable
             settings["baseline"] = dna_references(baseline, X, seed=seed)
         return _mean_attribution([attribute_dna(m, X, **settings) for m in model.members])
@@ -580,6 +602,20 @@ def attribute_dna(
         hyps = [r[0] for r in results]
         ig_delta = sum(r[1] for r in results) / len(results)
         ig_sum = sum(r[2] for r in results) / len(results)
+    elif method == "deepshap":
+        references = dna_references(baseline, X, seed=seed)
+        results = [
+            _deepshap_pass(
+                model,
+                strand_x,
+                references if s == 0 else reverse_complement(references),
+                target=target,
+                core_kwargs=core_kwargs,
+            )
+            for s, strand_x in enumerate(strands)
+        ]
+        hyps = [r[0] for r in results]
+        delta = (sum(r[1] for r in results) / len(results)).numpy().astype(np.float32)
     elif method == "ism":
         hyps = [
             torch.from_numpy(correct_gradients(ism(model, strand_x, target=target, **core_kwargs)))
@@ -642,7 +678,7 @@ class StoreSummary(NamedTuple):
         Windows attributed.
     method : str
     median_abs_delta : float or None
-        Median over windows of ``|completeness delta|`` (IG), else None.
+        Median over windows of ``|completeness delta|`` (IG, DeepSHAP), else None.
     seconds : float
         Wall time.
     n_skipped : int
@@ -869,6 +905,10 @@ def attribute_to_store(
     if nonfinite not in NONFINITE:
         raise InputError(f"nonfinite={nonfinite!r}; expected one of {list(NONFINITE)}")
     module = cast("nn.Module", getattr(model, "module", model))
+    if method == "deepshap":  # before anything is written: a module without a DeepLIFT rule
+        from seqsal.attribution.deeplift import check_supported
+
+        check_supported(module)
     single_head = bool(getattr(model, "single_head", True))
     # A LoadedModel's targets name the channels of a model returning one tensor only.
     target_names = (list(getattr(model, "targets", None) or []) or None) if single_head else None
@@ -887,7 +927,9 @@ def attribute_to_store(
     attrs = {
         "method": method,
         **target_attrs(target, target_names),
-        "baseline": str(kwargs.get("baseline", "shuffle:10")) if method == "ig" else "none",
+        "baseline": str(kwargs.get("baseline", "shuffle:10"))
+        if method in REFERENCE_METHODS
+        else "none",
         "steps": int(kwargs.get("steps", 32)) if method == "ig" else 0,
         "rule": str(kwargs.get("rule", "riemann_middle")) if method == "ig" else "none",
         "correction": bool(kwargs.get("correction", True)) if method in GRADIENT_METHODS else True,
@@ -896,7 +938,7 @@ def attribute_to_store(
         "model_checksum": getattr(model, "checksum", "unknown"),
         "model_source": getattr(model, "source", type(module).__name__),
         "hypothetical": "deeplift_shap"
-        if method == "ig"
+        if method in REFERENCE_METHODS
         else ("ism_centred" if method == "ism" else "gradient"),
     }
     members = model.members if isinstance(model, Ensemble) else None
@@ -921,7 +963,7 @@ def attribute_to_store(
     bar = progress_bar(total=n, desc=f"attribute ({method})", unit="region", progress=progress)
     try:
         with AttributionStore(
-            out, length=length, attrs=attrs, float16=float16, with_delta=method == "ig"
+            out, length=length, attrs=attrs, float16=float16, with_delta=method in REFERENCE_METHODS
         ) as store:
             first = 0
             for X in iter_onehot(genome, windows, batch_size=chunk_size):
@@ -1005,15 +1047,29 @@ def attribute_to_store(
     elif side.is_file():
         side.unlink()  # a stale list from an earlier run of the same store
     median = float(np.median(np.concatenate(deltas))) if deltas else None
+    if method == "deepshap" and deltas:
+        above = int((np.concatenate(deltas) > DEEPSHAP_DELTA_WARNING).sum())
+        if above:
+            log.warning(
+                "DeepSHAP: %d of %d region(s) have |convergence delta| above %g (largest %.3g): "
+                "the contributions do not add up to f(x) - mean f(reference); the model may "
+                "hold an operation without a DeepLIFT rule (see docs/attribution.md)",
+                above,
+                n - n_skipped,
+                DEEPSHAP_DELTA_WARNING,
+                float(np.concatenate(deltas).max()),
+            )
     return StoreSummary(
         store.path, n - n_skipped, method, median, time.perf_counter() - began, n_skipped
     )
 
 
 __all__ = [
+    "DEEPSHAP_DELTA_WARNING",
     "GRADIENT_METHODS",
     "METHODS",
     "NONFINITE",
+    "REFERENCE_METHODS",
     "TARGET_ATTRS",
     "DNAAttribution",
     "StoreSummary",

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 #: The image methods, in the gallery's column order.
 METHODS = ("saliency", "grad_x_input", "ig", "smoothgrad", "gradcam", "occlusion")
+#: Methods run only when named (``methods=``, ``--methods``), after :data:`METHODS` in the
+#: gallery when named with them: DeepSHAP (DeepLIFT averaged over the references).
+NAMED_METHODS = ("deepshap",)
 #: References for IG and occlusion, in the image's pixel space.
 BASELINES = ("black", "blur", "noise")
 #: The quadrature rule IG runs with here (the core's default).
@@ -220,12 +223,13 @@ def check_methods(methods, *, option: str | None = None) -> list[str]:
         names = [m.strip() for m in methods.split(",") if m.strip()]
     else:
         names = [str(m) for m in methods]
-    unknown = [m for m in names if m not in METHODS]
+    known = METHODS + NAMED_METHODS
+    unknown = [m for m in names if m not in known]
     if unknown or not names:
         given = f"{option} {methods!r}" if option else f"methods={methods!r}"
         raise InputError(
             f"{given}: unknown method {', '.join(unknown) or '(none given)'}; "
-            f"expected a comma-separated list from {', '.join(METHODS)}"
+            f"expected a comma-separated list from {', '.join(known)}"
         )
     return list(dict.fromkeys(names))
 
@@ -346,8 +350,8 @@ def occlusion_window(height: int, width: int, *, window=None, stride=None) -> tu
 def cannot_run(model, method: str, *, layer=None) -> str | None:
     """Why ``model`` cannot run ``method`` (None when it can), found without running it.
 
-    Grad-CAM needs a convolution (or the ``layer`` given); the other methods run on any
-    differentiable model.  A bad ``layer`` name is the caller's error, not the model's, and
+    Grad-CAM needs a convolution (or the ``layer`` given); DeepSHAP needs a DeepLIFT rule for
+    every nonlinear module; the other methods run on any differentiable model.  A bad ``layer`` name is the caller's error, not the model's, and
     raises InputError.
     """
     if method == "gradcam":
@@ -355,6 +359,13 @@ def cannot_run(model, method: str, *, layer=None) -> str | None:
 
         try:
             gradcam_layer(model, layer)
+        except ModelError as err:
+            return str(err)
+    if method == "deepshap":
+        from seqsal.attribution.deeplift import check_supported
+
+        try:
+            check_supported(model)
         except ModelError as err:
             return str(err)
     return None
@@ -379,6 +390,8 @@ def method_settings(
     height, width = shape[2:]
     if method == "ig":
         return {"baseline": baseline, "steps": steps, "rule": IG_RULE}
+    if method == "deepshap":
+        return {"baseline": baseline}
     if method == "smoothgrad":
         return {"n_samples": n_samples, "noise": noise, "seed": seed}
     if method == "gradcam":
@@ -422,7 +435,7 @@ def attribute_images(
     X : numpy.ndarray, shape (m, C, H, W)
         Normalised images, as the model takes them.
     method : str
-        One of :data:`METHODS`.
+        One of :data:`METHODS` or :data:`NAMED_METHODS`.
     target : int
         The output explained, for every row.
     mean, std, baseline, steps, n_samples, noise, window, stride, layer, seed
@@ -437,7 +450,7 @@ def attribute_images(
     from seqsal.attribution import attribute
 
     options: dict = {}
-    if method in ("ig", "occlusion"):
+    if method in ("ig", "occlusion", "deepshap"):
         options["baseline"] = image_references(X, baseline, mean=mean, std=std, seed=seed)
     if method == "ig":
         options["steps"] = steps
@@ -529,7 +542,7 @@ def explain_images(
     X : numpy.ndarray, shape (n, C, H, W)
         Images as the model takes them (normalised with ``mean`` and ``std``).
     methods : sequence of str, optional
-        From :data:`METHODS`, in the order wanted.  Each one named must run on the model
+        From :data:`METHODS` and :data:`NAMED_METHODS`, in the order wanted.  Each one named must run on the model
         (else ModelError, before anything is computed).  None runs all of :data:`METHODS`,
         skipping, with a one-line warning, those the model cannot run (returned in
         ``skipped``).

@@ -28,6 +28,7 @@ def test_each_name_equals_its_function():
         "smoothgrad": A.smoothgrad(model, X, target=1, n_samples=3, seed=5),
         "gradcam": A.gradcam(model, X, target=1, layer="0"),
         "occlusion": A.occlusion(model, X, target=1, window=(2, 2)),
+        "deepshap": A.deepshap(model, X, target=1, baseline=0.5).attributions,
     }
     options = {
         "ig": {"steps": 7},
@@ -35,6 +36,7 @@ def test_each_name_equals_its_function():
         "smoothgrad": {"n_samples": 3},
         "gradcam": {"layer": "0"},
         "occlusion": {"window": (2, 2)},
+        "deepshap": {"baseline": 0.5},
     }
     assert set(direct) == set(A.METHODS)
     for name, expected in direct.items():

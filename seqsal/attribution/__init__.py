@@ -21,6 +21,7 @@ from seqsal.attribution._targets import (
 )
 from seqsal.attribution.baselines import resolve_baseline
 from seqsal.attribution.cam import conv_layer_names, gradcam, gradcam_layer
+from seqsal.attribution.deeplift import DeepShapResult, deepshap
 from seqsal.attribution.gradients import grad_x_input, input_gradients, saliency
 from seqsal.attribution.integrated import RULES, IGResult, integrated_gradients, integration_points
 from seqsal.attribution.methods import METHODS, attribute
@@ -37,12 +38,14 @@ __all__ = [
     "METHODS",
     "REDUCTIONS",
     "RULES",
+    "DeepShapResult",
     "IGResult",
     "PerturbationResult",
     "Target",
     "Targets",
     "attribute",
     "conv_layer_names",
+    "deepshap",
     "describe_heads",
     "evaluate_perturbed",
     "grad_x_input",

@@ -27,6 +27,7 @@ METHODS = {
     "smoothgrad": "smoothgrad",
     "gradcam": "gradcam",
     "occlusion": "occlusion",
+    "deepshap": "deepshap",
 }
 
 
@@ -52,7 +53,7 @@ def attribute(
         Inputs (DNA ``(n, 4, L)``, images ``(n, C, H, W)``).
     method : str
         One of :data:`METHODS`: ``saliency``, ``grad_x_input``, ``ig`` (or
-        ``integrated_gradients``), ``smoothgrad``, ``gradcam``, ``occlusion``.
+        ``integrated_gradients``), ``smoothgrad``, ``gradcam``, ``occlusion``, ``deepshap``.
     target, batch_size, device, progress, seed
         The shared keywords, as in every method.
     **options
@@ -61,10 +62,11 @@ def attribute(
     Returns
     -------
     torch.Tensor
-        The attribution map (for IG the ``attributions`` of its result).
+        The attribution map (for IG and DeepSHAP the ``attributions`` of their result).
     """
     # From the modules that own the methods, not the package: the package imports this module.
     from seqsal.attribution.cam import gradcam
+    from seqsal.attribution.deeplift import deepshap
     from seqsal.attribution.gradients import grad_x_input, saliency
     from seqsal.attribution.integrated import integrated_gradients
     from seqsal.attribution.perturbation import occlusion
@@ -79,6 +81,7 @@ def attribute(
         "smoothgrad": smoothgrad,
         "gradcam": gradcam,
         "occlusion": occlusion,
+        "deepshap": deepshap,
     }
     function = functions[METHODS[method]]
     result = function(

@@ -54,8 +54,10 @@ def add_arguments(parser) -> None:
         "--method",
         choices=list(METHODS),
         default="ig",
-        help="ig: Integrated Gradients; saliency / grad_x_input: one gradient; smoothgrad: "
-        "gradient averaged over noisy copies; ism: in-silico saturation mutagenesis (3 L passes per region)",
+        help="ig: Integrated Gradients; deepshap: DeepLIFT averaged over the --baseline "
+        "references (one gradient pass per reference); saliency / grad_x_input: one gradient; "
+        "smoothgrad: gradient averaged over noisy copies; ism: in-silico saturation mutagenesis "
+        "(3 L passes per region)",
     )
     add_target_option(parser)
     add_width_option(parser)
@@ -68,7 +70,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--baseline",
         default="shuffle:10",
-        help="IG references: shuffle:K (K dinucleotide shuffles per region), zeros or uniform",
+        help="IG and DeepSHAP references: shuffle:K (K dinucleotide shuffles per region), "
+        "zeros or uniform",
     )
     parser.add_argument(
         "--no-correction",

@@ -45,7 +45,7 @@ from seqsal.cli._options import (
     positive_int,
 )
 from seqsal.errors import InputError
-from seqsal.image import BASELINES, METHODS
+from seqsal.image import BASELINES, METHODS, NAMED_METHODS
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +141,9 @@ def _add_common(p) -> None:
         "--methods",
         default=None,
         metavar="LIST",
-        help=f"comma-separated, from {', '.join(METHODS)} (default: all of them, skipping with "
-        "a warning those the model cannot run, such as gradcam without a convolution; a method "
-        "named here that cannot run is an error)",
+        help=f"comma-separated, from {', '.join(METHODS + NAMED_METHODS)} (default: "
+        f"{', '.join(METHODS)}, skipping with a warning those the model cannot run, such as "
+        "gradcam without a convolution; a method named here that cannot run is an error)",
     )
     p.add_argument(
         "--target",
@@ -163,7 +163,7 @@ def _add_common(p) -> None:
         "--baseline",
         choices=BASELINES,
         default="black",
-        help="ig and occlusion reference: black image, Gaussian-blurred image (sigma 5 px), or "
+        help="ig, deepshap and occlusion reference: black image, Gaussian-blurred image (sigma 5 px), or "
         "the image plus Gaussian noise (0.15 of its range)",
     )
     add_gradient_method_options(p)
