@@ -260,3 +260,88 @@ def test_equals_tangermeme_on_bpnet_profile_head():
     expected = tangermeme_shap(DetachedProfile(model), X, R, 0, hypothetical=True)
     assert expected.abs().max() > 1e-4
     torch.testing.assert_close(ours, expected, **TOL)
+
+
+class SharedModules(nn.Module):
+    """One nn.ReLU and one nn.MaxPool1d called at two depths (a common way to write a model)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.conv1, self.conv2 = nn.Conv1d(4, 8, 5), nn.Conv1d(8, 8, 3)
+        self.relu, self.pool = nn.ReLU(), nn.MaxPool1d(2)
+        self.linear = nn.Linear(8 * 13, 2)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv1(x)))
+        x = self.pool(self.relu(self.conv2(x)))
+        return self.linear(x.flatten(1))
+
+
+class Unshared(SharedModules):
+    """The same weights with a module per call."""
+
+    def __init__(self, shared):
+        super().__init__()
+        self.load_state_dict(shared.state_dict())
+        self.relu2, self.pool2 = nn.ReLU(), nn.MaxPool1d(2)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        return self.linear(x.flatten(1))
+
+
+def test_a_module_called_twice_gets_the_rule_at_each_call():
+    shared = SharedModules()
+    X, R = random_onehot(n=4, length=L, seed=2), references(4, 3)
+    ours = deepshap(shared, X, target=1, baseline=R, hypothetical=True, batch_size=5)
+    unshared = Unshared(shared)
+    torch.testing.assert_close(ours.attributions, tangermeme_shap(unshared, X, R, 1, True), **TOL)
+    assert ours.delta.abs().max() < 1e-4
+
+
+def test_tiled_max_pool_winners_are_torch_s_including_ties():
+    from seqsal.attribution.deeplift import _max_indices
+
+    z = torch.randn(3, 5, 23)
+    z[0, :, :12] = 0.0  # ties, as after a ReLU
+    z[1, 2, 4:8] = 1.5  # a tie at the window's maximum, as in a poly-A run
+    for pool in (nn.MaxPool1d(4), nn.MaxPool1d(3, stride=3), nn.MaxPool1d(1)):
+        _, expected = torch.nn.functional.max_pool1d(z, pool.kernel_size, return_indices=True)
+        torch.testing.assert_close(_max_indices(pool, z), expected, rtol=0, atol=0)
+
+
+def test_zoo_cnn_on_homopolymer_runs_equals_tangermeme():
+    # runs of one base make equal neighbouring activations: ties inside the max pool
+    model = zoo.build("cnn", input_length=L, n_targets=1, seed=4)
+    X = random_onehot(n=3, length=L, seed=8)
+    X[:, :, 10:40] = 0.0
+    X[:, 0, 10:40] = 1.0
+    R = references(3, 4)
+    ours = deepshap(model, X, target=0, baseline=R, hypothetical=True)
+    torch.testing.assert_close(ours.attributions, tangermeme_shap(model, X, R, 0, True), **TOL)
+
+
+class DataDependent(nn.Module):
+    """Calls its ReLU a second time only for inputs whose first base is A."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.relu = nn.Conv1d(4, 4, 3, padding=1), nn.ReLU()
+
+    def forward(self, x):
+        h = self.relu(self.conv(x))
+        if bool(x[0, 0, 0] > 0):
+            h = self.relu(self.conv(h))
+        return h.sum(dim=(1, 2))[:, None]
+
+
+def test_a_forward_that_changes_with_the_input_is_a_one_line_error():
+    X = torch.zeros(1, 4, 8)
+    X[0, 0] = 1.0  # all A: the second call runs on the example
+    R = torch.zeros(1, 1, 4, 8)
+    R[0, 0, 1] = 1.0  # all C: not on the reference
+    with pytest.raises(ModelError, match="calls the same modules on every input") as err:
+        deepshap(DataDependent(), X, baseline=R)
+    assert "\n" not in str(err.value)

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from seqsal import __version__
+from seqsal._runtime import keep_freed_memory
 from seqsal.errors import SeqsalError
 
 # Order shown in --help.  A module that does not exist yet is skipped.
@@ -304,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    keep_freed_memory()  # attribution's many same-size tensors: reuse, not page faults
     stop = _StopSignals()
     with _logging_for(args.verbose, args.quiet):
         try:
