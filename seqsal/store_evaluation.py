@@ -199,7 +199,7 @@ def store_attribution(
     seqsal.errors.InputError
         No ``method`` and the store records none.
     """
-    from seqsal.dna import attribute_dna
+    from seqsal.dna import REFERENCE_METHODS, attribute_dna
 
     name = method or attrs.get("method")
     if name is None or name == "none":
@@ -207,10 +207,10 @@ def store_attribution(
     settings: dict[str, Any] = {"method": name, "seed": seed}
     if name == "ig" and not method:
         settings.update(
-            steps=int(attrs.get("steps", 32)),
-            rule=str(attrs.get("rule", "riemann_middle")),
-            baseline=str(attrs.get("baseline", "shuffle:10")),
+            steps=int(attrs.get("steps", 32)), rule=str(attrs.get("rule", "riemann_middle"))
         )
+    if name in REFERENCE_METHODS and not method:
+        settings["baseline"] = str(attrs.get("baseline", "shuffle:10"))
     if name == "smoothgrad" and not method:
         settings.update(
             n_samples=int(attrs.get("n_samples", 25)), noise=float(attrs.get("noise", 0.15))

@@ -49,6 +49,7 @@ def _attribute(data, out, *extra, model="model"):
         "--fasta", data / "genome.fa",
         "--regions", data / "regions.bed",
         "--out", out,
+        "--method", "ig",
         "--steps", 2,
         "--baseline", "shuffle:2",
         "--no-progress",

@@ -235,3 +235,23 @@ def test_bad_stores_and_settings_are_one_line_errors(data, tmp_path):
         with pytest.raises(InputError) as err:
             evaluate_store(root / "attr.h5", model, **setting)
         assert str(err.value) == message
+
+
+def test_a_deepshap_store_is_rebuilt_with_its_references(data):
+    from seqsal.dna import attribute_dna
+    from seqsal.models import zoo
+
+    root, _ = data
+    with open_store(root / "attr.h5") as store:
+        X = np.asarray(store.raw[:2], dtype=np.float32)
+    module = zoo.build("cnn", input_length=X.shape[-1], n_targets=1, seed=0)
+    attrs = {"method": "deepshap", "baseline": "shuffle:3", "steps": 0, "correction": True}
+    name, function = store_attribution(attrs, seed=2)
+    assert name == "deepshap"
+    expected = attribute_dna(
+        module, X, method="deepshap", baseline="shuffle:3", seed=2, progress=False
+    ).projected
+    np.testing.assert_allclose(function(module, X, 0), expected, rtol=1e-5, atol=1e-7)
+    # not the method's default 20 references
+    other = attribute_dna(module, X, method="deepshap", seed=2, progress=False).projected
+    assert not np.allclose(other, expected, rtol=1e-5, atol=1e-7)

@@ -53,8 +53,10 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--method",
         choices=list(METHODS),
-        default="ig",
-        help="ig: Integrated Gradients; deepshap: DeepLIFT averaged over the --baseline "
+        default="auto",
+        help="auto (default): deepshap when every module of the model has a DeepLIFT rule, else "
+        "ig (a warning says why; chosen by measurement, docs/attribution.md); "
+        "ig: Integrated Gradients; deepshap: DeepLIFT averaged over the --baseline "
         "references (one gradient pass per reference); saliency / grad_x_input: one gradient; "
         "smoothgrad: gradient averaged over noisy copies; ism: in-silico saturation mutagenesis "
         "(3 L passes per region)",
@@ -69,9 +71,9 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--baseline",
-        default="shuffle:10",
+        default=None,
         help="IG and DeepSHAP references: shuffle:K (K dinucleotide shuffles per region), "
-        "zeros or uniform",
+        "zeros or uniform (default: shuffle:20 for deepshap, shuffle:10 for ig)",
     )
     parser.add_argument(
         "--no-correction",
@@ -119,7 +121,8 @@ def _check(args) -> None:
         raise InputError(f"--rule {args.rule!r}; expected one of {', '.join(RULES)}")
     if not args.noise >= 0:
         raise InputError(f"--noise {args.noise}; expected a non-negative fraction, e.g. 0.15")
-    parse_baseline(args.baseline)
+    if args.baseline is not None:
+        parse_baseline(args.baseline)
     check_writable(args.out)
     if skipped_regions_path(args.out).is_dir():
         raise InputError(

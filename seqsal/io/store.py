@@ -16,7 +16,7 @@ key                       shape        content
 ``coords/name``           (n,)         region name (variable-length string)
 ``coords/pad_left``       (n,)         N bases before ``start`` (+ strand order; int64)
 ``coords/pad_right``      (n,)         N bases after ``end`` (int64)
-``delta``                 (n,)         completeness delta, IG only (float32)
+``delta``                 (n,)         completeness delta, IG and DeepSHAP (float32)
 ========================  ===========  ============================================
 
 Every dataset is chunked along n and resizable, so an :class:`AttributionStore` appends shard
@@ -162,7 +162,7 @@ class AttributionStore:
         HDF5 filter for every dataset.  None keeps writes fastest and every reader able to
         read the file.
     with_delta : bool, default False
-        Create the ``delta`` dataset (completeness delta per example, for IG).
+        Create the ``delta`` dataset (completeness delta per example, for IG and DeepSHAP).
 
     Examples
     --------

@@ -30,7 +30,7 @@ rule attribute:
         method=config["attribute"]["method"],
         target=target_options(),
         steps=config["attribute"]["steps"],
-        baseline=config["attribute"]["baseline"],
+        baseline=option("--baseline", config["attribute"]["baseline"]),
         rc=switch("--rc-average", config["attribute"]["rc_average"]),
         float16=switch("--float16", config["attribute"]["float16"]),
         chunk_size=config["attribute"]["chunk_size"],
@@ -40,6 +40,6 @@ rule attribute:
         "seqsal attribute --model {params.model:q} {params.trust} {params.layout} {params.width}"
         " --fasta {input.genome:q} --regions {input.regions:q} --out {output.store:q}"
         " {params.control} --method {params.method} {params.target}"
-        " --steps {params.steps} --baseline {params.baseline} {params.rc} {params.float16}"
+        " --steps {params.steps} {params.baseline} {params.rc} {params.float16}"
         " --chunk-size {params.chunk_size} --seed {params.seed} --device {params.device}"
         " --no-progress > {log:q} 2>&1"
