@@ -216,7 +216,14 @@ def main(argv=None) -> int:
     parser.add_argument("--regions", type=int, default=600, help="held-out regions per benchmark")
     parser.add_argument("--deletion-regions", type=int, default=150)
     parser.add_argument("--epochs", type=int, default=8, help="the plain CNN's epochs")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the plain CNN's training seed")
+    parser.add_argument(
+        "--attribution-seeds",
+        type=int,
+        nargs="*",
+        default=[0],
+        help="seeds of the references and the null (one row per seed and config)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="config names to run (default: all)")
     parser.add_argument("--benchmarks", nargs="*", default=["seqsal-trained", "plain-cnn"])
@@ -233,7 +240,6 @@ def main(argv=None) -> int:
     truth = pd.read_csv(sim_dir / "truth.tsv", sep="\t")
     test_chroms = info["test_chroms"]
     configs = [c for c in CONFIGS if not args.only or c[0] in args.only]
-    summary = {}
     for bench in args.benchmarks:
         if bench == "seqsal-trained":
             loaded = load_model(info["model_dir"])
@@ -247,20 +253,18 @@ def main(argv=None) -> int:
             model, quality = train_plain_cnn(sim_dir, test_chroms, args.epochs, args.seed)
             X, windows = region_onehot(sim_dir, test_chroms)
             X, windows = X[: args.regions], windows.iloc[: args.regions].reset_index(drop=True)
-        X_null = dinucleotide_shuffle(X, n=1, seed=args.seed + 1)[:, 0]
-        for name, config in configs:
-            row = score(
-                model, X, X_null, windows, sim_dir, truth, config, seed=args.seed,
-                n_deletion=args.deletion_regions,
-            )  # fmt: skip
-            row = {
-                "benchmark": bench,
-                "test_pearson": round(float(quality), 3),
-                "config": name,
-                **row,
-            }
-            summary[(bench, name)] = row
-            print(json.dumps(row), flush=True)
+        for seed in args.attribution_seeds:
+            X_null = dinucleotide_shuffle(X, n=1, seed=seed + 1)[:, 0]
+            for name, config in configs:
+                row = score(
+                    model, X, X_null, windows, sim_dir, truth, config, seed=seed,
+                    n_deletion=args.deletion_regions,
+                )  # fmt: skip
+                row = {
+                    "benchmark": bench, "test_pearson": round(float(quality), 3), "config": name,
+                    "seed": seed, **row,
+                }  # fmt: skip
+                print(json.dumps(row), flush=True)
     print(json.dumps({"threads": args.threads, "regions": args.regions, "cpu": os.cpu_count(),
                       "python": sys.version.split()[0], "torch": torch.__version__}))  # fmt: skip
     return 0

@@ -76,7 +76,7 @@ def floor(model, X, refs, target):
 def compare(label, model, wrapper, X, target, tm_target, repeats):
     from tangermeme.deep_lift_shap import deep_lift_shap
 
-    from seqsal.dna import attribute_dna
+    from seqsal.dna import attribute_dna, resolve_method
 
     n = len(X)
     refs = torch.as_tensor(dinucleotide_shuffle(X.numpy(), n=K, seed=0), dtype=torch.float32)
@@ -103,7 +103,7 @@ def compare(label, model, wrapper, X, target, tm_target, repeats):
             ),
             repeats,
         )  # fmt: skip
-    default_s, default = best(
+    default_s, _ = best(
         lambda: attribute_dna(model, X, target=target, seed=0, progress=False), repeats
     )
     floor_s, _ = best(lambda: floor(model, X, refs, 1 if label == "bpnet" else 0), repeats)
@@ -121,7 +121,7 @@ def compare(label, model, wrapper, X, target, tm_target, repeats):
         "seqsal_over_floor": round(ours_s / floor_s, 2),
         "max_abs_difference_relative": float((ours.attributions - theirs).abs().max()) / scale,
         "max_abs_delta": float(ours.delta.abs().max()),
-        "seqsal_default": f"{default.method}",
+        "seqsal_default": resolve_method("auto", model),
         "seqsal_default_s_per_region": round(default_s / n, 5),
         "tangermeme_default_s_per_region": round(tm_default_s / n, 5),
         "ratio_tangermeme_default_over_seqsal_default": round(tm_default_s / default_s, 2),

@@ -40,7 +40,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seqsal._runtime import check_seed, keep_freed_memory, model_on, progress_bar
-from seqsal.attribution._batching import as_input, rows_per_call
+from seqsal.attribution._batching import (
+    DEFAULT_MAX_MEMORY_ACCELERATOR,
+    DEFAULT_MAX_MEMORY_CPU,
+    as_input,
+    rows_per_call,
+)
 from seqsal.attribution._targets import TargetLike, resolve_targets
 from seqsal.attribution.baselines import BaselineLike, resolve_baseline
 from seqsal.errors import InputError, ModelError
@@ -52,6 +57,13 @@ if TYPE_CHECKING:
     from seqsal.attribution._types import Device, Inputs
 
 log = logging.getLogger(__name__)
+
+#: DeepSHAP's memory budget per call, when none is given, is this many times the other
+#: methods' (256 MiB on a CPU): a call carries per-call work (the examples' pass, the target's
+#: seed, the hooks) that one pair per call repeats for every reference.  On the BPNet-size model
+#: of docs/benchmarks.md the 64 MiB budget allowed 1 pair per call (0.89 s per region), 256 MiB
+#: allows 6 (0.47 s; 32 pairs: 0.45 s).
+MEMORY_FACTOR = 4
 
 #: Below this input difference the rescale ratio is replaced by the ordinary gradient.
 RESCALE_EPS = 1e-6
@@ -175,9 +187,12 @@ def deepshap(
         ``hypothetical=True`` and ``False``), and ``delta`` is the delta of ``h * X``.
         False: ``mean_k m_k * (x - r_k)``.
     batch_size : int, optional
-        Model rows per call (two per pair: the example and its reference); None chooses it
-        from ``max_memory``.  Results do not depend on it.
-    device, progress, seed, max_memory
+        (Example, reference) pairs per call (one graph row each, as tangermeme's
+        ``batch_size``); None chooses it from ``max_memory``.  Results do not depend on it.
+    max_memory : int, optional
+        Bytes per call; default :data:`MEMORY_FACTOR` times the other methods' (256 MiB on a
+        CPU, 4 GiB on an accelerator).
+    device, progress, seed
         As in :func:`seqsal.attribution.saliency`; ``seed`` is checked but unused (the
         references carry any randomness).
 
@@ -205,6 +220,9 @@ def deepshap(
     feature_dims = tuple(range(2, X.ndim + 1))
     with model_on(model, device) as dev, deeplift_rules(model) as tape:
         dtype = _model_dtype(model)
+        if max_memory is None:
+            budget = DEFAULT_MAX_MEMORY_CPU if dev.type == "cpu" else DEFAULT_MAX_MEMORY_ACCELERATOR
+            max_memory = MEMORY_FACTOR * budget
         pairs_per_call = rows_per_call(
             model, X[:1].to(dev, dtype), batch_size=batch_size, max_memory=max_memory
         )
