@@ -34,8 +34,6 @@ import argparse
 import json
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -43,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from attribution_speed import best_time, captum_ig, floor_gradients
-from store_memory import write_genome, write_regions
+from store_memory import run_child, write_genome, write_regions
 
 from seqsal.attribution import Target, grad_x_input, integrated_gradients
 from seqsal.attribution._batching import rows_per_call
@@ -179,17 +177,7 @@ def memory(model, n_small, threads):
                 "--fasta", str(fasta), "--regions", str(regions), "--out", str(root / f"{label}.h5"),
                 "--method", "grad_x_input", "--no-progress",
             ]  # fmt: skip
-            done = subprocess.run(
-                [sys.executable, str(Path(__file__).parent / "store_memory.py"), "--child", *argv],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=os.environ | {"OMP_NUM_THREADS": str(threads)},
-            )
-            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-            if done.returncode != 0 or not lines:
-                raise SystemExit(f"child for {label} failed:\n{done.stderr[-2000:]}")
-            runs[label] = json.loads(lines[-1]) | {"n": n}
+            runs[label] = run_child(argv, label, threads) | {"n": n}
     small, large, floor = runs["small"], runs["large"], runs["floor"]
     return {
         "method": "grad_x_input",

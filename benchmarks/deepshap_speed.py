@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -41,7 +39,7 @@ from pathlib import Path
 import torch
 from attribution_speed import random_onehot
 from bpnet_attribution import build_bpnet, random_onehot_2114
-from store_memory import write_genome, write_regions
+from store_memory import run_child, write_genome, write_regions
 
 from seqsal._runtime import keep_freed_memory
 from seqsal.attribution import Target, deepshap
@@ -150,17 +148,7 @@ def memory(n_small, threads):
                 str(regions), "--out", str(root / f"{label}.h5"), "--method", "deepshap",
                 "--baseline", f"shuffle:{K}", "--no-progress",
             ]  # fmt: skip
-            done = subprocess.run(
-                [sys.executable, str(Path(__file__).parent / "store_memory.py"), "--child", *argv],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=os.environ | {"OMP_NUM_THREADS": str(threads)},
-            )
-            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-            if done.returncode != 0 or not lines:
-                raise SystemExit(f"child for {label} failed:\n{done.stderr[-2000:]}")
-            runs[label] = json.loads(lines[-1]) | {"n": n}
+            runs[label] = run_child(argv, label, threads) | {"n": n}
     small, large = runs["small"], runs["large"]
     return {
         "command": f"seqsal attribute --method deepshap --baseline shuffle:{K}",

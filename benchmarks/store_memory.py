@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -36,6 +37,26 @@ def _child(argv: list[str]) -> None:
             {"rc": code, "peak_rss_mb": peak_kb / 1024, "seconds": time.perf_counter() - began}
         )
     )
+
+
+def run_child(argv: list[str], label: str, threads: int | None = None) -> dict:
+    """Run ``seqsal ARGV`` in a fresh process; return its ``rc``, ``peak_rss_mb`` and ``seconds``.
+
+    ``threads`` sets the child's ``OMP_NUM_THREADS``; a failed child stops the benchmark,
+    showing its stderr.
+    """
+    env = None if threads is None else os.environ | {"OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"child for {label} failed:\n{done.stderr[-2000:]}")
+    return json.loads(lines[-1])
 
 
 def _peak_rss_kb() -> int:
@@ -124,16 +145,7 @@ def main() -> None:
                 "--out", str(root / f"{label}.h5"), "--method", args.method,
                 "--chunk-size", str(args.chunk_size), "--no-progress", "--steps", "8",
             ]  # fmt: skip
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", *argv],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-            if done.returncode != 0 or not lines:
-                raise SystemExit(f"child for {label} failed:\n{done.stderr[-2000:]}")
-            runs[label] = json.loads(lines[-1])
+            runs[label] = run_child(argv, label)
             runs[label]["n"] = n
             runs[label]["store_mb"] = (root / f"{label}.h5").stat().st_size / 2**20
     small, large, floor = runs["small"], runs["large"], runs["floor"]

@@ -25,6 +25,16 @@ COMPLEMENT = str.maketrans("ACGT", "TGCA")
 # one-hot DNA and DNA strings
 
 
+def cli_status(argv) -> int:
+    """The exit status of ``seqsal ARGV`` (argparse's own errors exit with 2 as well)."""
+    from seqsal.cli import main
+
+    try:
+        return main([str(a) for a in argv])
+    except SystemExit as exit:
+        return int(exit.code)
+
+
 def onehot_codes(codes) -> np.ndarray:
     """float32 one-hot of integer base codes (0-3 for A, C, G, T): ``(L,)`` -> ``(4, L)``,
     ``(n, L)`` -> ``(n, 4, L)``, C-contiguous.  Built without seqsal, so tests can check the

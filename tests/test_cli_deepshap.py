@@ -9,19 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _toys import saved_zoo_cnn, two_chromosomes_five_regions
+from _toys import cli_status, saved_zoo_cnn, two_chromosomes_five_regions
 from torch import nn
 
 from seqsal.cli import main
 
 LENGTH = 40
-
-
-def _status(argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exit:
-        return int(exit.code)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +26,7 @@ def data(tmp_path_factory):
 
 
 def _attribute(data, out, *extra, model=None):
-    return _status(
+    return cli_status(
         [
             "attribute",
             "--model", model or data / "model",
@@ -141,7 +134,7 @@ def test_image_attribute_deepshap_equals_the_core(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["image", "attribute", "--model", tmp_path / "model", "--images", *paths]
     argv += ["--methods", "deepshap", "--target", "3", "--out", out, "--no-progress"]
-    assert _status(argv) == 0, capsys.readouterr().err
+    assert cli_status(argv) == 0, capsys.readouterr().err
     model = load_image_model(tmp_path / "model")
     X = np.asarray(read_images(paths, metadata=model.metadata), dtype=np.float32)
     expected = A.deepshap(model.module, X, target=3, baseline="black").attributions

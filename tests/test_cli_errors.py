@@ -10,19 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _toys import saved_zoo_cnn, unwritable_folder
-
-from seqsal.cli import main
+from _toys import cli_status, saved_zoo_cnn, unwritable_folder
 
 LENGTH = 40
-
-
-def _status(argv) -> int:
-    """The exit status of ``seqsal ARGV`` (argparse's own errors exit with 2 as well)."""
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exit:
-        return int(exit.code)
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +158,7 @@ def test_an_output_that_cannot_be_written_stops_before_any_work(
     before = sorted(p.name for p in tmp_path.rglob("*"))
     inputs_before = sorted(p.name for p in inputs.rglob("*"))
     with caplog.at_level(logging.INFO):
-        assert _status(argv(out)) == 2
+        assert cli_status(argv(out)) == 2
     line = _one_error_line(capsys, command)
     assert "--out" in line and words in line, line
     # nothing was done: no new file anywhere (no temporary, no cache), no log line of work
@@ -183,7 +173,7 @@ def test_train_in_an_unwritable_place_fails_before_the_first_epoch(
     (tmp_path / "a-file").write_text("x")
     argv = ["train", "--fasta", inputs / "genome.fa", "--regions", inputs / "regions.bed"]
     with caplog.at_level(logging.DEBUG):
-        assert _status([*argv, "--out", tmp_path / "a-file" / "model", "--no-progress"]) == 2
+        assert cli_status([*argv, "--out", tmp_path / "a-file" / "model", "--no-progress"]) == 2
     assert "is a file, so no folder can be made below it" in _one_error_line(capsys, "train")
     assert not any("epoch" in r.getMessage() for r in caplog.records)
 
@@ -236,7 +226,7 @@ def test_a_bad_input_is_one_line_and_exit_2(inputs, tmp_path, capsys, case):
         argv = [*command.split(), *argv[1:]]
     else:
         argv = [command, *argv]
-    assert _status(argv) == 2
+    assert cli_status(argv) == 2
     line = _one_error_line(capsys, command)
     assert str(fragment) in line, line
     assert not (tmp_path / "out").exists()
@@ -254,7 +244,7 @@ def test_a_damaged_store_is_one_line_in_every_reader(inputs, tmp_path, capsys):
         ["merge", "--out", tmp_path / "m.h5", damaged],
         ["report", "--store", damaged, "--out", tmp_path / "r.html", "--no-checksums"],
     ):
-        assert _status(argv) == 2
+        assert cli_status(argv) == 2
         command = " ".join(argv[:2]) if argv[0] == "export" else argv[0]
         line = _one_error_line(capsys, command)
         assert f"{damaged}: " in line and "damaged" in line, line
@@ -264,12 +254,12 @@ def test_the_duplicate_name_error_says_what_a_command_line_user_can_do(inputs, t
     bed = tmp_path / "dup.bed"
     bed.write_text("chr1\t0\t40\tpeak\nchr1\t100\t140\tpeak\n")
     argv = ["extract", "--fasta", inputs / "genome.fa", "--width", 20]
-    assert _status([*argv, "--regions", bed, "--out", tmp_path / "x.npz"]) == 2
+    assert cli_status([*argv, "--regions", bed, "--out", tmp_path / "x.npz"]) == 2
     line = _one_error_line(capsys, "extract")
     assert "line 2: duplicate region name 'peak' (also on line 1)" in line
     assert "rename one" in line and "unique_names" not in line
     bed.write_text("chr1\t200\t240\t.\nchr1\t200\t240\t.\n")
-    assert _status([*argv, "--regions", bed, "--out", tmp_path / "x.npz"]) == 2
+    assert cli_status([*argv, "--regions", bed, "--out", tmp_path / "x.npz"]) == 2
     line = _one_error_line(capsys, "extract")
     assert "duplicate region name 'chr1:200-240'" in line
     assert "remove the repeated region" in line and "unique_names" not in line

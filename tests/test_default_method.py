@@ -9,10 +9,9 @@ import logging
 import numpy as np
 import pytest
 import torch
-from _toys import random_onehot, saved_zoo_cnn, two_chromosomes_five_regions
+from _toys import cli_status, random_onehot, saved_zoo_cnn, two_chromosomes_five_regions
 from torch import nn
 
-from seqsal.cli import main
 from seqsal.dna import DEFAULT_BASELINES, attribute_dna, default_baseline, resolve_method
 from seqsal.errors import InputError
 from seqsal.models import zoo
@@ -72,13 +71,6 @@ def test_attribute_dna_defaults_are_deepshap_with_20_shuffles():
     np.testing.assert_array_equal(ig.hypothetical, expected.hypothetical)
 
 
-def _status(argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exit:
-        return int(exit.code)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("default-method")
@@ -90,7 +82,7 @@ def data(tmp_path_factory):
 
 
 def _attribute(data, model, out, *extra):
-    return _status(
+    return cli_status(
         [
             "attribute", "--model", model, "--fasta", data / "genome.fa",
             "--regions", data / "regions.bed", "--out", out, "--no-progress", "--seed", 1,
@@ -122,7 +114,7 @@ def test_cli_default_records_what_ran(data, tmp_path, capsys, caplog):
     null = tmp_path / "a_null.h5"
     assert _attribute(data, data / "model", null, "--shuffle-control") == 0
     beds = tmp_path / "seqlets.bed"
-    assert _status(["seqlets", "--store", tmp_path / "a.h5", "--null", null, "--out", beds]) == 0
+    assert cli_status(["seqlets", "--store", tmp_path / "a.h5", "--null", null, "--out", beds]) == 0
 
 
 def test_workflow_schema_default_is_auto_with_the_method_s_references():

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _toys import cli_status
 from torch import nn
 
-from seqsal.cli import main
 from seqsal.errors import ModelError
 
 KMER = "GATTACA"
@@ -84,13 +84,6 @@ def _windows(data):
 
     with open_genome(data / "genome.fa") as genome:
         return make_windows(read_bed(data / "regions.bed"), LENGTH, chrom_sizes=genome.chrom_sizes)
-
-
-def _status(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exit:
-        return int(exit.code)
 
 
 @pytest.mark.parametrize("mode", ["where", "multiply"])
@@ -189,13 +182,13 @@ def test_cli_attribute_fails_in_one_line_or_skips_by_option(data, tmp_path, caps
         "--no-progress",
     ]  # fmt: skip
     out = tmp_path / "attr.h5"
-    assert _status([*argv, "--out", str(out)]) == 2
+    assert cli_status([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("seqsal attribute: error: ")
     assert "2 of the first 6 regions: region 'r1' (chr1:50-90 +), region 'r4'" in err[0]
     assert "--skip-nonfinite" in err[0] and not out.exists()
 
-    assert _status([*argv, "--out", str(out), "--skip-nonfinite"]) == 0
+    assert cli_status([*argv, "--out", str(out), "--skip-nonfinite"]) == 0
     err = capsys.readouterr().err
     assert "4 regions, 2 left out for NaN/inf (listed in " in err
     with open_store(out) as store:
@@ -206,7 +199,7 @@ def test_cli_attribute_fails_in_one_line_or_skips_by_option(data, tmp_path, caps
     lines = (data / "regions.bed").read_text().splitlines()
     regions.write_text("\n".join(lines[i] for i in (0, 2)) + "\n")
     clean = [*argv[: argv.index("--regions") + 1], str(regions), *argv[argv.index("--method") :]]
-    assert _status([*clean, "--out", str(out), "--skip-nonfinite"]) == 0
+    assert cli_status([*clean, "--out", str(out), "--skip-nonfinite"]) == 0
     assert not (tmp_path / "attr.skipped.tsv").exists()
 
 
@@ -222,7 +215,7 @@ def test_predict_warns_naming_the_regions(data, tmp_path, capsys, caplog):
         "--no-progress",
     ]  # fmt: skip
     with caplog.at_level(logging.WARNING, logger="seqsal"):
-        assert _status(argv) == 0
+        assert cli_status(argv) == 0
     assert (
         "NaN or infinite predictions for 2 of 6 regions: region 'r1' (chr1:50-90 +), "
         "region 'r4' (chr1:200-240 +)" in caplog.text
