@@ -206,3 +206,82 @@ def test_bad_options_are_one_line_exit_2_nothing_written(stores, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and wanted in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# workflow: the motifs rule calls its own discovery seqlets
+
+
+def _shell_commands(workflow_sim, tmp_path, **settings) -> dict[str, str]:
+    """The shell command of each rule of a dry run (``snakemake --printshellcmds``)."""
+    import subprocess
+    import sys
+
+    from _toys import write_config
+
+    tmp_path.mkdir()
+    config = write_config(
+        tmp_path / "c.yaml",
+        genome=str(workflow_sim / "genome.fa"),
+        regions=str(workflow_sim / "regions.bed"),
+        sample="s",
+        **settings,
+    )
+    run = [str(tmp_path), "--dry-run", "--", "--printshellcmds"]
+    result = subprocess.run(
+        [sys.executable, "-m", "seqsal", "run", "--config", str(config), "--directory", *run],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [
+        line.strip().removeprefix("Shell command: ")
+        for line in (result.stdout + result.stderr).splitlines()
+    ]
+    return {
+        command: next(
+            line.strip() for line in lines if line.strip().startswith(f"seqsal {command} ")
+        )
+        for command in ("seqlets", "motifs", "report")
+    }
+
+
+@pytest.mark.slow
+def test_workflow_motifs_rule_calls_discovery_seqlets_at_the_config_fdr(workflow_sim, tmp_path):
+    shell = _shell_commands(workflow_sim, tmp_path / "default")
+    assert "--seqlets" not in shell["motifs"]
+    assert (
+        "--null results/s/null.h5 --discovery-fdr 0.2 --min-length 4 --max-length 20"
+        in (shell["motifs"])
+    )
+    assert "--fdr 0.05" in shell["seqlets"]
+    # the reported seqlets still go to the report (its region marks and seqlet count)
+    assert "--seqlets results/s/seqlets.bed" in shell["report"]
+
+    shell = _shell_commands(
+        workflow_sim,
+        tmp_path / "set",
+        attribute={"shuffle_control": False},
+        seqlets={"min_length": 6, "max_length": 15},
+        motifs={"discovery_fdr": 0.3},
+    )
+    assert "--null" not in shell["motifs"]
+    assert "--discovery-fdr 0.3 --min-length 6 --max-length 15" in shell["motifs"]
+
+
+def test_workflow_schema_default_and_bounds(tmp_path):
+    import yaml
+
+    from seqsal.errors import SeqsalError
+    from seqsal.pipeline import check_config, workflow_dir
+
+    schema = yaml.safe_load((workflow_dir() / "schemas" / "config.schema.yaml").read_text())
+    setting = schema["properties"]["motifs"]["properties"]["discovery_fdr"]
+    assert setting["default"] == 0.2
+    for bad, wanted in ((1, "< 1"), (0, "> 0")):
+        config = tmp_path / f"c{bad}.yaml"
+        config.write_text(f"motifs:\n  discovery_fdr: {bad}\n")
+        with pytest.raises(SeqsalError) as info:
+            check_config(yaml.safe_load(config.read_text()), config, tmp_path)
+        assert f"line 2: motifs.discovery_fdr: {bad}; expected a number {wanted}" in str(info.value)

@@ -5,6 +5,7 @@ rule report:
     input:
         store=out("{sample}", "attr.h5"),
         motifs=out("{sample}", "motifs"),
+        seqlets=out("{sample}", "seqlets.bed"),
         model=model_input,
     output:
         html=report(
@@ -31,6 +32,7 @@ rule report:
         title=report_title,
         n_regions=config["report"]["n_regions"],
     shell:
-        "seqsal report --store {input.store:q} --motifs {input.motifs:q} {params.model}"
+        "seqsal report --store {input.store:q} --motifs {input.motifs:q}"
+        " --seqlets {input.seqlets:q} {params.model}"
         " --out {output.html:q} --title {params.title:q} --gallery-regions {params.n_regions}"
         " --jobs {threads} > {log:q} 2>&1"
