@@ -208,6 +208,40 @@ def test_bad_options_are_one_line_exit_2_nothing_written(stores, tmp_path, capsy
     assert not (tmp_path / "o").exists()
 
 
+def _report(stores, tmp_path, motifs, *extra) -> str:
+    html = tmp_path / "report.html"
+    argv = ["report", "--store", str(stores / "attr.h5"), "--motifs", str(motifs)]
+    argv += [*map(str, extra), "--out", str(html), "--gallery-regions", "0"]
+    assert main([*argv, "--jobs", "1", "--no-checksums"]) == 0
+    return html.read_text(encoding="utf-8")
+
+
+def test_the_report_says_which_seqlets_the_motifs_were_built_from(stores, tmp_path):
+    called = tmp_path / "called"
+    assert _motifs(stores, called, "--null", stores / "null.h5") == 0
+    n = json.loads((called / "discovery.json").read_text())["n_seqlets"]
+    html = _report(stores, tmp_path, called, "--seqlets", stores / "seqlets.bed")
+    assert f'<p class="discovery">Motifs were built from {n} seqlets called at FDR 0.2.</p>' in html
+    html = _report(
+        stores, tmp_path, called, "--seqlets", stores / "seqlets.bed", "--seqlets-fdr", 0.05
+    )
+    sentence = (
+        f"Motifs were built from {n} seqlets called at FDR 0.2 (the reported seqlets use FDR 0.05)."
+    )
+    assert f'<p class="discovery">{sentence}</p>' in html
+    # the region marks and the seqlet count are the reported seqlets', not the discovery set's
+    n_reported = len(_read_bed(stores / "seqlets.bed"))
+    assert n_reported < n and f"<td>seqlets</td><td>{n_reported}</td>" in html
+
+    from_bed = tmp_path / "from_bed"
+    assert _motifs(stores, from_bed, "--seqlets", stores / "seqlets.bed") == 0
+    html = _report(stores, tmp_path, from_bed, "--seqlets-fdr", 0.05)
+    sentence = f"Motifs were built from {n_reported} seqlets read from {stores / 'seqlets.bed'}."
+    assert f'<p class="discovery">{sentence}</p>' in html
+    (from_bed / "discovery.json").unlink()  # a folder from an older seqsal: no sentence
+    assert 'class="discovery"' not in _report(stores, tmp_path, from_bed)
+
+
 # --------------------------------------------------------------------------------------------
 # workflow: the motifs rule calls its own discovery seqlets
 
@@ -257,7 +291,7 @@ def test_workflow_motifs_rule_calls_discovery_seqlets_at_the_config_fdr(workflow
     )
     assert "--fdr 0.05" in shell["seqlets"]
     # the reported seqlets still go to the report (its region marks and seqlet count)
-    assert "--seqlets results/s/seqlets.bed" in shell["report"]
+    assert "--seqlets results/s/seqlets.bed --seqlets-fdr 0.05" in shell["report"]
 
     shell = _shell_commands(
         workflow_sim,
