@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 
 from seqsal.cli._options import (
+    add_null_option,
     add_out_option,
     add_progress_option,
     add_seed_option,
+    add_seqlet_length_options,
     add_store_option,
     one_line_errors,
     positive_int,
@@ -41,10 +43,8 @@ DESCRIPTION = (
 #: Discovery FDR without --seqlets: modisco-lite's seqlet FDR, looser than the reported
 #: seqlets' 0.05, so weakly attributed instances of a motif still join it (docs/motifs.md).
 DISCOVERY_FDR = 0.2
-#: Shortest and longest seqlet core of the discovery call (those of ``seqsal seqlets``).
-MIN_LENGTH, MAX_LENGTH = 4, 20
-#: Options that call the discovery seqlets, and so conflict with --seqlets.
-CALL_OPTIONS = ("discovery_fdr", "null", "min_length", "max_length")
+#: Options of the discovery call without a default, and so refused with --seqlets.
+CALL_OPTIONS = ("discovery_fdr", "null")
 
 
 def _open_fraction(text: str) -> float:
@@ -66,16 +66,10 @@ def add_arguments(parser) -> None:
         default=None,
         metavar="BED",
         help="discover from this seqlets BED ('seqsal seqlets' on the same store) instead of "
-        "calling discovery seqlets; not with --discovery-fdr, --null, --min-length, --max-length",
+        "calling discovery seqlets (not with --discovery-fdr or --null; --min-length and "
+        "--max-length then do not apply)",
     )
-    parser.add_argument(
-        "--null",
-        default=None,
-        metavar="H5",
-        help="attribution store of dinucleotide-shuffled controls (seqsal attribute "
-        "--shuffle-control with the same model, target, method and settings: checked) for the "
-        "discovery seqlets; without it a weaker Gaussian fallback null is used",
-    )
+    add_null_option(parser)
     parser.add_argument(
         "--discovery-fdr",
         type=_open_fraction,
@@ -84,18 +78,7 @@ def add_arguments(parser) -> None:
         help=f"target false discovery rate of the discovery seqlets, per sign (default "
         f"{DISCOVERY_FDR:g}; the reported seqlets of 'seqsal seqlets' use 0.05)",
     )
-    parser.add_argument(
-        "--min-length",
-        type=positive_int,
-        default=None,
-        help=f"shortest discovery seqlet core (default {MIN_LENGTH})",
-    )
-    parser.add_argument(
-        "--max-length",
-        type=positive_int,
-        default=None,
-        help=f"longest discovery seqlet core (default {MAX_LENGTH})",
-    )
+    add_seqlet_length_options(parser)
     add_out_option(parser, metavar="DIR", help="output folder (created; files written into it)")
     parser.add_argument(
         "--database",
@@ -130,8 +113,8 @@ def _check_source(args) -> None:
     if given:
         raise InputError(
             f"--seqlets {args.seqlets!r} with {', '.join(given)}: --seqlets gives the discovery "
-            "seqlets, --discovery-fdr/--null/--min-length/--max-length call them from the "
-            "store; give one or the other"
+            "seqlets, --discovery-fdr and --null call them from the store; give one or the "
+            "other"
         )
     if not Path(args.seqlets).exists():
         raise InputError("no such seqlets BED", path=args.seqlets)
@@ -148,8 +131,7 @@ def _call_discovery_seqlets(args, progress) -> tuple[pd.DataFrame, dict]:
     from seqsal.seqlets import call_seqlets, seqlets_to_bed
 
     fdr = DISCOVERY_FDR if args.discovery_fdr is None else args.discovery_fdr
-    min_length = MIN_LENGTH if args.min_length is None else args.min_length
-    max_length = MAX_LENGTH if args.max_length is None else args.max_length
+    min_length, max_length = args.min_length, args.max_length
     projected, coords = read_position_contributions(args.store, progress=progress)
     null = None
     if args.null is not None:
