@@ -261,6 +261,31 @@ def test_demo_run_end_to_end(demo_run):
     assert len(list((results / "benchmarks").glob("attribute.attr.*.tsv"))) == 2
 
 
+def test_demo_run_builds_motifs_from_its_own_discovery_seqlets(demo_run):
+    """The motifs rule calls discovery seqlets against null.h5 at motifs.discovery_fdr (0.2),
+    and the report says so beside the reported seqlets' FDR (seqlets.fdr, 0.2 in TINY)."""
+    import json
+
+    run_dir, result, _ = demo_run
+    assert result.returncode == 0
+    results = run_dir / "results" / "tiny"
+    record = json.loads((results / "motifs" / "discovery.json").read_text())
+    assert {k: record[k] for k in ("source", "fdr", "null", "min_length", "max_length")} == {
+        "source": "called",
+        "fdr": 0.2,
+        "null": "shuffled",
+        "min_length": 4,
+        "max_length": 20,
+    }
+    discovery = (results / "motifs" / "seqlets.bed").read_text().splitlines()
+    assert record["n_seqlets"] == len(discovery) - 1
+    sentence = (
+        f"Motifs were built from {record['n_seqlets']:,} seqlets called at FDR 0.2 "
+        "(the reported seqlets use FDR 0.2)."
+    )
+    assert sentence in (results / "report.html").read_text()
+
+
 def test_rerun_is_up_to_date(demo_run):
     run_dir, result, _ = demo_run
     assert result.returncode == 0

@@ -99,6 +99,26 @@ def add_store_option(parser, *, required: bool = True) -> None:
     )
 
 
+def add_null_option(parser) -> None:
+    """--null: the shuffled-control store seqlets are called against (``seqsal seqlets``,
+    ``seqsal motifs``); checked with :func:`seqsal.seqlets.check_control_store`."""
+    parser.add_argument(
+        "--null",
+        default=None,
+        metavar="H5",
+        help="attribution store of dinucleotide-shuffled controls (seqsal attribute "
+        "--shuffle-control with the same model, target, method and settings: checked); "
+        "without it a weaker Gaussian fallback null is used",
+    )
+
+
+def add_seqlet_length_options(parser) -> None:
+    """--min-length, --max-length: shortest and longest seqlet core, in positions (4 and 20), the
+    same for the reported seqlets (``seqsal seqlets``) and the discovery ones (``seqsal motifs``)."""
+    parser.add_argument("--min-length", type=positive_int, default=4, help="shortest seqlet core")
+    parser.add_argument("--max-length", type=positive_int, default=20, help="longest seqlet core")
+
+
 # ----------------------------------------------------------------------------- models
 
 

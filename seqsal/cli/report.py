@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -26,6 +27,17 @@ DESCRIPTION = (
 )
 
 
+def _fdr(text: str) -> float:
+    """argparse ``type=``: a false discovery rate, in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a number in (0, 1]")
+    return value
+
+
 def add_arguments(parser) -> None:
     one_line_errors(parser)
     add_store_option(parser, required=False)
@@ -40,6 +52,14 @@ def add_arguments(parser) -> None:
         default=None,
         metavar="BED",
         help="seqlets BED (default: DIR/seqlets.bed, which carries the motif assignment)",
+    )
+    parser.add_argument(
+        "--seqlets-fdr",
+        type=_fdr,
+        default=None,
+        metavar="F",
+        help="FDR the reported seqlets were called at ('seqsal seqlets --fdr'), said in the "
+        "report beside the FDR of the seqlets the motifs were built from",
     )
     parser.add_argument(
         "--model",
@@ -97,6 +117,7 @@ def run(args) -> int:
         motifs_dir=args.motifs,
         seqlets=args.seqlets,
         model_dir=args.model,
+        seqlets_fdr=args.seqlets_fdr,
         title=args.title,
         n_regions=args.gallery_regions,
         checksums=not args.no_checksums,

@@ -10,12 +10,13 @@ import time
 import numpy as np
 
 from seqsal.cli._options import (
+    add_null_option,
     add_out_option,
     add_progress_option,
     add_seed_option,
+    add_seqlet_length_options,
     add_store_option,
     one_line_errors,
-    positive_int,
 )
 from seqsal.errors import InputError
 
@@ -51,20 +52,12 @@ def _grow_value(text: str) -> float | None:
 def add_arguments(parser) -> None:
     one_line_errors(parser)
     add_store_option(parser)
-    parser.add_argument(
-        "--null",
-        default=None,
-        metavar="H5",
-        help="attribution store of dinucleotide-shuffled controls (seqsal attribute "
-        "--shuffle-control with the same model, target, method and settings: checked); "
-        "without it a weaker Gaussian fallback null is used",
-    )
+    add_null_option(parser)
     add_out_option(parser, metavar="BED", help="output seqlets BED6+")
     parser.add_argument(
         "--fdr", type=float, default=0.05, help="target false discovery rate, per sign"
     )
-    parser.add_argument("--min-length", type=positive_int, default=4, help="shortest seqlet core")
-    parser.add_argument("--max-length", type=positive_int, default=20, help="longest seqlet core")
+    add_seqlet_length_options(parser)
     parser.add_argument(
         "--flank",
         type=int,

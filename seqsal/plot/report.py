@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import json
 import logging
 import os
 import time
@@ -39,6 +40,7 @@ MOTIF_FILES = {
     "motifs.tsv": "annotation: database matches with p-, q- and E-values",
     "hits.bed": "motif instances (BED6+, genome coordinates)",
     "seqlets.bed": "seqlets with their motif assignment (BED6+)",
+    "discovery.json": "which seqlets the motifs were built from (source, FDR, null, count)",
 }
 
 #: Packages whose versions are listed under provenance (read from metadata, not imported).
@@ -83,7 +85,8 @@ class MotifResults:
     """A ``seqsal motifs`` output folder, read for the report.
 
     ``motifs`` in file order; ``annotation`` (motifs.tsv), ``hits`` (hits.bed) and
-    ``seqlets`` (seqlets.bed) are DataFrames or None; ``files`` maps each existing output
+    ``seqlets`` (seqlets.bed) are DataFrames or None; ``discovery`` is discovery.json (which
+    seqlets the motifs were built from) or None; ``files`` maps each existing output
     file to its role; ``problems`` lists what was missing or unreadable, in words.
     """
 
@@ -91,6 +94,7 @@ class MotifResults:
     annotation: Any = None
     hits: Any = None
     seqlets: Any = None
+    discovery: dict | None = None
     files: dict = dataclasses.field(default_factory=dict)
     problems: list = dataclasses.field(default_factory=list)
 
@@ -167,7 +171,40 @@ def load_motif_dir(path) -> MotifResults:
                 setattr(result, attr, read_bed_table(folder / name))
             except InputError as err:
                 result.problems.append(f"{name} could not be read: {err}")
+    if (folder / "discovery.json").exists():
+        try:
+            discovery = json.loads((folder / "discovery.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            result.problems.append(f"discovery.json could not be read: {err}")
+        else:
+            if isinstance(discovery, dict) and isinstance(discovery.get("n_seqlets"), int):
+                result.discovery = discovery
+            else:
+                result.problems.append("discovery.json holds no seqlet count: not described")
     return result
+
+
+def discovery_sentence(discovery: Mapping | None, seqlets_fdr: float | None = None) -> str:
+    """One sentence saying which seqlets the motifs were built from ("" when not known).
+
+    Parameters
+    ----------
+    discovery : mapping or None
+        ``discovery.json`` of a ``seqsal motifs`` folder: ``source`` ("called" or the seqlets
+        BED read), ``fdr`` and ``n_seqlets``.
+    seqlets_fdr : float, optional
+        The FDR of the reported seqlets (``seqsal seqlets --fdr``), said beside the discovery
+        FDR since the two sets differ by design; left out when not known.
+    """
+    if not discovery:
+        return ""
+    n = int(discovery["n_seqlets"])
+    if discovery.get("source") == "called" and discovery.get("fdr") is not None:
+        sentence = f"Motifs were built from {n:,} seqlets called at FDR {float(discovery['fdr']):g}"
+        if seqlets_fdr is not None:
+            sentence += f" (the reported seqlets use FDR {float(seqlets_fdr):g})"
+        return sentence + "."
+    return f"Motifs were built from {n:,} seqlets read from {discovery.get('source')}."
 
 
 def dependency_versions() -> dict[str, str]:
@@ -627,6 +664,7 @@ def write_report(
     motifs_dir=None,
     seqlets=None,
     model_dir=None,
+    seqlets_fdr: float | None = None,
     title: str = "seqsal motif report",
     n_regions: int = 12,
     timings: Mapping[str, float] | None = None,
@@ -650,6 +688,9 @@ def write_report(
         the motif assignment).
     model_dir : str or os.PathLike, optional
         seqsal model folder (model.json, metrics.json) for the model and its metrics.
+    seqlets_fdr : float, optional
+        FDR the reported seqlets were called at (``seqsal seqlets --fdr``); said beside the
+        FDR of the discovery seqlets the motifs were built from (``discovery.json``).
     title : str, default "seqsal motif report"
     n_regions : int, default 12
         Regions in the gallery: those with the largest total absolute attribution.
@@ -782,6 +823,7 @@ def write_report(
         "versions": dependency_versions(),
         "timings": timing_rows,
         "motifs": motif_rows,
+        "discovery": discovery_sentence(results.discovery, seqlets_fdr),
         "positive": [r for r in motif_rows if r["sign_value"] > 0],
         "negative": [r for r in motif_rows if r["sign_value"] < 0],
         "regions": region_rows,

@@ -5,6 +5,7 @@ rule report:
     input:
         store=out("{sample}", "attr.h5"),
         motifs=out("{sample}", "motifs"),
+        seqlets=out("{sample}", "seqlets.bed"),
         model=model_input,
     output:
         html=report(
@@ -28,9 +29,11 @@ rule report:
         model=lambda wildcards: option(
             "--model", model_of(wildcards) if trained(wildcards.sample) else None
         ),
+        seqlets_fdr=config["seqlets"]["fdr"],
         title=report_title,
         n_regions=config["report"]["n_regions"],
     shell:
-        "seqsal report --store {input.store:q} --motifs {input.motifs:q} {params.model}"
+        "seqsal report --store {input.store:q} --motifs {input.motifs:q}"
+        " --seqlets {input.seqlets:q} --seqlets-fdr {params.seqlets_fdr} {params.model}"
         " --out {output.html:q} --title {params.title:q} --gallery-regions {params.n_regions}"
         " --jobs {threads} > {log:q} 2>&1"
