@@ -158,6 +158,33 @@ def train_plain_cnn(sim_dir: Path, test_chroms, epochs: int, seed: int) -> tuple
     return model, float(np.corrcoef(pred, y[test])[0, 1])
 
 
+def planted_benchmark():
+    """``motif_recovery.py``'s cached simulation and model (made on first use): its info dict."""
+    return prepare(
+        HERE / "out" / "motif_recovery", n_regions=8000, seed=0, reuse=True, steps=32, refs=10,
+        clean=False,
+    )  # fmt: skip
+
+
+def load_benchmark(bench: str, info: dict, n: int, *, epochs: int = 8, seed: int = 0):
+    """``(model, test r, X, windows)`` of the first ``n`` held-out regions of a benchmark.
+
+    ``"seqsal-trained"``: the model ``seqsal train`` made, on its windows (regions and
+    flanks); ``"plain-cnn"``: :class:`PlainCNN` trained here, on the 300 bp regions.
+    """
+    from seqsal.models.load import load_model
+
+    sim_dir = Path(info["sim_dir"])
+    if bench == "seqsal-trained":
+        model, quality = load_model(info["model_dir"]).module, info["test_pearson"]
+        d = np.load(info["attributions"])
+        windows = pd.DataFrame({c: d[c][:n] for c in ("chrom", "start", "end", "strand", "name")})
+        return model, quality, d["X"][:n], windows
+    model, quality = train_plain_cnn(sim_dir, info["test_chroms"], epochs, seed)
+    X, windows = region_onehot(sim_dir, info["test_chroms"])
+    return model, quality, X[:n], windows.iloc[:n].reset_index(drop=True)
+
+
 def score(model, X, X_null, windows, sim_dir, truth, config, *, seed, n_deletion):
     """Attribute, call seqlets, discover motifs and run deletion curves for one config."""
     from seqsal.dna import attribute_dna
@@ -229,30 +256,16 @@ def main(argv=None) -> int:
     parser.add_argument("--benchmarks", nargs="*", default=["seqsal-trained", "plain-cnn"])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from seqsal.models.load import load_model
     from seqsal.sequence.shuffle import dinucleotide_shuffle
 
-    info = prepare(
-        HERE / "out" / "motif_recovery", n_regions=8000, seed=0, reuse=True, steps=32, refs=10,
-        clean=False,
-    )  # fmt: skip
+    info = planted_benchmark()
     sim_dir = Path(info["sim_dir"])
     truth = pd.read_csv(sim_dir / "truth.tsv", sep="\t")
-    test_chroms = info["test_chroms"]
     configs = [c for c in CONFIGS if not args.only or c[0] in args.only]
     for bench in args.benchmarks:
-        if bench == "seqsal-trained":
-            loaded = load_model(info["model_dir"])
-            model, quality = loaded.module, info["test_pearson"]
-            d = np.load(info["attributions"])
-            X = d["X"][: args.regions]
-            windows = pd.DataFrame(
-                {c: d[c][: args.regions] for c in ("chrom", "start", "end", "strand", "name")}
-            )
-        else:
-            model, quality = train_plain_cnn(sim_dir, test_chroms, args.epochs, args.seed)
-            X, windows = region_onehot(sim_dir, test_chroms)
-            X, windows = X[: args.regions], windows.iloc[: args.regions].reset_index(drop=True)
+        model, quality, X, windows = load_benchmark(
+            bench, info, args.regions, epochs=args.epochs, seed=args.seed
+        )
         for seed in args.attribution_seeds:
             X_null = dinucleotide_shuffle(X, n=1, seed=seed + 1)[:, 0]
             for name, config in configs:

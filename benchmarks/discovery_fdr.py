@@ -21,11 +21,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
-from attribution_default import HERE, region_onehot, train_plain_cnn
-from motif_recovery import motif_scores, planted_instances, prepare, seqlet_scores
+from attribution_default import load_benchmark, planted_benchmark
+from motif_recovery import motif_scores, planted_instances, seqlet_scores
 
 FDRS = (0.05, 0.1, 0.2, 0.3)
 
@@ -38,31 +37,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from seqsal.dna import attribute_dna
-    from seqsal.models.load import load_model
     from seqsal.motifs.discover import discover
     from seqsal.motifs.match import match
     from seqsal.seqlets import call_seqlets
     from seqsal.sequence.shuffle import dinucleotide_shuffle
 
-    info = prepare(
-        HERE / "out" / "motif_recovery", n_regions=8000, seed=0, reuse=True, steps=32, refs=10,
-        clean=False,
-    )  # fmt: skip
+    info = planted_benchmark()
     sim_dir = Path(info["sim_dir"])
     truth = pd.read_csv(sim_dir / "truth.tsv", sep="\t")
-    n = args.regions
     for bench in ("seqsal-trained", "plain-cnn"):
-        if bench == "seqsal-trained":
-            model = load_model(info["model_dir"]).module
-            d = np.load(info["attributions"])
-            X = d["X"][:n]
-            windows = pd.DataFrame(
-                {c: d[c][:n] for c in ("chrom", "start", "end", "strand", "name")}
-            )
-        else:
-            model, _ = train_plain_cnn(sim_dir, info["test_chroms"], 8, 0)
-            X, windows = region_onehot(sim_dir, info["test_chroms"])
-            X, windows = X[:n], windows.iloc[:n].reset_index(drop=True)
+        model, _, X, windows = load_benchmark(bench, info, args.regions)
         X_null = dinucleotide_shuffle(X, n=1, seed=args.seed + 1)[:, 0]
         attr = attribute_dna(model, X, seed=args.seed, progress=False)
         null = attribute_dna(model, X_null, seed=args.seed, progress=False)
@@ -89,7 +73,7 @@ def main(argv=None) -> int:
             seqlets = seqlet_scores(table, planted)
             row = {
                 "benchmark": bench,
-                "regions": n,
+                "regions": args.regions,
                 "fdr": fdr,
                 "n_seqlets": seqlets["n_seqlets"],
                 "recall": seqlets["recall"],
